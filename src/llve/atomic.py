@@ -1,0 +1,42 @@
+"""Write files and folders under a temporary name and rename on success, so nothing is half-written.
+
+A crash or Ctrl-C leaves at most a hidden ``.NAME.tmp-*`` entry next to the target, never a truncated file
+under the final name. Used for enhanced videos, frame folders, checkpoints and results files.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def atomic_output(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]:
+    """Yield a temporary path next to ``final``; rename it to ``final`` if the block ends without error.
+
+    The temporary name keeps ``final``'s suffix so that format detection (e.g. by a video muxer) works.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if is_dir:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    else:
+        fd, name = tempfile.mkstemp(prefix=f".{final.stem}.tmp-", suffix=final.suffix, dir=final.parent)
+        os.close(fd)
+        tmp = Path(name)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True) if is_dir else tmp.unlink(missing_ok=True)
+        raise
+    if is_dir and final.is_dir():
+        # os.replace cannot replace a non-empty folder: move the old one aside, then delete it.
+        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+        os.replace(final, old / "x")
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, final)

@@ -1,0 +1,85 @@
+"""Load and save network weights: official ``.pth`` state_dicts, our ``.safetensors``, training checkpoints.
+
+A ``.safetensors`` file written by :func:`save_model` carries the architecture name and its config in its
+metadata, so the network can be rebuilt from the file alone.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from llve.atomic import atomic_output
+from llve.errors import UserInputError
+from llve.models import ARCHITECTURES, arch_name, build_model
+
+
+def save_model(model: nn.Module, path: str | Path) -> None:
+    """Write the weights as safetensors with ``arch`` and ``config`` metadata (atomically)."""
+    from safetensors.torch import save_file
+
+    meta = {"arch": arch_name(model), "config": json.dumps(dataclasses.asdict(model.cfg))}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with atomic_output(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+
+
+def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], str | None, dict]:
+    """Return (state_dict, arch or None, config) from any supported weights file."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                state = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as exc:  # safetensors raises several unrelated types for a bad file
+            raise UserInputError(f"cannot read weights {path}: {exc}") from None
+        return state, meta.get("arch"), json.loads(meta.get("config", "{}"))
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserInputError(f"cannot read weights {path}: not a PyTorch state_dict file ({type(exc).__name__})") from None
+    arch, config = None, {}
+    if isinstance(obj, dict) and isinstance(obj.get("model"), dict):  # an llve training checkpoint
+        arch, config, obj = obj.get("arch"), obj.get("model_config", {}), obj["model"]
+    elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()) or not obj:
+        raise UserInputError(f"weights {path} do not hold a state_dict (a dict of tensors)")
+    state = {k.removeprefix("module."): v for k, v in obj.items()}
+    return state, arch, config
+
+
+def _guess_arch(state: dict[str, torch.Tensor]) -> tuple[str, dict]:
+    """Official checkpoints carry no metadata: recognise them by their keys; read the width off a tensor."""
+    if "conv_first_1.weight" in state and "trans2.attn.qkv2.weight" in state:
+        return "official", {"width": int(state["conv_first_1.weight"].shape[0])}
+    raise UserInputError("weights have no llve metadata and do not look like an official STCD checkpoint "
+                         f"(first keys: {', '.join(list(state)[:4])})")
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """Build the right network for a weights file and load it strictly; errors name the offending keys."""
+    state, arch, config = read_weights(path)
+    if arch is None:
+        arch, config = _guess_arch(state)
+    if arch not in ARCHITECTURES:
+        raise UserInputError(f"weights {path} are for unknown model '{arch}'")
+    model = build_model(arch, **config)
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    if missing or unexpected or wrong:
+        parts = [f"{label}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''} ({len(keys)})"
+                 for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if keys]
+        raise UserInputError(f"weights {path} do not fit model '{arch}': " + "; ".join(parts))
+    model.load_state_dict(state, strict=True)
+    return model.to(device).eval()
