@@ -1,0 +1,92 @@
+"""Reading single frames (png/jpg/bmp/tif/npy) as RGB uint8, and listing frame folders in natural order.
+
+Everything the network sees goes through :func:`read_frame`, so grayscale, RGBA and 16-bit inputs are
+converted in exactly one place and the caller is told once what was converted.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from llve.errors import UserInputError
+
+FRAME_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".npy"}
+
+
+def natural_key(path: Path) -> list:
+    """Sort key so that ``frame2`` comes before ``frame10``."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def list_frames(folder: str | Path) -> list[Path]:
+    """Frame files of a folder in natural order; an error if there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserInputError(f"not a folder: {folder}")
+    frames = sorted((p for p in folder.iterdir() if p.suffix.lower() in FRAME_EXTENSIONS and p.is_file()),
+                    key=natural_key)
+    if not frames:
+        raise UserInputError(f"no frames ({', '.join(sorted(FRAME_EXTENSIONS))}) in folder {folder}")
+    return frames
+
+
+def to_rgb_uint8(img: np.ndarray, source: str, on_convert: Callable[[str], None] | None = None,
+                 bgr: bool = False) -> np.ndarray:
+    """Convert gray / gray+alpha / RGBA / 16-bit / float [0,1] arrays to HxWx3 uint8 RGB, reporting each change."""
+    notes = []
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4) or img.shape[0] == 0 or img.shape[1] == 0:
+        raise UserInputError(f"{source}: unsupported frame shape {img.shape} (expected HxW, HxWx3 or HxWx4)")
+    if img.dtype == np.uint16:
+        img = np.round(img.astype(np.float32) / 257.0).astype(np.uint8)
+        notes.append("16-bit to 8-bit")
+    elif img.dtype in (np.float32, np.float64):
+        img = np.round(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)
+        notes.append("float [0,1] to 8-bit")
+    elif img.dtype != np.uint8:
+        raise UserInputError(f"{source}: unsupported pixel type {img.dtype}")
+    channels = img.shape[2]
+    if channels in (2, 4):
+        img = img[:, :, : channels - 1]
+        notes.append("alpha channel dropped")
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2)
+        notes.append("grayscale to RGB")
+    elif bgr:
+        img = img[:, :, ::-1]
+    if notes and on_convert is not None:
+        on_convert(f"{source}: converted " + ", ".join(notes))
+    return np.ascontiguousarray(img)
+
+
+def read_frame(path: str | Path, on_convert: Callable[[str], None] | None = None) -> np.ndarray:
+    """Read one frame as HxWx3 uint8 RGB. ``.npy`` files are taken as stored (RGB channel order)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"file not found: {path}")
+    if path.suffix.lower() == ".npy":
+        try:
+            img = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise UserInputError(f"cannot read {path}: {exc}") from None
+        return to_rgb_uint8(img, str(path), on_convert)
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise UserInputError(f"cannot read image {path} (missing, unreadable or not an image)")
+    return to_rgb_uint8(img, str(path), on_convert, bgr=True)
+
+
+def write_frame(path: str | Path, rgb: np.ndarray) -> None:
+    """Write an HxWx3 uint8 RGB frame; the format follows the suffix (``.npy`` stores RGB as is)."""
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        with open(path, "wb") as f:  # np.save on a path would append ".npy" to temporary names
+            np.save(f, rgb)
+        return
+    if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[:, :, ::-1])):
+        raise UserInputError(f"cannot write image {path}")

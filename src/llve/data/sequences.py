@@ -1,0 +1,74 @@
+"""Paired low-light / ground-truth sequences in the standard on-disk layouts (SDSD, SMID, generic folders).
+
+A layout function returns :class:`PairedSequence` objects that only list files; frames are read on demand
+with :func:`llve.data.frames.read_frame`. Training datasets and the evaluation protocol both start here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from llve.data.frames import list_frames
+from llve.errors import UserInputError
+
+
+@dataclass(frozen=True)
+class PairedSequence:
+    """Low-light frames and their ground truth. SMID has one ground truth for all frames of a sequence."""
+
+    name: str
+    low: tuple[Path, ...]
+    gt: tuple[Path, ...]
+
+    def gt_for(self, index: int) -> Path:
+        return self.gt[0] if len(self.gt) == 1 else self.gt[index]
+
+
+def _select(root: Path, names: Sequence[str] | None, exclude: Sequence[str] = ()) -> list[str]:
+    if not root.is_dir():
+        raise UserInputError(f"dataset folder not found: {root}")
+    present = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if names is None:
+        return [n for n in present if n not in set(exclude)]
+    missing = [n for n in names if n not in present]
+    if missing:
+        raise UserInputError(f"sequences not found under {root}: {', '.join(missing)}")
+    return list(names)
+
+
+def _paired(low_root: Path, gt_root: Path, names: list[str], single_gt: bool = False) -> list[PairedSequence]:
+    out, bad = [], []
+    for name in names:
+        low, gt = list_frames(low_root / name), list_frames(gt_root / name)
+        if single_gt:
+            gt = gt[:1]
+        elif len(low) != len(gt):
+            bad.append(f"{name} ({len(low)} low vs {len(gt)} ground-truth frames)")
+            continue
+        out.append(PairedSequence(name, tuple(low), tuple(gt)))
+    if bad:
+        raise UserInputError("frame counts differ in: " + "; ".join(bad))
+    return out
+
+
+def sdsd_sequences(root: str | Path, names: Sequence[str] | None = None,
+                   exclude: Sequence[str] = ()) -> list[PairedSequence]:
+    """SDSD: ``ROOT/input/<seq>/*.npy`` and ``ROOT/GT/<seq>/*.npy``, one ground truth per frame."""
+    root = Path(root)
+    return _paired(root / "input", root / "GT", _select(root / "input", names, exclude))
+
+
+def smid_sequences(root: str | Path, names: Sequence[str] | None = None,
+                   exclude: Sequence[str] = ()) -> list[PairedSequence]:
+    """SMID: ``ROOT/SMID_LQ_np/<seq>/*.npy``, one long exposure per sequence in ``ROOT/SMID_Long_np/<seq>/``."""
+    root = Path(root)
+    return _paired(root / "SMID_LQ_np", root / "SMID_Long_np", _select(root / "SMID_LQ_np", names, exclude),
+                   single_gt=True)
+
+
+def folder_sequences(root: str | Path, names: Sequence[str] | None = None,
+                     exclude: Sequence[str] = (), low: str = "low", high: str = "high") -> list[PairedSequence]:
+    """Generic: ``ROOT/low/<seq>/<frames>`` and ``ROOT/high/<seq>/<frames>`` (png/jpg/bmp/npy)."""
+    root = Path(root)
+    return _paired(root / low, root / high, _select(root / low, names, exclude))
