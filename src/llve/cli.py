@@ -60,10 +60,10 @@ def _run_test(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from llve.config import from_dict, load_yaml
-    from llve.evaluate import TestConfig
+    from llve.evaluate import EvalConfig
     from llve.report import evaluate_to_folder
 
-    cfg = from_dict(TestConfig, load_yaml(args.config))
+    cfg = from_dict(EvalConfig, load_yaml(args.config))
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device))
                  if v is not None}
     cfg = dataclasses.replace(cfg, **overrides)

@@ -27,7 +27,7 @@ METHODS = ("stcd", *BASELINES)
 
 
 @dataclass(frozen=True)
-class TestConfig:
+class EvalConfig:
     """Args: data: which frames and how (see DataConfig); method: ``stcd`` or a baseline name; weights: for
     ``stcd``; device: auto|cpu|cuda[:N]; temporal: compute warping error and flicker; panels: how many frames
     the report shows as input | output | R | S | ground truth."""
@@ -99,7 +99,7 @@ def network_method(model: torch.nn.Module, device: torch.device, pairing: str) -
     return run
 
 
-def build_method(cfg: TestConfig, device: torch.device) -> Method:
+def build_method(cfg: EvalConfig, device: torch.device) -> Method:
     if cfg.method in BASELINES:
         return baseline_method(cfg.method)
     if not cfg.weights:
@@ -161,7 +161,7 @@ def _temporal(clip: Clip, outputs: list[np.ndarray], flow: metrics.FlowEstimator
             "warp_error": _mean(out_err), "warp_error_gt": _mean(gt_err) if per_frame_gt else None}
 
 
-def _score_clip(clip: Clip, method: Method, cfg: TestConfig, sync: Callable[[], None], panel_frames: set[int],
+def _score_clip(clip: Clip, method: Method, cfg: EvalConfig, sync: Callable[[], None], panel_frames: set[int],
                 results: Results, save: Callable[[str, str, np.ndarray], None] | None) -> list[float]:
     """Enhance and score one clip; appends frame and sequence records; returns per-frame runtimes."""
     outputs, times, records = [], [], []
@@ -217,7 +217,7 @@ def _summary(results: Results, times: list[float]) -> dict:
     }
 
 
-def evaluate(cfg: TestConfig, save_images: Callable[[str, str, np.ndarray], None] | None = None,
+def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None] | None = None,
              warn: Callable[[str], None] | None = None, progress: bool = False) -> Results:
     """Run ``cfg.method`` on every test sequence and score it. ``save_images(seq, file, uint8)`` gets each output."""
     device = resolve_device(cfg.device)

@@ -1,0 +1,131 @@
+"""The evaluation protocol on generated trees where every expected number is known in advance."""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import texture, write_npy_sequence
+
+from llve.data.eval_clips import DataConfig, clip_sources, partner_schedule
+from llve.data.frames import write_frame
+from llve.errors import UserInputError
+from llve.evaluate import EvalConfig, evaluate, network_method
+from llve.models.stcd import STCD, STCDConfig
+from llve.report import evaluate_to_folder, results_dict
+
+PSNR_10 = 10 * math.log10(255 ** 2 / 100)  # every value off by 10
+PSNR_5 = 10 * math.log10(255 ** 2 / 25)
+
+
+def _cfg(root, kind="sdsd", **data):
+    data = {"frames": 3, "size": None, **data}
+    return EvalConfig(DataConfig(kind, str(root), **data), method="identity", panels=2)
+
+
+def test_known_per_sequence_numbers_and_both_averages(sdsd_tree):
+    warnings = []
+    res = evaluate(_cfg(sdsd_tree, sequences=("pairB", "pairC")), warn=warnings.append)
+    seqs = {s["name"]: s for s in res.sequences}
+    assert seqs["pairB"]["psnr"] == pytest.approx(PSNR_10, abs=1e-9) and seqs["pairB"]["frames"] == 3
+    assert seqs["pairC"]["psnr"] == pytest.approx(PSNR_5, abs=1e-9) and seqs["pairC"]["frames"] == 2
+    assert 0.9 < seqs["pairB"]["ssim"] < seqs["pairC"]["ssim"] < 1.0  # a larger offset costs more SSIM
+    s = res.summary
+    assert s["psnr_mean_of_sequences"] == pytest.approx((PSNR_10 + PSNR_5) / 2)
+    assert s["psnr_mean_of_frames"] == pytest.approx((3 * PSNR_10 + 2 * PSNR_5) / 5)
+    assert s["frames"] == 5 and s["sequences"] == 2
+    assert len(warnings) == 1 and "pairC" in warnings[0] and res.warnings == warnings
+    # The ground truth is the input plus a constant: same motion, same flicker, same warping error.
+    assert seqs["pairB"]["flicker"] == pytest.approx(seqs["pairB"]["flicker_gt"], abs=1e-9)
+    assert seqs["pairB"]["flow_source"] == "ground_truth"
+
+
+def test_identical_ground_truth_gives_inf_and_one_in_strict_json(sdsd_tree, tmp_path):
+    res, paths = evaluate_to_folder(_cfg(sdsd_tree), tmp_path / "out")
+    seqs = {s["name"]: s for s in res.sequences}
+    assert seqs["pairA"]["psnr"] == math.inf and seqs["pairA"]["ssim"] == pytest.approx(1.0)
+    data = json.loads(paths["json"].read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON token {c}"))
+    assert data["summary"]["psnr_mean_of_sequences"] == "inf"
+    assert [f["psnr"] for f in data["frames"] if f["sequence"] == "pairA"] == ["inf"] * 3
+    assert data["summary"]["ssim_mean_of_frames"] == pytest.approx(np.mean([f["ssim"] for f in res.frames]))
+    csv_lines = paths["csv"].read_text().splitlines()
+    assert csv_lines[0].startswith("sequence,index,file,psnr,ssim") and len(csv_lines) == 1 + 8
+    page = paths["html"].read_text()
+    assert page.count("data:image/png;base64,") >= 2 * 5 and "pairC" in page and "<script" not in page
+    assert (tmp_path / "out" / "config.yaml").is_file()
+
+
+def test_resize_and_frame_cut_follow_the_config(sdsd_tree):
+    [clip_src] = clip_sources(DataConfig("sdsd", str(sdsd_tree), sequences=("pairB",), frames=2, size=(24, 16)),
+                              print)
+    clip = clip_src.load()
+    assert len(clip.low) == 2 and clip.low[0].shape == (16, 24, 3) and clip.gt[1].shape == (16, 24, 3)
+    assert clip.files == ["00000.npy", "00001.npy"]
+
+
+def test_npy_channel_swap(sdsd_tree):
+    load = lambda order: clip_sources(DataConfig("sdsd", str(sdsd_tree), sequences=("pairA",), size=None,
+                                                 npy_channels=order), print)[0].load()
+    assert (load("bgr").low[0] == load("rgb").low[0][:, :, ::-1]).all()
+
+
+def test_smid_scores_every_frame_against_the_single_gt(tmp_path):
+    root = tmp_path / "smid"
+    gt = texture(32, 40, 7)
+    write_npy_sequence(root / "SMID_Long_np" / "0013", [gt])
+    write_npy_sequence(root / "SMID_LQ_np" / "0013", [gt, (gt.astype(int) + 10).astype(np.uint8), gt])
+    res = evaluate(_cfg(root, kind="smid", sequences=("0013",)))
+    assert [f["psnr"] for f in res.frames] == [math.inf, pytest.approx(PSNR_10), math.inf]
+    assert res.sequences[0]["flow_source"] == "output" and res.sequences[0]["flicker_gt"] is None
+
+
+def test_no_ground_truth_mode_reports_temporal_only(tmp_path):
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for i in range(3):  # a static clip: no motion, no flicker
+        write_frame(clip / f"frame{i}.png", texture(32, 48, 5))
+    res = evaluate(_cfg(clip, kind="none", frames=None))
+    assert res.summary["psnr_mean_of_frames"] is None and res.summary["ssim_mean_of_sequences"] is None
+    assert res.summary["warp_error"] < 1e-6 and res.summary["flicker"] == pytest.approx(0.0)
+
+
+def test_size_mismatch_names_sequence_and_frame(tmp_path):
+    for side, shape in (("low", (32, 48)), ("high", (32, 40))):
+        (tmp_path / side / "seq1").mkdir(parents=True)
+        write_frame(tmp_path / side / "seq1" / "a.png", texture(*shape, 1))
+    with pytest.raises(UserInputError, match=r"sequence seq1, frame 0 \(a.png\).*48x32.*40x32"):
+        evaluate(_cfg(tmp_path, kind="folders"))
+
+
+@pytest.mark.parametrize("pairing", ["next", "previous", "self"])
+def test_streaming_network_equals_pairwise_forward(pairing):
+    """Encoder reuse changes nothing: frame t's output equals forward(x_t, x_partner).y1, on odd sizes too."""
+    torch.manual_seed(0)
+    model = STCD(STCDConfig(width=8, heads=2)).eval()
+    frames = [texture(18, 22, i) for i in range(4)]
+    outs = list(network_method(model, torch.device("cpu"), pairing)(frames))
+    assert partner_schedule(4, "next") == [1, 2, 3, 3]
+    for t, p in enumerate(partner_schedule(4, pairing)):
+        x = [torch.nn.functional.pad(torch.from_numpy(frames[i]).permute(2, 0, 1)[None].float() / 255,
+                                     (0, 2, 0, 2), mode="reflect") for i in (t, p)]
+        with torch.no_grad():
+            ref = model(*x)
+        assert outs[t].y.shape == (18, 22, 3)
+        np.testing.assert_allclose(outs[t].y, ref.y1[0, :, :18, :22].permute(1, 2, 0).numpy(), atol=1e-6)
+        np.testing.assert_allclose(outs[t].r * outs[t].s, outs[t].y, atol=1e-6)
+
+
+def test_videos_kind_pairs_by_name(tmp_path):
+    import av
+    frames = [texture(32, 48, i) for i in range(3)]
+    for side in ("low", "high"):
+        (tmp_path / side).mkdir()
+        with av.open(str(tmp_path / side / "clip.mkv"), "w") as c:
+            s = c.add_stream("ffv1", rate=10)
+            s.width, s.height, s.pix_fmt = 48, 32, "bgr0"
+            for f in frames:
+                c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="bgr0")))
+            c.mux(s.encode())
+    res = evaluate(_cfg(tmp_path, kind="videos", frames=None))
+    assert res.summary["frames"] == 3 and res.summary["psnr_mean_of_frames"] == math.inf  # lossless, GT == input
+    assert results_dict(res)["frames"][2]["file"] == "clip.mkv#2"
