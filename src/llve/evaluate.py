@@ -7,11 +7,13 @@ the mean of per-sequence means and the mean over all frames. See ``docs/evaluati
 """
 from __future__ import annotations
 
+import itertools
 import math
 import platform
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterator, Literal, NamedTuple
+from typing import Callable, Iterable, Iterator, Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -19,7 +21,7 @@ import torch
 
 from llve import metrics
 from llve.baselines import BASELINES
-from llve.data.eval_clips import Clip, DataConfig, clip_sources, iter_clips, partner_index
+from llve.data.eval_clips import ClipSource, DataConfig, FramePair, clip_sources
 from llve.errors import UserInputError
 from llve.models.padding import Padder
 
@@ -39,6 +41,10 @@ class EvalConfig:
     temporal: bool = True
     panels: int = 4
 
+    def __post_init__(self):
+        if self.panels < 0:
+            raise ValueError(f"panels must be >= 0, got {self.panels}")
+
 
 class FrameResult(NamedTuple):
     """A method's output for one frame: float32 HxWx3 in [0, 1]; R and S only for decomposition networks."""
@@ -48,7 +54,7 @@ class FrameResult(NamedTuple):
     s: np.ndarray | None
 
 
-Method = Callable[[list[np.ndarray]], Iterator[FrameResult]]
+Method = Callable[[Iterable[np.ndarray]], Iterator[FrameResult]]  # uint8 RGB frames in, one result per frame out
 
 
 def resolve_device(device: str) -> torch.device:
@@ -66,36 +72,43 @@ def resolve_device(device: str) -> torch.device:
 def baseline_method(name: str) -> Method:
     fn = BASELINES[name]
 
-    def run(frames: list[np.ndarray]) -> Iterator[FrameResult]:
+    def run(frames: Iterable[np.ndarray]) -> Iterator[FrameResult]:
         for f in frames:
             yield FrameResult(fn(f.astype(np.float32) / 255.0), None, None)
     return run
 
 
 def network_method(model: torch.nn.Module, device: torch.device, pairing: str) -> Method:
-    """Runs a two-frame network frame by frame, encoding each frame once (its features serve two pairs)."""
+    """Runs a two-frame network over a stream, encoding each frame once (its features serve two pairs).
 
-    def to_numpy(x: torch.Tensor, padder: Padder) -> np.ndarray:
-        return padder.crop(x)[0].permute(1, 2, 0).float().cpu().numpy()
+    With ``next`` pairing the result of frame t is produced once frame t+1 has arrived (one frame of lookahead).
+    """
 
     @torch.no_grad()
-    def run(frames: list[np.ndarray]) -> Iterator[FrameResult]:
-        h, w = frames[0].shape[:2]
-        padder = Padder(h, w, model.size_multiple)
-        cache: dict[int, object] = {}
+    def run(frames: Iterable[np.ndarray]) -> Iterator[FrameResult]:
+        padder: Padder | None = None
 
-        def features(i: int):
-            if i not in cache:
-                x = torch.from_numpy(frames[i]).to(device).permute(2, 0, 1)[None].float().div_(255.0)
-                cache[i] = model.encode(padder.pad(x))
-            return cache[i]
+        def encode(img: np.ndarray):
+            x = torch.from_numpy(img).to(device).permute(2, 0, 1)[None].float().div_(255.0)
+            return model.encode(padder.pad(x))
 
-        n = len(frames)
-        for t in range(n):
-            d = model.decompose_first(features(t), features(partner_index(t, n, pairing)))
-            for k in [k for k in cache if k < t]:  # no later pair needs frames before t
-                del cache[k]
-            yield FrameResult(to_numpy(d.y, padder), to_numpy(d.r, padder), to_numpy(d.s, padder))
+        def to_numpy(x: torch.Tensor) -> np.ndarray:
+            return padder.crop(x)[0].permute(1, 2, 0).float().cpu().numpy()
+
+        stream = iter(frames)
+        first = next(stream, None)
+        if first is None:
+            return
+        padder = Padder(first.shape[0], first.shape[1], model.size_multiple)
+        prev, cur, nxt_img = None, encode(first), next(stream, None)
+        while cur is not None:
+            nxt = encode(nxt_img) if nxt_img is not None else None
+            partner = nxt if pairing == "next" else prev if pairing == "previous" else cur
+            partner = cur if partner is None else partner  # clamped at the ends: the frame itself
+            d = model.decompose_first(cur, partner)
+            yield FrameResult(to_numpy(d.y), to_numpy(d.r), to_numpy(d.s))
+            prev, cur = cur, nxt
+            nxt_img = next(stream, None) if nxt is not None else None
     return run
 
 
@@ -147,57 +160,84 @@ def _panel_indices(n: int, per_clip: int) -> set[int]:
     return {int(i) for i in np.linspace(0, n - 1, per_clip).round()} if per_clip > 0 else set()
 
 
-def _temporal(clip: Clip, outputs: list[np.ndarray], flow: metrics.FlowEstimator) -> dict:
-    """Warping error and flicker of one sequence; flow from per-frame ground truth when there is one."""
-    per_frame_gt = clip.gt is not None and not clip.single_gt
-    source = clip.gt if per_frame_gt else outputs
-    out_err, gt_err = [], []
-    for t in range(len(outputs) - 1):
-        fwd, bwd = flow(source[t], source[t + 1])
-        out_err.append(metrics.warping_error(outputs[t], outputs[t + 1], fwd, bwd))
-        if per_frame_gt:
-            gt_err.append(metrics.warping_error(clip.gt[t], clip.gt[t + 1], fwd, bwd))
-    return {"flow_source": "ground_truth" if per_frame_gt else "output", "warp_pairs": out_err,
-            "warp_error": _mean(out_err), "warp_error_gt": _mean(gt_err) if per_frame_gt else None}
+class _Reader:
+    """Feeds a clip's low-light frames to a method, keeping each frame's pair until its result arrives and
+    timing the reading, so that ``runtime`` counts the method alone."""
+
+    def __init__(self, src: ClipSource):
+        self.src, self.pending, self.read_time = src, deque(), 0.0
+
+    def lows(self) -> Iterator[np.ndarray]:
+        stream, first = self.src.read(), None
+        for i in itertools.count():
+            start = time.perf_counter()
+            pair = next(stream, None)
+            self.read_time += time.perf_counter() - start
+            if pair is None:
+                return
+            first = first if first is not None else pair.low.shape
+            if pair.low.shape != first:
+                raise UserInputError(f"sequence {self.src.name}, frame {i} ({pair.file}): size {pair.low.shape[1]}x"
+                                     f"{pair.low.shape[0]} differs from the first frame's {first[1]}x{first[0]}; "
+                                     "set data.size to resize all frames")
+            self.pending.append(pair)
+            yield pair.low
 
 
-def _score_clip(clip: Clip, method: Method, cfg: EvalConfig, sync: Callable[[], None], panel_frames: set[int],
+def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: float) -> dict:
+    rec = {"sequence": name, "index": t, "file": pair.file, "psnr": None, "ssim": None, "luma": metrics.mean_luma(out),
+           "luma_gt": None, "warp_error": None, "runtime_s": seconds}
+    if pair.gt is not None:
+        if pair.gt.shape != out.shape:
+            raise UserInputError(f"sequence {name}, frame {t} ({pair.file}): output is {out.shape[1]}x{out.shape[0]} "
+                                 f"but ground truth is {pair.gt.shape[1]}x{pair.gt.shape[0]}")
+        rec.update(psnr=metrics.psnr(out, pair.gt), ssim=metrics.ssim(out, pair.gt), luma_gt=metrics.mean_luma(pair.gt))
+    return rec
+
+
+def _score_clip(src: ClipSource, method: Method, cfg: EvalConfig, sync: Callable[[], None], panel_frames: set[int],
                 results: Results, save: Callable[[str, str, np.ndarray], None] | None) -> list[float]:
-    """Enhance and score one clip; appends frame and sequence records; returns per-frame runtimes."""
-    outputs, times, records = [], [], []
-    it = method(clip.low)
-    for t in range(len(clip.low)):
-        start = time.perf_counter()
-        res = next(it)
+    """Enhance and score one clip frame by frame; appends frame and sequence records; returns per-frame runtimes.
+
+    Temporal metrics use the flow between consecutive ground-truth frames when each frame has its own ground
+    truth, else between consecutive outputs; only the previous frame is kept in memory.
+    """
+    reader, flow = _Reader(src), metrics.FlowEstimator() if cfg.temporal else None
+    per_frame_gt = src.gt == "per_frame"
+    records, times, gt_errors, prev = [], [], [], None
+    outputs = method(reader.lows())
+    for t in itertools.count():
+        start, read_before = time.perf_counter(), reader.read_time
+        res = next(outputs, None)
+        if res is None:
+            break
         sync()
-        times.append(time.perf_counter() - start)
-        out = metrics.to_uint8(res.y)
-        gt = clip.gt_for(t)
-        rec = {"sequence": clip.name, "index": t, "file": clip.files[t], "psnr": None, "ssim": None,
-               "luma": metrics.mean_luma(out), "luma_gt": None, "warp_error": None, "runtime_s": times[-1]}
-        if gt is not None:
-            if gt.shape != out.shape:
-                raise UserInputError(f"sequence {clip.name}, frame {t} ({clip.files[t]}): output is "
-                                     f"{out.shape[1]}x{out.shape[0]} but ground truth is {gt.shape[1]}x{gt.shape[0]}")
-            rec.update(psnr=metrics.psnr(out, gt), ssim=metrics.ssim(out, gt), luma_gt=metrics.mean_luma(gt))
+        times.append(time.perf_counter() - start - (reader.read_time - read_before))
+        pair, out = reader.pending.popleft(), metrics.to_uint8(res.y)
+        rec = _frame_record(src.name, t, pair, out, times[-1])
+        if flow is not None and prev is not None:
+            prev_pair, prev_out = prev
+            fwd, bwd = flow(prev_pair.gt, pair.gt) if per_frame_gt else flow(prev_out, out)
+            records[-1]["warp_error"] = metrics.warping_error(prev_out, out, fwd, bwd)
+            if per_frame_gt:
+                gt_errors.append(metrics.warping_error(prev_pair.gt, pair.gt, fwd, bwd))
         if t in panel_frames:
-            results.panels.append(Panel(clip.name, t, {"input": _thumb(clip.low[t]), "output": _thumb(out),
-                                                       "R": _thumb(res.r), "S": _thumb(res.s), "ground truth": _thumb(gt)}))
+            results.panels.append(Panel(src.name, t, {"input": _thumb(pair.low), "output": _thumb(out), "R": _thumb(res.r),
+                                                      "S": _thumb(res.s), "ground truth": _thumb(pair.gt)}))
         if save is not None:
-            save(clip.name, clip.files[t], out)
-        outputs.append(out)
+            save(src.name, pair.file, out)
         records.append(rec)
-    seq = {"name": clip.name, "frames": len(records), "psnr": _mean(r["psnr"] for r in records),
+        prev = (pair, out)
+    temporal = flow is not None and len(records) > 1
+    seq = {"name": src.name, "frames": len(records), "psnr": _mean(r["psnr"] for r in records),
            "ssim": _mean(r["ssim"] for r in records), "flow_source": None, "warp_error": None, "warp_error_gt": None,
            "flicker": metrics.brightness_flicker([r["luma"] for r in records]), "flicker_gt": None,
            "runtime_per_frame_s": _mean(times)}
-    if clip.gt is not None and not clip.single_gt:
+    if per_frame_gt:
         seq["flicker_gt"] = metrics.brightness_flicker([r["luma_gt"] for r in records])
-    if cfg.temporal and len(outputs) > 1:
-        temporal = _temporal(clip, outputs, metrics.FlowEstimator())
-        for rec, err in zip(records, temporal.pop("warp_pairs")):
-            rec["warp_error"] = err
-        seq.update(temporal)
+    if temporal:
+        seq.update(flow_source="ground_truth" if per_frame_gt else "output",
+                   warp_error=_mean(r["warp_error"] for r in records), warp_error_gt=_mean(gt_errors) if per_frame_gt else None)
     results.frames.extend(records)
     results.sequences.append(seq)
     return times
@@ -234,13 +274,13 @@ def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None
     shown = min(cfg.panels, len(sources))
     per_clip = math.ceil(cfg.panels / len(sources)) if cfg.panels > 0 else 0
     times: list[float] = []
-    clips = iter_clips(sources)
     if progress:
         from tqdm import tqdm
-        clips = tqdm(clips, total=len(sources), desc=f"test {cfg.method}", unit="seq")
-    for i, clip in enumerate(clips):
-        panel_frames = _panel_indices(len(clip.low), per_clip) if i < shown else set()
-        times += _score_clip(clip, method, cfg, sync, panel_frames, results, save_images)
+        sources = tqdm(sources, desc=f"test {cfg.method}", unit="seq")
+    for i, src in enumerate(sources):
+        known = src.count or cfg.data.frames or 1  # unknown video length: spread over the protocol's frames
+        panel_frames = _panel_indices(known, per_clip) if i < shown else set()
+        times += _score_clip(src, method, cfg, sync, panel_frames, results, save_images)
     results.summary = _summary(results, times)
     results.meta = {
         "method": cfg.method, "weights": cfg.weights if cfg.method == "stcd" else None,

@@ -95,6 +95,15 @@ def _plots(results: Results) -> list[tuple[str, str]]:
             ax.legend(fontsize=7, ncol=4)
         out.append((title, _figure_uri(fig)))
         plt.close(fig)
+    seqs = [q for q in results.sequences if q["psnr"] is not None and math.isfinite(q["psnr"])]
+    if len(seqs) > 1:
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        ax.bar([q["name"] for q in seqs], [q["psnr"] for q in seqs], color="#4878a8")
+        ax.set_title("PSNR (dB) per sequence (mean over its frames)")
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        ax.grid(alpha=0.3, axis="y")
+        out.append(("PSNR per sequence", _figure_uri(fig)))
+        plt.close(fig)
     return out
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import texture, write_npy_sequence
 
-from llve.data.eval_clips import DataConfig, clip_sources, partner_schedule
+from llve.data.eval_clips import DataConfig, clip_sources
 from llve.data.frames import write_frame
 from llve.errors import UserInputError
 from llve.evaluate import EvalConfig, evaluate, network_method
@@ -56,17 +56,19 @@ def test_identical_ground_truth_gives_inf_and_one_in_strict_json(sdsd_tree, tmp_
 
 
 def test_resize_and_frame_cut_follow_the_config(sdsd_tree):
-    [clip_src] = clip_sources(DataConfig("sdsd", str(sdsd_tree), sequences=("pairB",), frames=2, size=(24, 16)),
-                              print)
-    clip = clip_src.load()
-    assert len(clip.low) == 2 and clip.low[0].shape == (16, 24, 3) and clip.gt[1].shape == (16, 24, 3)
-    assert clip.files == ["00000.npy", "00001.npy"]
+    [src] = clip_sources(DataConfig("sdsd", str(sdsd_tree), sequences=("pairB",), frames=2, size=(24, 16)), print)
+    pairs = list(src.read())
+    assert src.count == 2 and src.gt == "per_frame" and len(pairs) == 2
+    assert pairs[0].low.shape == (16, 24, 3) and pairs[1].gt.shape == (16, 24, 3)
+    assert [p.file for p in pairs] == ["00000.npy", "00001.npy"]
 
 
 def test_npy_channel_swap(sdsd_tree):
-    load = lambda order: clip_sources(DataConfig("sdsd", str(sdsd_tree), sequences=("pairA",), size=None,
-                                                 npy_channels=order), print)[0].load()
-    assert (load("bgr").low[0] == load("rgb").low[0][:, :, ::-1]).all()
+    def first(order):
+        return next(clip_sources(DataConfig("sdsd", str(sdsd_tree), sequences=("pairA",), size=None,
+                                            npy_channels=order), print)[0].read())
+    assert (first("bgr").low == first("rgb").low[:, :, ::-1]).all()
+    assert (first("bgr").low == np.load(sdsd_tree / "input" / "pairA" / "00000.npy")[:, :, ::-1]).all()
 
 
 def test_smid_scores_every_frame_against_the_single_gt(tmp_path):
@@ -97,15 +99,20 @@ def test_size_mismatch_names_sequence_and_frame(tmp_path):
         evaluate(_cfg(tmp_path, kind="folders"))
 
 
+def partner(t: int, n: int, pairing: str) -> int:
+    """The pairing rule as the official test loader states it: idx1 = min(idx + 1, max_idx - 1)."""
+    return {"next": min(t + 1, n - 1), "previous": max(t - 1, 0), "self": t}[pairing]
+
+
 @pytest.mark.parametrize("pairing", ["next", "previous", "self"])
 def test_streaming_network_equals_pairwise_forward(pairing):
     """Encoder reuse changes nothing: frame t's output equals forward(x_t, x_partner).y1, on odd sizes too."""
     torch.manual_seed(0)
     model = STCD(STCDConfig(width=8, heads=2)).eval()
     frames = [texture(18, 22, i) for i in range(4)]
-    outs = list(network_method(model, torch.device("cpu"), pairing)(frames))
-    assert partner_schedule(4, "next") == [1, 2, 3, 3]
-    for t, p in enumerate(partner_schedule(4, pairing)):
+    outs = list(network_method(model, torch.device("cpu"), pairing)(iter(frames)))
+    assert len(outs) == 4
+    for t, p in enumerate(partner(t, 4, pairing) for t in range(4)):
         x = [torch.nn.functional.pad(torch.from_numpy(frames[i]).permute(2, 0, 1)[None].float() / 255,
                                      (0, 2, 0, 2), mode="reflect") for i in (t, p)]
         with torch.no_grad():
@@ -129,3 +136,30 @@ def test_videos_kind_pairs_by_name(tmp_path):
     res = evaluate(_cfg(tmp_path, kind="videos", frames=None))
     assert res.summary["frames"] == 3 and res.summary["psnr_mean_of_frames"] == math.inf  # lossless, GT == input
     assert results_dict(res)["frames"][2]["file"] == "clip.mkv#2"
+
+
+def test_single_frame_sequence_pairs_with_itself():
+    torch.manual_seed(0)
+    model = STCD(STCDConfig(width=8, heads=2)).eval()
+    frame = texture(16, 20, 0)
+    [out] = network_method(model, torch.device("cpu"), "next")([frame])
+    with torch.no_grad():
+        x = torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255
+        np.testing.assert_allclose(out.y, model(x, x).y1[0].permute(1, 2, 0).numpy(), atol=1e-6)
+
+
+def test_frame_size_change_inside_a_sequence_is_an_error(tmp_path):
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    write_frame(clip / "f0.png", texture(32, 48, 0))
+    write_frame(clip / "f1.png", texture(30, 48, 1))
+    with pytest.raises(UserInputError, match=r"sequence clip, frame 1 \(f1.png\): size 48x30 differs"):
+        evaluate(_cfg(clip, kind="none", frames=None))
+    res = evaluate(_cfg(clip, kind="none", frames=None, size=(24, 16)))  # resizing makes it valid
+    assert res.summary["frames"] == 2
+
+
+def test_negative_panels_rejected():
+    from llve.config import from_dict
+    with pytest.raises(UserInputError, match="panels"):
+        from_dict(EvalConfig, {"panels": -1, "data": {"kind": "none", "root": "x"}})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Literal
+from typing import Callable, Iterator, Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -57,47 +57,29 @@ class DataConfig:
             raise ValueError(f"size must be positive [width, height], got {list(self.size)}")
 
 
-@dataclass(frozen=True)
-class Clip:
-    """One test sequence in memory: uint8 RGB frames at evaluation size.
+class FramePair(NamedTuple):
+    """One frame to score: its file label, the low-light frame and its ground truth (None without), uint8 RGB."""
 
-    ``gt`` is None without ground truth; with a single ground truth (SMID) it holds one frame for all.
-    """
-
-    name: str
-    low: list[np.ndarray]
-    gt: list[np.ndarray] | None
-    files: list[str]
-
-    @property
-    def single_gt(self) -> bool:
-        return self.gt is not None and len(self.gt) == 1 and len(self.low) > 1
-
-    def gt_for(self, index: int) -> np.ndarray | None:
-        if self.gt is None:
-            return None
-        return self.gt[0] if len(self.gt) == 1 else self.gt[index]
+    file: str
+    low: np.ndarray
+    gt: np.ndarray | None
 
 
 @dataclass(frozen=True)
 class ClipSource:
-    """A sequence not yet read: its name and how to read it (so only one clip is in memory at a time)."""
+    """A test sequence, read lazily frame by frame so that long videos never sit in memory.
+
+    Args:
+        name: sequence name.
+        count: how many frames will be scored, when known before reading (for choosing report frames).
+        gt: ``per_frame``, ``single`` (SMID: one ground truth for every frame) or ``none``.
+        read: returns an iterator of :class:`FramePair` (already cut and resized).
+    """
 
     name: str
-    load: Callable[[], Clip]
-
-
-def partner_index(t: int, n: int, pairing: str) -> int:
-    """Index of the second frame the network sees when enhancing frame t of n."""
-    if pairing == "next":
-        return min(t + 1, n - 1)
-    if pairing == "previous":
-        return max(t - 1, 0)
-    return t
-
-
-def partner_schedule(n: int, pairing: str) -> list[int]:
-    return [partner_index(t, n, pairing) for t in range(n)]
+    count: int | None
+    gt: Literal["per_frame", "single", "none"]
+    read: Callable[[], Iterator[FramePair]]
 
 
 def _prepare(img: np.ndarray, path: Path | str, cfg: DataConfig) -> np.ndarray:
@@ -108,56 +90,78 @@ def _prepare(img: np.ndarray, path: Path | str, cfg: DataConfig) -> np.ndarray:
     return img
 
 
-def _cut(name: str, items: list, cfg: DataConfig, warn: Warn) -> list:
-    if cfg.frames is None:
-        return items
-    if len(items) < cfg.frames:
-        warn(f"sequence {name} has {len(items)} frames, fewer than the {cfg.frames} the protocol asks; "
-             f"scoring the {len(items)} that exist")
-    return items[: cfg.frames]
+def _counted(name: str, pairs: Iterator[FramePair], cfg: DataConfig, warn: Warn) -> Iterator[FramePair]:
+    """Stop after ``cfg.frames`` frames (reading no further); name the sequence in a warning if it had fewer."""
+    n = 0
+    try:
+        for pair in pairs:
+            n += 1
+            yield pair
+            if cfg.frames is not None and n >= cfg.frames:
+                return
+    finally:
+        pairs.close()  # release open video containers now, not at garbage collection
+    if cfg.frames is not None and n < cfg.frames:
+        warn(f"sequence {name} has {n} frames, fewer than the {cfg.frames} the protocol asks; scoring the {n} that exist")
 
 
-def _read_files(paths: list[Path], cfg: DataConfig) -> list[np.ndarray]:
-    return [_prepare(read_frame(p), p, cfg) for p in paths]
+def _limit(n: int, cfg: DataConfig) -> int:
+    return n if cfg.frames is None else min(n, cfg.frames)
 
 
 def _paired_source(seq: PairedSequence, cfg: DataConfig, warn: Warn) -> ClipSource:
-    def load() -> Clip:
-        low = _cut(seq.name, list(seq.low), cfg, warn)
-        gt = list(seq.gt[:1]) if len(seq.gt) == 1 and len(seq.low) > 1 else list(seq.gt[: len(low)])
-        return Clip(seq.name, _read_files(low, cfg), _read_files(gt, cfg), [p.name for p in low])
-    return ClipSource(seq.name, load)
+    single = len(seq.gt) == 1 and len(seq.low) > 1
+
+    def pairs() -> Iterator[FramePair]:
+        gt_single = _prepare(read_frame(seq.gt[0]), seq.gt[0], cfg) if single else None
+        for i, path in enumerate(seq.low):
+            gt = gt_single if single else _prepare(read_frame(seq.gt[i]), seq.gt[i], cfg)
+            yield FramePair(path.name, _prepare(read_frame(path), path, cfg), gt)
+    return ClipSource(seq.name, _limit(len(seq.low), cfg), "single" if single else "per_frame",
+                      lambda: _counted(seq.name, pairs(), cfg, warn))
 
 
-def read_video(path: Path, limit: int | None) -> list[np.ndarray]:
-    """The first ``limit`` frames of a video as RGB uint8 (PyAV)."""
+def read_video(path: Path) -> Iterator[np.ndarray]:
+    """Frames of a video as RGB uint8, decoded one at a time (PyAV)."""
     import av
 
-    frames = []
     try:
         with av.open(str(path)) as container:
             for frame in container.decode(video=0):
-                if limit is not None and len(frames) >= limit:
-                    break
-                frames.append(frame.to_ndarray(format="rgb24"))
+                yield frame.to_ndarray(format="rgb24")
     except (av.error.FFmpegError, IndexError) as exc:
         raise UserInputError(f"cannot read video {path}: {exc}") from None
-    if not frames:
-        raise UserInputError(f"video {path} has no frames")
-    return frames
 
 
-def _video_frames(path: Path, cfg: DataConfig, warn: Warn) -> tuple[list[np.ndarray], list[str]]:
-    limit = cfg.frames
-    frames = read_video(path, limit)
-    frames = _cut(path.stem, frames, cfg, warn)
-    return [_prepare(f, path, cfg) for f in frames], [f"{path.name}#{i}" for i in range(len(frames))]
+def video_length(path: Path) -> int | None:
+    """Frame count from the container header, None when it does not say (then report frames are guessed)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return container.streams.video[0].frames or None
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise UserInputError(f"cannot read video {path}: {exc}") from None
 
 
 def _videos_in(folder: Path) -> dict[str, Path]:
     if not folder.is_dir():
         raise UserInputError(f"dataset folder not found: {folder}")
     return {p.stem: p for p in sorted(folder.iterdir(), key=natural_key) if p.suffix.lower() in VIDEO_EXTENSIONS}
+
+
+def _video_source(name: str, low: Path, high: Path | None, cfg: DataConfig, warn: Warn) -> ClipSource:
+    def pairs() -> Iterator[FramePair]:
+        gts = read_video(high) if high is not None else None
+        for i, frame in enumerate(read_video(low)):
+            gt = next(gts, None) if gts is not None else None
+            if gts is not None and gt is None:
+                raise UserInputError(f"sequence {name}: ground-truth video {high} ends at frame {i}, "
+                                     f"before the low-light video {low}")
+            yield FramePair(f"{low.name}#{i}", _prepare(frame, low, cfg), None if gt is None else _prepare(gt, high, cfg))
+    count = video_length(low)
+    return ClipSource(name, None if count is None else _limit(count, cfg), "none" if high is None else "per_frame",
+                      lambda: _counted(name, pairs(), cfg, warn))
 
 
 def _video_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
@@ -169,54 +173,43 @@ def _video_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
         raise UserInputError(f"videos missing in {root / cfg.low} or {root / cfg.high}: {', '.join(missing)}")
     if not names:
         raise UserInputError(f"no videos ({', '.join(sorted(VIDEO_EXTENSIONS))}) in {root / cfg.low}")
+    return [_video_source(n, low[n], high[n], cfg, warn) for n in names]
 
-    def source(name: str) -> ClipSource:
-        def load() -> Clip:
-            lo, files = _video_frames(low[name], cfg, warn)
-            gt, _ = _video_frames(high[name], cfg, lambda _msg: None)
-            if len(gt) != len(lo):
-                raise UserInputError(f"sequence {name}: {len(lo)} low-light but {len(gt)} ground-truth video frames")
-            return Clip(name, lo, gt, files)
-        return ClipSource(name, load)
-    return [source(n) for n in names]
+
+def _folder_source(name: str, folder: Path, cfg: DataConfig, warn: Warn) -> ClipSource:
+    paths = list_frames(folder)
+
+    def pairs() -> Iterator[FramePair]:
+        for p in paths:
+            yield FramePair(p.name, _prepare(read_frame(p), p, cfg), None)
+    return ClipSource(name, _limit(len(paths), cfg), "none", lambda: _counted(name, pairs(), cfg, warn))
 
 
 def _unpaired_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
     """No ground truth: ROOT is a video, a folder of frames, or a folder holding videos and frame folders."""
     root = Path(cfg.root)
-    if root.is_file():
-        entries = [root]
-    elif root.is_dir() and any(p.suffix.lower() in FRAME_EXTENSIONS for p in root.iterdir()):
+    if root.is_file() or (root.is_dir() and any(p.suffix.lower() in FRAME_EXTENSIONS for p in root.iterdir())):
         entries = [root]
     elif root.is_dir():
         entries = [p for p in sorted(root.iterdir(), key=natural_key)
                    if p.is_dir() or p.suffix.lower() in VIDEO_EXTENSIONS]
     else:
         raise UserInputError(f"input not found: {root}")
-    names = {(p.stem if p.is_file() else p.name): p for p in entries}
+    found = {(p.stem if p.is_file() else p.name): p for p in entries}
     if cfg.sequences is not None:
-        unknown = [n for n in cfg.sequences if n not in names]
+        unknown = [n for n in cfg.sequences if n not in found]
         if unknown:
             raise UserInputError(f"sequences not found under {root}: {', '.join(unknown)}")
-        names = {n: names[n] for n in cfg.sequences}
-    names = {n: p for n, p in names.items() if n not in cfg.exclude}
-    if not names:
+        found = {n: found[n] for n in cfg.sequences}
+    found = {n: p for n, p in found.items() if n not in cfg.exclude}
+    if not found:
         raise UserInputError(f"no videos or frame folders in {root}")
-
-    def source(name: str, path: Path) -> ClipSource:
-        def load() -> Clip:
-            if path.is_file():
-                frames, files = _video_frames(path, cfg, warn)
-            else:
-                paths = _cut(name, list_frames(path), cfg, warn)
-                frames, files = _read_files(paths, cfg), [p.name for p in paths]
-            return Clip(name, frames, None, files)
-        return ClipSource(name, load)
-    return [source(n, p) for n, p in names.items()]
+    return [_video_source(n, p, None, cfg, warn) if p.is_file() else _folder_source(n, p, cfg, warn)
+            for n, p in found.items()]
 
 
 def clip_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
-    """The test sequences of a config, in order, each read only when its ``load`` is called."""
+    """The test sequences of a config, in order; nothing is decoded until a source's ``read`` is iterated."""
     if cfg.kind == "videos":
         return _video_sources(cfg, warn)
     if cfg.kind == "none":
@@ -231,8 +224,3 @@ def clip_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
     if not seqs:
         raise UserInputError(f"no test sequences found under {cfg.root}")
     return [_paired_source(s, cfg, warn) for s in seqs]
-
-
-def iter_clips(sources: list[ClipSource]) -> Iterator[Clip]:
-    for s in sources:
-        yield s.load()
