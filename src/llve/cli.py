@@ -30,7 +30,8 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_enhance(args: argparse.Namespace) -> None:
-    from llve.inference import Enhancer, enhance_path
+    from llve.enhance import enhance_path
+    from llve.inference import Enhancer
 
     enhancer = Enhancer(weights=args.weights, device=args.device, fp16=args.fp16)
     out = enhance_path(enhancer, args.input, args.output, components_dir=args.components,
