@@ -88,7 +88,7 @@ def test_sdsd_item_contract_split_channel_order_and_partner_radius(tmp_path):
 def test_items_depend_only_on_seed_epoch_and_index(tmp_path):
     root = make_sdsd(tmp_path / "sdsd")
     cache, _ = counting_cache(tmp_path / "corr")
-    cfg = SamplingConfig(crop=(24, 16), transpose=True)
+    cfg = SamplingConfig(crop=(24, 24), transpose=True)
     a = PairDataset([SourceConfig(kind="sdsd", root=str(root))], cfg, cache, seed=5)
     b = PairDataset([SourceConfig(kind="sdsd", root=str(root))], cfg, cache, seed=5)
     a.set_epoch(2), b.set_epoch(2)
@@ -167,7 +167,7 @@ def test_static_image_pairs_become_frame_pairs_with_exact_correspondences(tmp_pa
         cv2.imwrite(str(tmp_path / "lol" / "low" / f"{k}.png"), gt // 8)
     src = SourceConfig(kind="images", root=str(tmp_path / "lol"), test=("2",))
     cache, calls = counting_cache(tmp_path / "corr")
-    ds = PairDataset([src], SamplingConfig(crop=(40, 32), transpose=True), cache, seed=1)
+    ds = PairDataset([src], SamplingConfig(crop=(40, 40), transpose=True), cache, seed=1)
     assert len(ds) == 2
     for epoch in range(3):
         ds.set_epoch(epoch)

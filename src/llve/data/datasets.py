@@ -50,6 +50,9 @@ class SamplingConfig:
     def __post_init__(self):
         if self.radius < 0:
             raise ValueError("radius must be >= 0")
+        frame = self.crop or self.size
+        if self.transpose and (frame is None or frame[0] != frame[1]):
+            raise ValueError("transpose needs square frames (a square crop or size): a batch mixes both orientations")
 
 
 class Pair(dict):
