@@ -93,6 +93,21 @@ def reduce_mean(value: torch.Tensor) -> torch.Tensor:
     return value / dist.get_world_size()
 
 
+@torch.no_grad()
+def divergence(model: nn.Module) -> float:
+    """Largest absolute difference between this run's weights on any rank and rank 0's (0.0 when in sync)."""
+    if not dist.is_initialized():
+        return 0.0
+    worst = torch.zeros((), dtype=torch.float64)
+    for p in unwrap(model).state_dict().values():
+        reference = p.detach().clone()
+        dist.broadcast(reference, src=0)
+        worst = torch.maximum(worst, (p.detach() - reference).abs().max().double().cpu())
+    worst = worst.to(next(unwrap(model).parameters()).device)
+    dist.all_reduce(worst, op=dist.ReduceOp.MAX)
+    return worst.item()
+
+
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()

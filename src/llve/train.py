@@ -45,6 +45,8 @@ class TrainSummary:
     seconds: float
     last_loss: float
     val_psnr: float | None
+    world_size: int = 1
+    rank_divergence: float = 0.0  # max |weight difference| between ranks at the end (0.0: in sync)
 
 
 def _rng_state() -> dict:
@@ -248,6 +250,9 @@ def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.dev
             if iteration >= cfg.train.iterations:
                 break
     seconds = time.perf_counter() - t0
+    spread = distributed.divergence(model)
+    if world.size > 1:
+        log(f"llve: weights on all {world.size} ranks: max difference {spread}")
     if world.primary:
         save_checkpoint(ckpt_dir / f"iter_{iteration:08d}.pt", model, optimizer, scheduler, iteration, cfg)
         _prune(ckpt_dir, cfg.log.keep_last)
@@ -258,7 +263,7 @@ def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.dev
             writer.close()
         log(f"llve: done: {iteration - start} iterations in {seconds:.1f} s "
             f"({(iteration - start) / max(seconds, 1e-9):.2f} it/s); weights in {run_dir / 'model.safetensors'}")
-    return TrainSummary(run_dir, iteration, iteration - start, seconds, last_loss, val_psnr)
+    return TrainSummary(run_dir, iteration, iteration - start, seconds, last_loss, val_psnr, world.size, spread)
 
 
 def _report(cfg: TrainConfig, iteration: int, terms, optimizer, writer, log, t0: float, start: int) -> None:
