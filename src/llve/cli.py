@@ -73,10 +73,31 @@ def _run_synth(args: argparse.Namespace) -> None:
         print(f"wrote {len(names)} sequences to {args.output}", file=sys.stderr)
 
 
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model from a YAML config",
+                       description="Train an STCD-style network. Works as is under "
+                                   "'torchrun --nproc_per_node=K -m llve train -c CONFIG'. Accepts our YAML "
+                                   "configs (configs/*.yaml) and official STCD option files.")
+    p.add_argument("-c", "--config", required=True, help="YAML config (ours, or an official options/train/*.yml)")
+    p.add_argument("--resume", metavar="CKPT", help="checkpoint file, or a run folder (its newest checkpoint)")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> None:
+    from llve.train import train
+    from llve.train_config import load_config
+
+    import os
+
+    primary = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 talks
+    notify = (lambda msg: print(msg, file=sys.stderr)) if primary else (lambda msg: None)
+    train(load_config(args.config, notify=notify), resume=args.resume)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llve", description="Low-light video enhancement (STCD).")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_enhance, _add_synth):
+    for add in (_add_enhance, _add_synth, _add_train):
         add(sub)
     return parser
 
