@@ -52,6 +52,7 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="results folder (default: results/<config name>_<method>)")
     p.add_argument("--save-images", action="store_true", help="also write every scored output frame as PNG")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N (overrides the config)")
+    p.add_argument("--fp16", action="store_true", help="half-precision network on CUDA (overrides the config)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=_run_test)
 
@@ -65,8 +66,8 @@ def _run_test(args: argparse.Namespace) -> None:
     from llve.report import evaluate_to_folder
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
-    overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device))
-                 if v is not None}
+    overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
+                                   ("fp16", args.fp16 or None)) if v is not None}
     cfg = dataclasses.replace(cfg, **overrides)
     if args.root is not None:
         cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, root=args.root))

@@ -23,21 +23,21 @@ from llve import metrics
 from llve.baselines import BASELINES
 from llve.data.eval_clips import ClipSource, DataConfig, FramePair, clip_sources
 from llve.errors import UserInputError
-from llve.models.padding import Padder
-
-METHODS = ("stcd", *BASELINES)
+from llve.inference import Enhancer
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Args: data: which frames and how (see DataConfig); method: ``stcd`` or a baseline name; weights: for
-    ``stcd``; device: auto|cpu|cuda[:N]; temporal: compute warping error and flicker; panels: how many frames
-    the report shows as input | output | R | S | ground truth."""
+    """Args: data: which frames and how (see DataConfig); method: ``stcd`` (the network in ``weights``, any llve
+    architecture) or a baseline name; device: auto|cpu|cuda[:N]; fp16: half-precision autocast on CUDA;
+    temporal: compute warping error and flicker; panels: how many frames the report shows as
+    input | output | R | S | ground truth."""
 
     data: DataConfig
     method: Literal["stcd", "identity", "gamma", "clahe"] = "stcd"
     weights: str | None = None
     device: str = "auto"
+    fp16: bool = False
     temporal: bool = True
     panels: int = 4
 
@@ -46,7 +46,7 @@ class EvalConfig:
             raise ValueError(f"panels must be >= 0, got {self.panels}")
 
 
-class FrameResult(NamedTuple):
+class MethodOutput(NamedTuple):
     """A method's output for one frame: float32 HxWx3 in [0, 1]; R and S only for decomposition networks."""
 
     y: np.ndarray
@@ -54,72 +54,52 @@ class FrameResult(NamedTuple):
     s: np.ndarray | None
 
 
-Method = Callable[[Iterable[np.ndarray]], Iterator[FrameResult]]  # uint8 RGB frames in, one result per frame out
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise UserInputError(f"unknown device '{device}' (use auto, cpu, cuda or cuda:N)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserInputError(f"device '{device}' asked for but CUDA is not available")
-    return dev
+Method = Callable[[Iterable[np.ndarray]], Iterator[MethodOutput]]  # uint8 RGB frames in, one output per frame
 
 
 def baseline_method(name: str) -> Method:
     fn = BASELINES[name]
 
-    def run(frames: Iterable[np.ndarray]) -> Iterator[FrameResult]:
+    def run(frames: Iterable[np.ndarray]) -> Iterator[MethodOutput]:
         for f in frames:
-            yield FrameResult(fn(f.astype(np.float32) / 255.0), None, None)
+            yield MethodOutput(fn(f.astype(np.float32) / 255.0), None, None)
     return run
 
 
-def network_method(model: torch.nn.Module, device: torch.device, pairing: str) -> Method:
-    """Runs a two-frame network over a stream, encoding each frame once (its features serve two pairs).
+def network_method(enhancer: Enhancer) -> Method:
+    """The network through the streaming :class:`~llve.inference.Enhancer`, which owns the pairing rule:
+    frame t with min(t+1, last), each frame encoded once, padded by ``Padder`` and cropped back."""
 
-    With ``next`` pairing the result of frame t is produced once frame t+1 has arrived (one frame of lookahead).
-    """
-
-    @torch.no_grad()
-    def run(frames: Iterable[np.ndarray]) -> Iterator[FrameResult]:
-        padder: Padder | None = None
-
-        def encode(img: np.ndarray):
-            x = torch.from_numpy(img).to(device).permute(2, 0, 1)[None].float().div_(255.0)
-            return model.encode(padder.pad(x))
-
-        def to_numpy(x: torch.Tensor) -> np.ndarray:
-            return padder.crop(x)[0].permute(1, 2, 0).float().cpu().numpy()
-
-        stream = iter(frames)
-        first = next(stream, None)
-        if first is None:
-            return
-        padder = Padder(first.shape[0], first.shape[1], model.size_multiple)
-        prev, cur, nxt_img = None, encode(first), next(stream, None)
-        while cur is not None:
-            nxt = encode(nxt_img) if nxt_img is not None else None
-            partner = nxt if pairing == "next" else prev if pairing == "previous" else cur
-            partner = cur if partner is None else partner  # clamped at the ends: the frame itself
-            d = model.decompose_first(cur, partner)
-            yield FrameResult(to_numpy(d.y), to_numpy(d.r), to_numpy(d.s))
-            prev, cur = cur, nxt
-            nxt_img = next(stream, None) if nxt is not None else None
+    def run(frames: Iterable[np.ndarray]) -> Iterator[MethodOutput]:
+        for d in enhancer.decompose_stream(frames):
+            yield MethodOutput(*(x[0].permute(1, 2, 0).float().cpu().numpy() for x in d))
     return run
 
 
-def build_method(cfg: EvalConfig, device: torch.device) -> Method:
+@dataclass(frozen=True)
+class Runner:
+    """A method ready to run, where it runs, and how to wait for it (CUDA is asynchronous)."""
+
+    method: Method
+    device: str
+    sync: Callable[[], None]
+    arch: str | None = None
+
+
+def build_runner(cfg: EvalConfig) -> Runner:
     if cfg.method in BASELINES:
-        return baseline_method(cfg.method)
+        return Runner(baseline_method(cfg.method), f"cpu ({platform.machine()}, numpy/OpenCV)", lambda: None)
     if not cfg.weights:
         raise UserInputError("method 'stcd' needs weights: pass --weights PATH (or set 'weights' in the config)")
-    from llve.models.weights import load_model
+    from llve.models import arch_name
 
-    return network_method(load_model(cfg.weights, device), device, cfg.data.pairing)
+    enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16)
+    dev = enhancer.device
+    if dev.type == "cuda":
+        name, sync = torch.cuda.get_device_name(dev), (lambda: torch.cuda.synchronize(dev))
+    else:
+        name, sync = f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)", (lambda: None)
+    return Runner(network_method(enhancer), name + (" fp16" if enhancer.fp16 else ""), sync, arch_name(enhancer.model))
 
 
 @dataclass
@@ -195,7 +175,7 @@ def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: 
     return rec
 
 
-def _score_clip(src: ClipSource, method: Method, cfg: EvalConfig, sync: Callable[[], None], panel_frames: set[int],
+def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: set[int],
                 results: Results, save: Callable[[str, str, np.ndarray], None] | None) -> list[float]:
     """Enhance and score one clip frame by frame; appends frame and sequence records; returns per-frame runtimes.
 
@@ -205,13 +185,13 @@ def _score_clip(src: ClipSource, method: Method, cfg: EvalConfig, sync: Callable
     reader, flow = _Reader(src), metrics.FlowEstimator() if cfg.temporal else None
     per_frame_gt = src.gt == "per_frame"
     records, times, gt_errors, prev = [], [], [], None
-    outputs = method(reader.lows())
+    outputs = runner.method(reader.lows())
     for t in itertools.count():
         start, read_before = time.perf_counter(), reader.read_time
         res = next(outputs, None)
         if res is None:
             break
-        sync()
+        runner.sync()
         times.append(time.perf_counter() - start - (reader.read_time - read_before))
         pair, out = reader.pending.popleft(), metrics.to_uint8(res.y)
         rec = _frame_record(src.name, t, pair, out, times[-1])
@@ -257,10 +237,14 @@ def _summary(results: Results, times: list[float]) -> dict:
     }
 
 
+def _protocol_line(data: DataConfig) -> str:
+    size = "x".join(map(str, data.size)) if data.size else "native"
+    return f"first {data.frames or 'all'} frames, size {size}, pairing {data.pairing} (min(t+1, last))"
+
+
 def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None] | None = None,
              warn: Callable[[str], None] | None = None, progress: bool = False) -> Results:
     """Run ``cfg.method`` on every test sequence and score it. ``save_images(seq, file, uint8)`` gets each output."""
-    device = resolve_device(cfg.device)
     results = Results(meta={})
 
     def note(msg: str) -> None:
@@ -269,8 +253,7 @@ def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None
             warn(msg)
 
     sources = clip_sources(cfg.data, note)
-    method = build_method(cfg, device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    runner = build_runner(cfg)
     shown = min(cfg.panels, len(sources))
     per_clip = math.ceil(cfg.panels / len(sources)) if cfg.panels > 0 else 0
     times: list[float] = []
@@ -280,14 +263,9 @@ def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None
     for i, src in enumerate(sources):
         known = src.count or cfg.data.frames or 1  # unknown video length: spread over the protocol's frames
         panel_frames = _panel_indices(known, per_clip) if i < shown else set()
-        times += _score_clip(src, method, cfg, sync, panel_frames, results, save_images)
+        times += _score_clip(src, runner, cfg, panel_frames, results, save_images)
     results.summary = _summary(results, times)
-    results.meta = {
-        "method": cfg.method, "weights": cfg.weights if cfg.method == "stcd" else None,
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.processor() or platform.machine()})",
-        "torch": torch.__version__, "config": asdict(cfg),
-        "protocol": "first {} frames, size {}, pairing {}".format(cfg.data.frames or "all", 
-                                                                   "x".join(map(str, cfg.data.size)) if cfg.data.size else "native",
-                                                                   cfg.data.pairing),
-    }
+    results.meta = {"method": cfg.method, "arch": runner.arch, "weights": cfg.weights if cfg.method == "stcd" else None,
+                    "device": runner.device, "torch": torch.__version__, "config": asdict(cfg),
+                    "protocol": _protocol_line(cfg.data)}
     return results

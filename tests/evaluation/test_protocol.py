@@ -10,8 +10,11 @@ from conftest import texture, write_npy_sequence
 from llve.data.eval_clips import DataConfig, clip_sources
 from llve.data.frames import write_frame
 from llve.errors import UserInputError
+from llve import metrics
 from llve.evaluate import EvalConfig, evaluate, network_method
+from llve.inference import Enhancer
 from llve.models.stcd import STCD, STCDConfig
+from llve.models.weights import save_model
 from llve.report import evaluate_to_folder, results_dict
 
 PSNR_10 = 10 * math.log10(255 ** 2 / 100)  # every value off by 10
@@ -63,12 +66,14 @@ def test_resize_and_frame_cut_follow_the_config(sdsd_tree):
     assert [p.file for p in pairs] == ["00000.npy", "00001.npy"]
 
 
-def test_npy_channel_swap(sdsd_tree):
+def test_npy_channel_order(sdsd_tree):
     def first(order):
         return next(clip_sources(DataConfig("sdsd", str(sdsd_tree), sequences=("pairA",), size=None,
-                                            npy_channels=order), print)[0].read())
-    assert (first("bgr").low == first("rgb").low[:, :, ::-1]).all()
-    assert (first("bgr").low == np.load(sdsd_tree / "input" / "pairA" / "00000.npy")[:, :, ::-1]).all()
+                                            channel_order=order), print)[0].read())
+    stored = np.load(sdsd_tree / "input" / "pairA" / "00000.npy")
+    assert (first("rgb").low == stored).all()
+    assert (first("bgr").low == stored[:, :, ::-1]).all() and (first("bgr").gt == first("rgb").gt[:, :, ::-1]).all()
+    assert (first(None).low == stored[:, :, ::-1]).all()  # SDSD default: BGR, like the official loader
 
 
 def test_smid_scores_every_frame_against_the_single_gt(tmp_path):
@@ -99,27 +104,43 @@ def test_size_mismatch_names_sequence_and_frame(tmp_path):
         evaluate(_cfg(tmp_path, kind="folders"))
 
 
-def partner(t: int, n: int, pairing: str) -> int:
-    """The pairing rule as the official test loader states it: idx1 = min(idx + 1, max_idx - 1)."""
-    return {"next": min(t + 1, n - 1), "previous": max(t - 1, 0), "self": t}[pairing]
+def _official_outputs(model, frames):
+    """Frame t through the full pair forward with partner min(t+1, last), as the official test loader pairs them."""
+    outs = []
+    for t in range(len(frames)):
+        x = [torch.nn.functional.pad(torch.from_numpy(frames[i]).permute(2, 0, 1)[None].float() / 255,
+                                     (0, 2, 0, 2), mode="reflect") for i in (t, min(t + 1, len(frames) - 1))]
+        with torch.no_grad():
+            outs.append(model(*x).y1[0, :, :18, :22].permute(1, 2, 0).numpy())
+    return outs
 
 
-@pytest.mark.parametrize("pairing", ["next", "previous", "self"])
-def test_streaming_network_equals_pairwise_forward(pairing):
-    """Encoder reuse changes nothing: frame t's output equals forward(x_t, x_partner).y1, on odd sizes too."""
+def test_network_path_equals_official_pairwise_forward(tmp_path, monkeypatch):
+    """Streaming with encoder reuse changes nothing: frame t's score is that of forward(x_t, x_min(t+1,last)).y1,
+    on a size that needs padding (18x22 -> 20x24)."""
     torch.manual_seed(0)
     model = STCD(STCDConfig(width=8, heads=2)).eval()
+    save_model(model, tmp_path / "w.safetensors")
     frames = [texture(18, 22, i) for i in range(4)]
-    outs = list(network_method(model, torch.device("cpu"), pairing)(iter(frames)))
-    assert len(outs) == 4
-    for t, p in enumerate(partner(t, 4, pairing) for t in range(4)):
-        x = [torch.nn.functional.pad(torch.from_numpy(frames[i]).permute(2, 0, 1)[None].float() / 255,
-                                     (0, 2, 0, 2), mode="reflect") for i in (t, p)]
-        with torch.no_grad():
-            ref = model(*x)
-        assert outs[t].y.shape == (18, 22, 3)
-        np.testing.assert_allclose(outs[t].y, ref.y1[0, :, :18, :22].permute(1, 2, 0).numpy(), atol=1e-6)
-        np.testing.assert_allclose(outs[t].r * outs[t].s, outs[t].y, atol=1e-6)
+    gts = [texture(18, 22, 10 + i) for i in range(4)]
+    write_npy_sequence(tmp_path / "d" / "input" / "s", [f[:, :, ::-1] for f in frames])  # stored BGR, as SDSD
+    write_npy_sequence(tmp_path / "d" / "GT" / "s", [g[:, :, ::-1] for g in gts])
+    cfg = EvalConfig(DataConfig("sdsd", str(tmp_path / "d"), frames=None, size=None), method="stcd",
+                     weights=str(tmp_path / "w.safetensors"), device="cpu", panels=1)
+    res = evaluate(cfg)
+    expected = [metrics.psnr(metrics.to_uint8(y), g) for y, g in zip(_official_outputs(model, frames), gts)]
+    assert [f["psnr"] for f in res.frames] == pytest.approx(expected, abs=1e-6)
+    assert len(set(round(e, 3) for e in expected)) == 4  # four different frames, so a pairing slip would show
+    assert res.meta["arch"] == "official" and res.panels[0].images["R"] is not None
+
+
+def test_network_path_output_factorises():
+    torch.manual_seed(0)
+    enhancer = Enhancer(model=STCD(STCDConfig(width=8, heads=2)), device="cpu")
+    outs = list(network_method(enhancer)([texture(18, 22, i) for i in range(3)]))
+    assert len(outs) == 3 and outs[0].y.shape == (18, 22, 3)
+    for o in outs:
+        np.testing.assert_allclose(o.r * o.s, o.y, atol=1e-6)
 
 
 def test_videos_kind_pairs_by_name(tmp_path):
@@ -142,7 +163,7 @@ def test_single_frame_sequence_pairs_with_itself():
     torch.manual_seed(0)
     model = STCD(STCDConfig(width=8, heads=2)).eval()
     frame = texture(16, 20, 0)
-    [out] = network_method(model, torch.device("cpu"), "next")([frame])
+    [out] = network_method(Enhancer(model=model, device="cpu"))([frame])
     with torch.no_grad():
         x = torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255
         np.testing.assert_allclose(out.y, model(x, x).y1[0].permute(1, 2, 0).numpy(), atol=1e-6)

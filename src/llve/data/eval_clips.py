@@ -13,11 +13,11 @@ from typing import Callable, Iterator, Literal, NamedTuple
 import cv2
 import numpy as np
 
-from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key, read_frame
+from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key
 from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, smid_sequences
+from llve.data.sources import SourceConfig, load_frame
+from llve.data.video_io import VIDEO_EXTENSIONS, probe_video, read_video
 from llve.errors import UserInputError
-
-VIDEO_EXTENSIONS = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
 Warn = Callable[[str], None]
 
 
@@ -33,9 +33,10 @@ class DataConfig:
         sequences: the test list; None takes every sequence found (minus ``exclude``).
         frames: score only each sequence's first N frames (official: 30); None scores all.
         size: resize every frame to (width, height) before anything else (official: [960, 512]); None keeps it.
-        pairing: partner of frame t: ``next`` = min(t+1, last) (official), ``previous`` = max(t-1, 0) (causal),
-            ``self`` = t. Only frame t's output is scored.
-        npy_channels: ``bgr`` reverses the channels of ``.npy`` frames, as the official loader does.
+        pairing: partner of frame t; ``next`` = min(t+1, last), the official rule and the one the streaming
+            :class:`~llve.inference.Enhancer` implements. Only frame t's output is scored.
+        channel_order: how ``.npy`` frames are stored; ``bgr`` reverses them as the official loader does
+            (default: ``bgr`` for sdsd/smid, ``rgb`` otherwise; the rule lives in ``llve.data.sources``).
         low, high: sub-folder names for ``folders`` and ``videos``.
     """
 
@@ -45,8 +46,8 @@ class DataConfig:
     exclude: tuple[str, ...] = ()
     frames: int | None = 30
     size: tuple[int, int] | None = (960, 512)
-    pairing: Literal["next", "previous", "self"] = "next"
-    npy_channels: Literal["rgb", "bgr"] = "rgb"
+    pairing: Literal["next"] = "next"
+    channel_order: Literal["rgb", "bgr"] | None = None
     low: str = "low"
     high: str = "high"
 
@@ -82,9 +83,15 @@ class ClipSource:
     read: Callable[[], Iterator[FramePair]]
 
 
-def _prepare(img: np.ndarray, path: Path | str, cfg: DataConfig) -> np.ndarray:
-    if cfg.npy_channels == "bgr" and str(path).lower().endswith(".npy"):
-        img = np.ascontiguousarray(img[:, :, ::-1])
+def _npy_bgr(cfg: DataConfig) -> bool:
+    return SourceConfig(cfg.kind if cfg.kind != "none" else "folders", cfg.root, channel_order=cfg.channel_order).npy_bgr
+
+
+def _read(path: Path, cfg: DataConfig) -> np.ndarray:
+    return _resize(load_frame(path, _npy_bgr(cfg)), cfg)
+
+
+def _resize(img: np.ndarray, cfg: DataConfig) -> np.ndarray:
     if cfg.size is not None and (img.shape[1], img.shape[0]) != tuple(cfg.size):
         img = cv2.resize(img, tuple(cfg.size), interpolation=cv2.INTER_LINEAR)
     return img
@@ -113,35 +120,11 @@ def _paired_source(seq: PairedSequence, cfg: DataConfig, warn: Warn) -> ClipSour
     single = len(seq.gt) == 1 and len(seq.low) > 1
 
     def pairs() -> Iterator[FramePair]:
-        gt_single = _prepare(read_frame(seq.gt[0]), seq.gt[0], cfg) if single else None
+        gt_single = _read(seq.gt[0], cfg) if single else None
         for i, path in enumerate(seq.low):
-            gt = gt_single if single else _prepare(read_frame(seq.gt[i]), seq.gt[i], cfg)
-            yield FramePair(path.name, _prepare(read_frame(path), path, cfg), gt)
+            yield FramePair(path.name, _read(path, cfg), gt_single if single else _read(seq.gt[i], cfg))
     return ClipSource(seq.name, _limit(len(seq.low), cfg), "single" if single else "per_frame",
                       lambda: _counted(seq.name, pairs(), cfg, warn))
-
-
-def read_video(path: Path) -> Iterator[np.ndarray]:
-    """Frames of a video as RGB uint8, decoded one at a time (PyAV)."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            for frame in container.decode(video=0):
-                yield frame.to_ndarray(format="rgb24")
-    except (av.error.FFmpegError, IndexError) as exc:
-        raise UserInputError(f"cannot read video {path}: {exc}") from None
-
-
-def video_length(path: Path) -> int | None:
-    """Frame count from the container header, None when it does not say (then report frames are guessed)."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            return container.streams.video[0].frames or None
-    except (av.error.FFmpegError, IndexError) as exc:
-        raise UserInputError(f"cannot read video {path}: {exc}") from None
 
 
 def _videos_in(folder: Path) -> dict[str, Path]:
@@ -153,13 +136,13 @@ def _videos_in(folder: Path) -> dict[str, Path]:
 def _video_source(name: str, low: Path, high: Path | None, cfg: DataConfig, warn: Warn) -> ClipSource:
     def pairs() -> Iterator[FramePair]:
         gts = read_video(high) if high is not None else None
-        for i, frame in enumerate(read_video(low)):
+        for i, (frame, _pts) in enumerate(read_video(low)):
             gt = next(gts, None) if gts is not None else None
             if gts is not None and gt is None:
                 raise UserInputError(f"sequence {name}: ground-truth video {high} ends at frame {i}, "
                                      f"before the low-light video {low}")
-            yield FramePair(f"{low.name}#{i}", _prepare(frame, low, cfg), None if gt is None else _prepare(gt, high, cfg))
-    count = video_length(low)
+            yield FramePair(f"{low.name}#{i}", _resize(frame, cfg), None if gt is None else _resize(gt[0], cfg))
+    count = probe_video(low).frames
     return ClipSource(name, None if count is None else _limit(count, cfg), "none" if high is None else "per_frame",
                       lambda: _counted(name, pairs(), cfg, warn))
 
@@ -181,7 +164,7 @@ def _folder_source(name: str, folder: Path, cfg: DataConfig, warn: Warn) -> Clip
 
     def pairs() -> Iterator[FramePair]:
         for p in paths:
-            yield FramePair(p.name, _prepare(read_frame(p), p, cfg), None)
+            yield FramePair(p.name, _read(p, cfg), None)
     return ClipSource(name, _limit(len(paths), cfg), "none", lambda: _counted(name, pairs(), cfg, warn))
 
 
