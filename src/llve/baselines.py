@@ -36,7 +36,8 @@ def clahe(frame: np.ndarray) -> np.ndarray:
     """OpenCV CLAHE on the L channel of CIE Lab (8-bit), colours kept."""
     rgb8 = np.round(np.clip(frame, 0.0, 1.0) * 255.0).astype(np.uint8)
     lab = cv2.cvtColor(rgb8, cv2.COLOR_RGB2LAB)
-    lab[..., 0] = cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=CLAHE_TILES).apply(np.ascontiguousarray(lab[..., 0]))
+    clahe_op = cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=CLAHE_TILES)
+    lab[..., 0] = clahe_op.apply(np.ascontiguousarray(lab[..., 0]))
     return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB).astype(np.float32) / 255.0
 
 

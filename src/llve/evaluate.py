@@ -165,13 +165,14 @@ class _Reader:
 
 
 def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: float) -> dict:
-    rec = {"sequence": name, "index": t, "file": pair.file, "psnr": None, "ssim": None, "luma": metrics.mean_luma(out),
-           "luma_gt": None, "warp_error": None, "runtime_s": seconds}
+    rec = {"sequence": name, "index": t, "file": pair.file, "psnr": None, "ssim": None,
+           "luma": metrics.mean_luma(out), "luma_gt": None, "warp_error": None, "runtime_s": seconds}
     if pair.gt is not None:
         if pair.gt.shape != out.shape:
             raise UserInputError(f"sequence {name}, frame {t} ({pair.file}): output is {out.shape[1]}x{out.shape[0]} "
                                  f"but ground truth is {pair.gt.shape[1]}x{pair.gt.shape[0]}")
-        rec.update(psnr=metrics.psnr(out, pair.gt), ssim=metrics.ssim(out, pair.gt), luma_gt=metrics.mean_luma(pair.gt))
+        rec.update(psnr=metrics.psnr(out, pair.gt), ssim=metrics.ssim(out, pair.gt),
+                   luma_gt=metrics.mean_luma(pair.gt))
     return rec
 
 
@@ -202,8 +203,8 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
             if per_frame_gt:
                 gt_errors.append(metrics.warping_error(prev_pair.gt, pair.gt, fwd, bwd))
         if t in panel_frames:
-            results.panels.append(Panel(src.name, t, {"input": _thumb(pair.low), "output": _thumb(out), "R": _thumb(res.r),
-                                                      "S": _thumb(res.s), "ground truth": _thumb(pair.gt)}))
+            images = {"input": pair.low, "output": out, "R": res.r, "S": res.s, "ground truth": pair.gt}
+            results.panels.append(Panel(src.name, t, {k: _thumb(v) for k, v in images.items()}))
         if save is not None:
             save(src.name, pair.file, out)
         records.append(rec)
@@ -217,7 +218,8 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
         seq["flicker_gt"] = metrics.brightness_flicker([r["luma_gt"] for r in records])
     if temporal:
         seq.update(flow_source="ground_truth" if per_frame_gt else "output",
-                   warp_error=_mean(r["warp_error"] for r in records), warp_error_gt=_mean(gt_errors) if per_frame_gt else None)
+                   warp_error=_mean(r["warp_error"] for r in records),
+                   warp_error_gt=_mean(gt_errors) if per_frame_gt else None)
     results.frames.extend(records)
     results.sequences.append(seq)
     return times
@@ -227,8 +229,10 @@ def _summary(results: Results, times: list[float]) -> dict:
     seqs, frames = results.sequences, results.frames
     return {
         "sequences": len(seqs), "frames": len(frames),
-        "psnr_mean_of_sequences": _mean(s["psnr"] for s in seqs), "ssim_mean_of_sequences": _mean(s["ssim"] for s in seqs),
-        "psnr_mean_of_frames": _mean(f["psnr"] for f in frames), "ssim_mean_of_frames": _mean(f["ssim"] for f in frames),
+        "psnr_mean_of_sequences": _mean(s["psnr"] for s in seqs),
+        "ssim_mean_of_sequences": _mean(s["ssim"] for s in seqs),
+        "psnr_mean_of_frames": _mean(f["psnr"] for f in frames),
+        "ssim_mean_of_frames": _mean(f["ssim"] for f in frames),
         "warp_error": _mean(s["warp_error"] for s in seqs), "warp_error_gt": _mean(s["warp_error_gt"] for s in seqs),
         "flicker": _mean(s["flicker"] for s in seqs), "flicker_gt": _mean(s["flicker_gt"] for s in seqs),
         # The first frame carries one-off costs (allocation, cuDNN autotuning); it is reported on its own.

@@ -134,7 +134,7 @@ def _panels_html(results: Results) -> str:
 
 _STYLE = """body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f2f2f2}
-.panel{display:flex;gap:6px;flex-wrap:wrap}figure{margin:0}figure img{width:240px;display:block;image-rendering:pixelated}
+.panel{display:flex;gap:6px;flex-wrap:wrap}figure{margin:0}figure img{width:240px;display:block}
 figcaption{text-align:center;font-size:13px}.na{width:240px;height:135px;background:#eee;display:flex;
 align-items:center;justify-content:center;color:#888}.warn{color:#a40}"""
 
@@ -149,7 +149,8 @@ def render_html(results: Results) -> str:
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>llve test: {html.escape(meta['method'])}</title>
 <style>{_STYLE}</style></head><body>
 <h1>llve test &mdash; {html.escape(meta['method'])}</h1>
-<p>protocol: {html.escape(meta['protocol'])}; data: {html.escape(meta['config']['data']['kind'])}
+<p>protocol: {html.escape(meta['protocol'])}; network: {html.escape(str(meta.get('arch')))};
+data: {html.escape(meta['config']['data']['kind'])}
 {html.escape(meta['config']['data']['root'])}; device: {html.escape(meta['device'])}; weights:
 {html.escape(str(meta['weights']))}</p>
 {f'<ul>{warns}</ul>' if warns else ''}

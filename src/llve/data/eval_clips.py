@@ -84,7 +84,8 @@ class ClipSource:
 
 
 def _npy_bgr(cfg: DataConfig) -> bool:
-    return SourceConfig(cfg.kind if cfg.kind != "none" else "folders", cfg.root, channel_order=cfg.channel_order).npy_bgr
+    kind = cfg.kind if cfg.kind != "none" else "folders"
+    return SourceConfig(kind, cfg.root, channel_order=cfg.channel_order).npy_bgr  # the training data's rule
 
 
 def _read(path: Path, cfg: DataConfig) -> np.ndarray:
@@ -109,7 +110,8 @@ def _counted(name: str, pairs: Iterator[FramePair], cfg: DataConfig, warn: Warn)
     finally:
         pairs.close()  # release open video containers now, not at garbage collection
     if cfg.frames is not None and n < cfg.frames:
-        warn(f"sequence {name} has {n} frames, fewer than the {cfg.frames} the protocol asks; scoring the {n} that exist")
+        warn(f"sequence {name} has {n} frames, fewer than the {cfg.frames} the protocol asks; "
+             f"scoring the {n} that exist")
 
 
 def _limit(n: int, cfg: DataConfig) -> int:
