@@ -6,7 +6,9 @@ library. A :class:`~llve.errors.UserInputError` anywhere becomes ``llve: error: 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from llve.errors import UserInputError
 
@@ -215,8 +217,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt  # so a `kill` cleans up temporary outputs exactly like Ctrl-C
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupted)
     try:
         args.func(args)
     except UserInputError as exc:
