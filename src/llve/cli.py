@@ -48,7 +48,8 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
                                    "(PSNR, SSIM, warping error, flicker), or on videos without ground truth "
                                    "(temporal metrics only). Writes metrics.json, metrics.csv and report.html.")
     p.add_argument("-c", "--config", required=True, help="evaluation config (YAML), e.g. configs/test_sdsd_indoor.yaml")
-    p.add_argument("--weights", help="weights for --method stcd (.safetensors, official .pth or an llve checkpoint)")
+    p.add_argument("--weights", help="weights for --method stcd (.safetensors, official .pth or an llve checkpoint); "
+                                     "default: the bundled weights")
     p.add_argument("--method", choices=("stcd", "identity", "gamma", "clahe"), help="override the config's method")
     p.add_argument("--root", help="override the dataset root of the config")
     p.add_argument("--out", help="results folder (default: results/<config name>_<method>)")

@@ -23,13 +23,13 @@ from llve import metrics
 from llve.baselines import BASELINES
 from llve.data.eval_clips import ClipSource, DataConfig, FramePair, clip_sources
 from llve.errors import UserInputError
-from llve.inference import Enhancer
+from llve.inference import DEFAULT_WEIGHTS, Enhancer
 
 
 @dataclass(frozen=True)
 class EvalConfig:
     """Args: data: which frames and how (see DataConfig); method: ``stcd`` (the network in ``weights``, any llve
-    architecture) or a baseline name; device: auto|cpu|cuda[:N]; fp16: half-precision autocast on CUDA;
+    architecture; default: the bundled weights) or a baseline name; device: auto|cpu|cuda[:N]; fp16: half-precision autocast on CUDA;
     temporal: compute warping error and flicker; panels: how many frames the report shows as
     input | output | R | S | ground truth."""
 
@@ -89,11 +89,9 @@ class Runner:
 def build_runner(cfg: EvalConfig) -> Runner:
     if cfg.method in BASELINES:
         return Runner(baseline_method(cfg.method), f"cpu ({platform.machine()}, numpy/OpenCV)", lambda: None)
-    if not cfg.weights:
-        raise UserInputError("method 'stcd' needs weights: pass --weights PATH (or set 'weights' in the config)")
     from llve.models import arch_name
 
-    enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16)
+    enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16)  # None: the bundled weights
     dev = enhancer.device
     if dev.type == "cuda":
         name, sync = torch.cuda.get_device_name(dev), (lambda: torch.cuda.synchronize(dev))
@@ -269,7 +267,8 @@ def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None
         panel_frames = _panel_indices(known, per_clip) if i < shown else set()
         times += _score_clip(src, runner, cfg, panel_frames, results, save_images)
     results.summary = _summary(results, times)
-    results.meta = {"method": cfg.method, "arch": runner.arch, "weights": cfg.weights if cfg.method == "stcd" else None,
+    weights = (cfg.weights or str(DEFAULT_WEIGHTS)) if cfg.method == "stcd" else None
+    results.meta = {"method": cfg.method, "arch": runner.arch, "weights": weights,
                     "device": runner.device, "torch": torch.__version__, "config": asdict(cfg),
                     "protocol": _protocol_line(cfg.data)}
     return results

@@ -73,8 +73,8 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, sdsd_tree):
     r = _llve("test", "-c", str(cfg), "--method", "identity", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "unknown config key 'data.frame'" in r.stderr and "Traceback" not in r.stderr
     cfg.write_text(yaml.safe_dump({"data": {"kind": "sdsd", "root": str(sdsd_tree)}}))
-    r = _llve("test", "-c", str(cfg), "--out", str(tmp_path / "o"))  # stcd without weights
-    assert r.returncode == 2 and "needs weights" in r.stderr
+    r = _llve("test", "-c", str(cfg), "--out", str(tmp_path / "o"), "--weights", str(tmp_path / "missing.pth"))
+    assert r.returncode == 2 and "weights file not found" in r.stderr
     r = _llve("test", "-c", str(cfg), "--method", "identity", "--root", str(tmp_path / "nowhere"),
               "--out", str(tmp_path / "o2"))
     assert r.returncode == 2 and "not found" in r.stderr and not (tmp_path / "o2").exists()
