@@ -1,6 +1,7 @@
 """The evaluation protocol on generated trees where every expected number is known in advance."""
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -55,6 +56,7 @@ def test_identical_ground_truth_gives_inf_and_one_in_strict_json(sdsd_tree, tmp_
     assert csv_lines[0].startswith("sequence,index,file,psnr,ssim") and len(csv_lines) == 1 + 8
     page = paths["html"].read_text()
     assert page.count("data:image/png;base64,") >= 2 * 5 and "pairC" in page and "<script" not in page
+    assert all(src.startswith("data:") for src in re.findall(r'src="([^"]*)"', page))  # self-contained
     assert (tmp_path / "out" / "config.yaml").is_file()
 
 

@@ -18,6 +18,7 @@ from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences
 from llve.data.sources import SourceConfig, load_frame
 from llve.data.video_io import VIDEO_EXTENSIONS, probe_video, read_video
 from llve.errors import UserInputError
+
 Warn = Callable[[str], None]
 
 
