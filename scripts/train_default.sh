@@ -11,4 +11,5 @@ if [ ! -d "$SYN/low" ]; then
   llve synth "$SHARED/clean_images/kodak24" --stills --still-frames 3 -o "$SYN" --seed 4 --quiet
 fi
 llve train -c configs/default.yaml "$@"
-python scripts/export_weights.py runs/default --out src/llve/weights/default.safetensors
+mkdir -p src/llve/weights && cp runs/default/model.safetensors src/llve/weights/default.safetensors
+python scripts/plot_training.py runs/default/tb docs/default_training_loss.png
