@@ -191,3 +191,14 @@ def test_shipped_configs_carry_the_standard_test_lists():
     assert len(indoor) == 12 and indoor[0] == "pair13" and indoor[-1] == "pair70"
     assert len(outdoor) == 13 and outdoor[0] == "pair1" and outdoor[-1] == "pair76"
     assert len(smid) == 49 and len(set(smid)) == 49 and smid[0] == "0013" and smid[-1] == "0191"
+
+
+def test_a_crop_larger_than_the_frames_is_a_clean_error_before_training(tmp_path):
+    cfg = tiny_config(tmp_path, 2)
+    cfg["data"]["sampling"]["crop"] = [200, 200]
+    cfg["data"]["workers"] = 1
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = subprocess.run([sys.executable, "-m", "llve", "train", "-c", str(path)], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert "crop 200x200 is larger than the image" in result.stderr and "Traceback" not in result.stderr
