@@ -30,13 +30,47 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_enhance(args: argparse.Namespace) -> None:
-    from llve.inference import Enhancer, enhance_path
+    from llve.enhance import enhance_path
+    from llve.inference import Enhancer
 
     enhancer = Enhancer(weights=args.weights, device=args.device, fp16=args.fp16)
     out = enhance_path(enhancer, args.input, args.output, components_dir=args.components,
                        lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet)
     if not args.quiet:
         print(f"wrote {out}", file=sys.stderr)
+
+
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("synth", help="make paired low-light training data from clean footage",
+                       description="Darken clean videos, frame folders or still images with a simulated camera "
+                                   "(exposure, colour cast, shot and read noise), writing OUT/low, OUT/high, OUT/meta.")
+    p.add_argument("inputs", nargs="+", help="video files, frame folders, or images")
+    p.add_argument("-o", "--output", required=True, help="output folder (generic paired layout)")
+    p.add_argument("--stills", action="store_true", help="treat folders as collections of still images, "
+                                                         "each made into a clip by random camera motion")
+    p.add_argument("--still-frames", type=int, default=5, help="frames per still (default 5)")
+    p.add_argument("--max-frames", type=int, default=0, help="at most this many frames per sequence (0 = all)")
+    p.add_argument("--stride", type=int, default=1, help="keep every n-th frame")
+    p.add_argument("--max-side", type=int, default=0, help="downscale so the longer side is at most this")
+    p.add_argument("--exposure", type=float, nargs=2, metavar=("LO", "HI"), default=(1 / 20, 1 / 4),
+                   help="range of the exposure scale (default 0.05 0.25)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_run_synth)
+
+
+def _run_synth(args: argparse.Namespace) -> None:
+    from llve.data.synthesis import SynthRanges
+    from llve.synth import SynthOptions, synthesize
+
+    lo, hi = args.exposure
+    if not 0 < lo <= hi <= 1 or args.stride < 1 or args.still_frames < 2:
+        raise UserInputError("need 0 < exposure LO <= HI <= 1, --stride >= 1 and --still-frames >= 2")
+    opts = SynthOptions(max_frames=args.max_frames, stride=args.stride, max_side=args.max_side,
+                        still_frames=args.still_frames, seed=args.seed, ranges=SynthRanges(exposure=(lo, hi)))
+    names = synthesize(args.inputs, args.output, opts, stills=args.stills, progress=not args.quiet)
+    if not args.quiet:
+        print(f"wrote {len(names)} sequences to {args.output}", file=sys.stderr)
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -60,10 +94,80 @@ def _run_train(args: argparse.Namespace) -> None:
     train(load_config(args.config, notify=notify), resume=args.resume)
 
 
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure frames/s, GFLOPs, memory and utilisation of the networks",
+                       description="Benchmark the networks side by side on this machine (random weights: speed "
+                                   "does not depend on them). Prints a table; --json writes every figure.")
+    p.add_argument("--size", action="append", metavar="WxH", help="frame size, repeatable (default 960x512)")
+    p.add_argument("--model", action="append", help="architecture, repeatable (default: official and fast)")
+    p.add_argument("--frames", type=int, default=20, help="at most this many timed frames per measurement")
+    p.add_argument("--budget", type=float, default=25.0, metavar="S",
+                   help="stop timing a measurement after S seconds once 2 frames are timed (default 25)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed frames before timing (default 1)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    p.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
+                   help="onnxruntime adds the exported streaming graph run by ONNX Runtime")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"), help="autocast (CUDA only)")
+    p.add_argument("--no-channels-last", action="store_true", help="keep the NCHW layout in streaming modes")
+    p.add_argument("--compile", action="store_true", help="torch.compile the streaming methods")
+    p.add_argument("--tile", type=int, default=0, metavar="SIZE", help="also measure tiled streaming")
+    p.add_argument("--no-video", action="store_true", help="skip the decode+enhance+encode measurement")
+    p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
+    p.set_defaults(func=_run_bench)
+
+
+def _run_bench(args: argparse.Namespace) -> None:
+    from llve.bench import BenchSettings, parse_size, run_bench, write_report
+    from llve.runtime import RuntimeOptions
+
+    settings = BenchSettings(
+        sizes=tuple(parse_size(s) for s in (args.size or ["960x512"])),
+        models=tuple(args.model or ("official", "fast")), frames=args.frames, budget_s=args.budget,
+        warmup=args.warmup, device=args.device, backend=args.backend, tile=args.tile, video=not args.no_video,
+        runtime=RuntimeOptions(channels_last=not args.no_channels_last, precision=args.precision,
+                               compile=args.compile))
+    report = run_bench(settings)
+    if args.json:
+        write_report(report, args.json)
+        print(f"wrote {args.json}", file=sys.stderr)
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a network's streaming step to ONNX",
+                       description="Write the single-step streaming graph (frame t's cached features + frame t+1 -> "
+                                   "frame t's Y, R, S + frame t+1's features) as ONNX, opset 18, dynamic size.")
+    p.add_argument("--onnx", required=True, metavar="PATH", help="output .onnx file")
+    p.add_argument("--model", choices=("official", "fast"), help="architecture (default: from --weights, else fast)")
+    p.add_argument("--weights", help="weights to export (default: random weights, for speed tests only)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from llve.export import export_onnx
+    from llve.models import arch_name, build_model
+    from llve.models.weights import load_model
+
+    if Path(args.onnx).exists() and not args.overwrite:
+        raise UserInputError(f"output exists: {args.onnx} (pass --overwrite to replace it)")
+    if args.weights:
+        model = load_model(args.weights)
+        if args.model and arch_name(model) != args.model:
+            raise UserInputError(f"--model {args.model} but {args.weights} holds a '{arch_name(model)}' network")
+    else:
+        print("llve: warning: no --weights given: exporting random weights (useful for speed tests only)",
+              file=sys.stderr)
+        model = build_model(args.model or "fast")
+    export_onnx(model, args.onnx)
+    print(f"wrote {args.onnx}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llve", description="Low-light video enhancement (STCD).")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_enhance, _add_train):
+    for add in (_add_enhance, _add_synth, _add_train, _add_bench, _add_export):
         add(sub)
     return parser
 

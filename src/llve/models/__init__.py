@@ -6,10 +6,12 @@ enhancer relies on three methods: ``encode(x)``, ``decompose_first(f1, f2) -> De
 """
 from __future__ import annotations
 
+from llve.models.fast import FastFeatures, FastSTCD, FastSTCDConfig
 from llve.models.stcd import STCD, Decomposition, Features, PairOutput, STCDConfig
 
 ARCHITECTURES: dict[str, tuple[type, type]] = {
     "official": (STCD, STCDConfig),
+    "fast": (FastSTCD, FastSTCDConfig),
 }
 
 
@@ -22,7 +24,7 @@ def build_model(arch: str = "official", **config):
     net_cls, cfg_cls = ARCHITECTURES[arch]
     try:
         cfg = cfg_cls(**config)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise UserInputError(f"bad config for model '{arch}': {exc}") from None
     return net_cls(cfg)
 
@@ -35,4 +37,5 @@ def arch_name(model) -> str:
     raise KeyError(type(model).__name__)
 
 
-__all__ = ["ARCHITECTURES", "STCD", "STCDConfig", "Decomposition", "Features", "PairOutput", "build_model", "arch_name"]
+__all__ = ["ARCHITECTURES", "STCD", "STCDConfig", "FastSTCD", "FastSTCDConfig", "FastFeatures", "Decomposition",
+           "Features", "PairOutput", "build_model", "arch_name"]

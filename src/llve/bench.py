@@ -1,0 +1,325 @@
+"""``llve bench``: frames/s, GFLOPs, memory and hardware utilisation of the networks, side by side, in one run.
+
+Every figure comes from this run on this machine: the dense matmul rate is measured next to the networks so
+utilisation (achieved GFLOP/s over matmul GFLOP/s) says how close a network gets to what the hardware can do.
+Timings are medians over frames after warm-up; on CUDA each frame ends with a synchronize. Weights are random:
+speed depends on the architecture and its config, never on the weight values. Modes:
+
+* ``pair``: the plain two-frame ``forward`` per output frame, fp32, no caching (what a naive loop does);
+* ``stream``: the real streaming path - each frame encoded once, cached, and paired with its successor via
+  ``decompose_first`` - with the fast paths of :mod:`llve.runtime` (inference mode, channels-last, autocast);
+* ``stream-tiled``: ``stream`` through :func:`llve.tiling.decompose_tiled` (bounded memory for large frames);
+* ``stream-onnxruntime``: the exported single-step streaming graph run by ONNX Runtime;
+* ``video``: decode + streaming enhancement + encode of a synthetic H.264 clip (needs ``llve.inference``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from llve.atomic import atomic_output
+from llve.errors import UserInputError
+from llve.models import ARCHITECTURES, build_model
+from llve.runtime import RuntimeOptions, inference_context, prepare_frame, prepare_model, resolve_device, synchronize
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """Args:
+        sizes: (height, width) frame sizes to measure.
+        models: architecture names (default configs).
+        frames: at most this many timed frames per measurement; at least ``min_frames``.
+        budget_s: stop timing a measurement after this many seconds (once ``min_frames`` are timed).
+        warmup: untimed frames before timing (allocator, oneDNN kernel selection, cudnn autotune).
+        device: ``auto``, ``cpu``, ``cuda``...
+        backend: ``torch``, or ``onnxruntime`` to add the ONNX Runtime streaming mode.
+        runtime: channels-last / precision / compile options of the ``stream`` mode.
+        tile: tile size for the ``stream-tiled`` mode (0: not measured).
+        video: also time the whole video path (decode + enhance + encode) when ``llve.inference`` is present.
+    """
+
+    sizes: tuple[tuple[int, int], ...] = ((512, 960),)
+    models: tuple[str, ...] = ("official", "fast")
+    frames: int = 20
+    min_frames: int = 2
+    budget_s: float = 25.0
+    warmup: int = 1
+    device: str = "auto"
+    backend: str = "torch"
+    runtime: RuntimeOptions = RuntimeOptions()
+    tile: int = 0
+    video: bool = True
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` (as video tools write it) -> (height, width)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserInputError(f"bad size '{text}': expected WIDTHxHEIGHT, e.g. 960x512") from None
+    if w < 1 or h < 1:
+        raise UserInputError(f"bad size '{text}': width and height must be positive")
+    return h, w
+
+
+class PeakRSS:
+    """Peak resident memory of this process while the block runs, sampled every few milliseconds.
+
+    ``ru_maxrss`` cannot be reset between measurements, so a sampling thread reads ``/proc/self/statm``;
+    where that file does not exist (macOS, Windows) the process-lifetime peak is reported instead.
+    """
+
+    def __init__(self, interval_s: float = 0.005):
+        self.interval_s, self.peak_bytes = interval_s, 0
+        self._stop = threading.Event()
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    def _rss(self) -> int:
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * self._page
+        except OSError:
+            import resource  # noqa: PLC0415 - POSIX only; kilobytes on Linux, bytes on macOS
+
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            return peak if platform.system() == "Darwin" else peak * 1024
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.peak_bytes = max(self.peak_bytes, self._rss())
+
+    def __enter__(self) -> "PeakRSS":
+        self.peak_bytes = self._rss()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_bytes = max(self.peak_bytes, self._rss())
+
+
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """The machine's dense fp32 matrix-multiply rate: the practical ceiling for convolution networks."""
+    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+    times = []
+    for i in range(repeats + 2):
+        synchronize(device)
+        start = time.perf_counter()
+        a @ b
+        synchronize(device)
+        if i >= 2:
+            times.append(time.perf_counter() - start)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def count_gflops(arch: str, height: int, width: int) -> dict[str, float]:
+    """FLOPs of one streamed frame (encode + decompose_first) and of one pair forward, counted on the meta
+    device: exact operator counts from ``torch.utils.flop_counter`` without computing anything."""
+    with torch.device("meta"):
+        model = build_model(arch).eval()
+        x = torch.empty(1, 3, height, width)
+        partner = model.encode(x)
+        with FlopCounterMode(display=False) as stream:
+            model.decompose_first(model.encode(x), partner)
+        with FlopCounterMode(display=False) as pair:
+            model(x, x)
+    return {"stream": stream.get_total_flops() / 1e9, "pair": pair.get_total_flops() / 1e9}
+
+
+def time_frames(step: Callable[[int], object], device: torch.device, s: BenchSettings) -> list[float]:
+    """Seconds per call of ``step(frame_index)`` after warm-up, within the frame count and time budget."""
+    for i in range(s.warmup):
+        step(i)
+    synchronize(device)
+    times: list[float] = []
+    begin = time.perf_counter()
+    while len(times) < s.frames and (len(times) < s.min_frames or time.perf_counter() - begin < s.budget_s):
+        start = time.perf_counter()
+        step(s.warmup + len(times))
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def dark_frames(height: int, width: int, count: int = 4, seed: int = 0) -> list[torch.Tensor]:
+    """A few distinct low-light-like frames (values in [0, 0.2]); cycled so no result is ever reused."""
+    g = torch.Generator().manual_seed(seed)
+    return [torch.rand(1, 3, height, width, generator=g) * 0.2 for _ in range(count)]
+
+
+def _pair_step(model, frames: list[torch.Tensor]) -> Callable[[int], object]:
+    def step(i: int):
+        with torch.no_grad():
+            return model(frames[i % len(frames)], frames[(i + 1) % len(frames)]).y1
+    return step
+
+
+def _stream_step(model, frames, device, options: RuntimeOptions, decompose=None) -> Callable[[int], object]:
+    """One streamed frame: encode the successor, decompose the current frame from both cached features."""
+    frames = [prepare_frame(f, device, options) for f in frames]
+    with inference_context(device, options):
+        cache = {"features": model.encode(frames[0])}
+
+    def step(i: int):
+        with inference_context(device, options):
+            partner = model.encode(frames[(i + 1) % len(frames)])
+            out = model.decompose_first(cache["features"], partner)
+            cache["features"] = partner
+            return out.y.float()
+    return step
+
+
+def _tiled_step(model, frames, device, options: RuntimeOptions, tile: int) -> Callable[[int], object]:
+    from llve.tiling import decompose_tiled
+
+    frames = [prepare_frame(f, device, options) for f in frames]
+
+    def step(i: int):
+        with inference_context(device, options):
+            return decompose_tiled(model, frames[i % len(frames)], frames[(i + 1) % len(frames)], tile).y.float()
+    return step
+
+
+def _onnx_step(arch: str, frames, workdir: Path) -> Callable[[int], object]:
+    from llve.export import OnnxStreamingModel, export_onnx
+
+    path = workdir / f"{arch}.onnx"
+    export_onnx(build_model(arch), path, height=frames[0].shape[-2], width=frames[0].shape[-1])
+    model = OnnxStreamingModel(path)
+    cache = {"features": model.encode(frames[0])}
+
+    def step(i: int):
+        partner = model.encode(frames[(i + 1) % len(frames)])
+        out = model.decompose_first(cache["features"], partner)
+        cache["features"] = partner
+        return out.y
+    return step
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+    except OSError:
+        pass
+    return f"cpu ({name}, {os.cpu_count()} logical cores)"
+
+
+def _measure(step_factory: Callable[[], Callable[[int], object]], device: torch.device, s: BenchSettings) -> dict:
+    """Build a step (inside the memory window, so model and cache count) and time it."""
+    import gc
+
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+    with PeakRSS() as rss:
+        before = rss.peak_bytes
+        times = time_frames(step_factory(), device, s)
+    median = statistics.median(times)
+    row = {"fps": 1 / median, "ms_per_frame": 1000 * median, "timed_frames": len(times),
+           "rss_before_mb": before / 2**20, "peak_rss_mb": rss.peak_bytes / 2**20, "peak_cuda_mb": None}
+    if device.type == "cuda":
+        row["peak_cuda_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    return row
+
+
+def _modes(arch: str, frames, device: torch.device, s: BenchSettings, workdir: Path) -> dict[str, Callable]:
+    """Mode name -> step factory. Each factory builds its own model so layouts never leak between modes."""
+    def fresh():
+        torch.manual_seed(0)
+        return build_model(arch)
+
+    modes = {
+        "pair": lambda: _pair_step(fresh().eval().to(device), [f.to(device) for f in frames]),
+        "stream": lambda: _stream_step(prepare_model(fresh(), device, s.runtime), frames, device, s.runtime),
+    }
+    if s.tile:
+        modes["stream-tiled"] = lambda: _tiled_step(prepare_model(fresh(), device, s.runtime), frames, device,
+                                                    s.runtime, s.tile)
+    if s.backend == "onnxruntime":
+        modes["stream-onnxruntime"] = lambda: _onnx_step(arch, frames, workdir)
+    return modes
+
+
+def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
+    """Measure every model in every mode at every size; return the report (see docs/speed.md for the fields)."""
+    unknown = [m for m in s.models if m not in ARCHITECTURES]
+    if unknown:
+        raise UserInputError(f"unknown model '{unknown[0]}' (choose from {', '.join(sorted(ARCHITECTURES))})")
+    if s.backend not in ("torch", "onnxruntime"):
+        raise UserInputError(f"unknown backend '{s.backend}' (choose torch or onnxruntime)")
+    if s.frames < 1 or s.min_frames < 1 or s.warmup < 0:
+        raise UserInputError("--frames must be at least 1 and --warmup at least 0")
+    device = resolve_device(s.device)
+    log(f"device {describe_device(device)}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    matmul = matmul_gflops(device)
+    log(f"dense fp32 matmul: {matmul:.1f} GFLOP/s")
+    log(HEADER)
+    report = {
+        "torch": torch.__version__, "device": describe_device(device), "threads": torch.get_num_threads(),
+        "backend": s.backend, "runtime": dataclasses.asdict(s.runtime), "matmul_gflops": matmul,
+        "settings": {"frames": s.frames, "min_frames": s.min_frames, "budget_s": s.budget_s, "warmup": s.warmup,
+                     "tile": s.tile},
+        "models": {}, "results": [], "speedups": [],
+    }
+    for arch in s.models:
+        params = sum(p.numel() for p in build_model(arch).parameters())
+        report["models"][arch] = {"params": params, "weights_mb": params * 4 / 1e6}
+    with tempfile.TemporaryDirectory(prefix="llve-bench-") as tmp:
+        for height, width in s.sizes:
+            frames = dark_frames(height, width)
+            for arch in s.models:
+                gflops = count_gflops(arch, height, width)
+                for mode, factory in _modes(arch, frames, device, s, Path(tmp)).items():
+                    row = {"model": arch, "size": f"{width}x{height}", "mode": mode, **_measure(factory, device, s)}
+                    row["gflops_per_frame"] = gflops["pair" if mode == "pair" else "stream"]
+                    row["achieved_gflops"] = row["gflops_per_frame"] * row["fps"]
+                    row["utilisation"] = row["achieved_gflops"] / matmul
+                    report["results"].append(row)
+                    log(format_row(row))
+            report["speedups"] += _speedups([r for r in report["results"] if r["size"] == f"{width}x{height}"])
+    for line in report["speedups"]:
+        log(f"{line['size']}: {line['what']} = {line['ratio']:.1f}x")
+    return report
+
+
+def _speedups(rows: list[dict]) -> list[dict]:
+    """The ratios the docs quote: fast vs official, and the official network's own fast path vs its plain loop."""
+    fps = {(r["model"], r["mode"]): r["fps"] for r in rows}
+    pairs = [(("fast", "stream"), ("official", "stream")), (("fast", "stream"), ("official", "pair")),
+             (("official", "stream"), ("official", "pair"))]
+    return [{"size": rows[0]["size"], "what": f"{a[0]} {a[1]} / {b[0]} {b[1]} frames/s", "ratio": fps[a] / fps[b]}
+            for a, b in pairs if a in fps and b in fps]
+
+
+HEADER = (f"{'size':>10} {'model':>9} {'mode':>19} {'fps':>8} {'ms/frame':>9} {'GFLOPs':>8} "
+          f"{'GFLOP/s':>8} {'util':>6} {'peak RSS':>9}")
+
+
+def format_row(row: dict) -> str:
+    return (f"{row['size']:>10} {row['model']:>9} {row['mode']:>19} {row['fps']:8.3f} {row['ms_per_frame']:9.1f} "
+            f"{row['gflops_per_frame']:8.2f} {row['achieved_gflops']:8.1f} {100 * row['utilisation']:5.1f}% "
+            f"{row['peak_rss_mb']:7.0f}MB")
+
+
+def write_report(report: dict, path: str | Path) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(report, indent=2) + "\n")

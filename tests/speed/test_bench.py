@@ -1,0 +1,61 @@
+"""``llve bench`` on tiny frames: the JSON report has every promised field, consistent with itself (no timing asserts)."""
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from llve.bench import BenchSettings, PeakRSS, count_gflops, parse_size, run_bench
+from llve.errors import UserInputError
+
+ROW_KEYS = {"model", "size", "mode", "fps", "ms_per_frame", "timed_frames", "gflops_per_frame", "achieved_gflops",
+            "utilisation", "rss_before_mb", "peak_rss_mb", "peak_cuda_mb"}
+
+
+def test_cli_bench_json_schema(tmp_path):
+    out = tmp_path / "bench.json"
+    r = subprocess.run([sys.executable, "-m", "llve", "bench", "--size", "48x32", "--frames", "2", "--warmup", "0",
+                        "--tile", "64", "--no-video", "--json", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(out.read_text())
+    assert {"torch", "device", "threads", "backend", "runtime", "matmul_gflops", "models", "results",
+            "speedups", "settings"} <= set(report)
+    assert report["threads"] >= 1 and report["matmul_gflops"] > 0
+    assert set(report["models"]) == {"official", "fast"}
+    assert report["models"]["official"]["params"] == 1_810_678
+    modes = {(row["model"], row["mode"]) for row in report["results"]}
+    assert modes == {(m, mode) for m in ("official", "fast") for mode in ("pair", "stream", "stream-tiled")}
+    for row in report["results"]:
+        assert set(row) == ROW_KEYS and row["size"] == "48x32" and row["timed_frames"] == 2
+        assert row["fps"] > 0 and row["peak_rss_mb"] >= row["rss_before_mb"] > 0
+        assert row["utilisation"] == pytest.approx(row["gflops_per_frame"] * row["fps"] / report["matmul_gflops"])
+    assert {s["what"] for s in report["speedups"]} >= {"fast stream / official stream frames/s"}
+    assert "fast" in r.stdout and "stream" in r.stdout
+
+
+def test_streamed_frame_costs_less_than_a_pair():
+    for arch in ("official", "fast"):
+        g = count_gflops(arch, 64, 96)
+        assert 0 < g["stream"] < g["pair"]
+
+
+def test_bad_arguments_are_user_errors():
+    with pytest.raises(UserInputError, match="bad size"):
+        parse_size("960by512")
+    assert parse_size("960x512") == (512, 960)
+    with pytest.raises(UserInputError, match="unknown model"):
+        run_bench(BenchSettings(models=("nope",)), log=lambda _: None)
+    r = subprocess.run([sys.executable, "-m", "llve", "bench", "--size", "0x10"], capture_output=True, text=True)
+    assert r.returncode == 2 and "must be positive" in r.stderr
+
+
+def test_peak_rss_sees_an_allocation():
+    import numpy as np
+
+    with PeakRSS() as rss:
+        start = rss.peak_bytes
+        block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
+        time.sleep(0.1)  # several sampling intervals, even on a loaded machine
+        del block
+    assert rss.peak_bytes - start > 32 * 2**20

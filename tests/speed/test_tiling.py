@@ -1,0 +1,70 @@
+"""Tiled decomposition: windows cover the frame, seams blend to the exact result for a local model."""
+import pytest
+import torch
+
+from conftest import tiny
+from llve.errors import UserInputError
+from llve.models import Decomposition
+from llve.tiling import decompose_tiled, ramp, tile_starts
+
+
+class LocalNet(torch.nn.Module):
+    """A stand-in whose output at a pixel depends only on that pixel: tiling must reproduce it exactly."""
+
+    size_multiple = 8
+
+    def encode(self, x):
+        return (x,)
+
+    def decompose_first(self, f1, f2):
+        r, s = torch.sigmoid(3 * f1[0] - f2[0]), 0.5 + 0.5 * f2[0]
+        return Decomposition(r * s, r, s)
+
+
+@pytest.mark.parametrize("length,tile,overlap", [(100, 64, 8), (64, 64, 8), (129, 64, 16), (300, 96, 0)])
+def test_tile_starts_cover_with_overlap(length, tile, overlap):
+    starts = tile_starts(length, tile, overlap)
+    covered = torch.zeros(length, dtype=torch.bool)
+    for a, b in zip(starts, starts[1:]):
+        assert a + tile - b >= overlap  # consecutive windows share at least the overlap
+    for a in starts:
+        covered[a:a + tile] = True
+    assert covered.all() and starts[-1] + min(tile, length) == length
+
+
+def test_ramp_is_positive_and_one_inside():
+    w = ramp(200, 50, 64, 8, "cpu", torch.float32)
+    assert (w > 0).all() and w[8:-8].eq(1).all() and w[0] < w[7]
+    edge = ramp(200, 0, 64, 8, "cpu", torch.float32)
+    assert edge[:56].eq(1).all() and edge[-1] < 1  # image borders are not faded
+
+
+def test_local_model_tiled_equals_untiled_on_odd_size():
+    x1, x2 = torch.rand(1, 3, 157, 203), torch.rand(1, 3, 157, 203)
+    net = LocalNet()
+    whole = net.decompose_first(net.encode(x1), net.encode(x2))
+    tiled = decompose_tiled(net, x1, x2, tile=64, overlap=12)
+    for a, b in zip(tiled, whole):
+        assert a.shape == b.shape and torch.allclose(a, b, atol=1e-5)
+
+
+def test_real_network_tiles_and_small_frame_is_untiled():
+    model = tiny("fast").eval()
+    x1, x2 = torch.rand(1, 3, 70, 150), torch.rand(1, 3, 70, 150)
+    with torch.no_grad():
+        tiled = decompose_tiled(model, x1, x2, tile=64)
+        assert tiled.y.shape == x1.shape and torch.isfinite(tiled.y).all()
+        assert torch.allclose(tiled.y, tiled.r * tiled.s)
+        small = decompose_tiled(model, x1[..., :64, :64], x2[..., :64, :64], tile=64)
+        direct = model.decompose_first(model.encode(x1[..., :64, :64]), model.encode(x2[..., :64, :64]))
+    assert torch.allclose(small.y, direct.y, atol=1e-6)
+
+
+def test_bad_tiles_are_user_errors():
+    x = torch.rand(1, 3, 100, 100)
+    with pytest.raises(UserInputError, match="too small"):
+        decompose_tiled(LocalNet(), x, x, tile=16)
+    with pytest.raises(UserInputError, match="overlap"):
+        decompose_tiled(LocalNet(), x, x, tile=64, overlap=40)
+    with pytest.raises(UserInputError, match="differ in size"):
+        decompose_tiled(LocalNet(), x, x[..., :90], tile=64)
