@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from test_train_loop import tiny_config
+from .test_train_loop import tiny_config
 
 
 @pytest.mark.slow

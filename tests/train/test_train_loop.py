@@ -1,4 +1,5 @@
 """Training runs end to end on tiny synthetic data: bit-for-bit resume, checkpoints, configs, official options."""
+import dataclasses
 import math
 import subprocess
 import sys
@@ -12,12 +13,14 @@ import yaml
 
 from llve.config import from_dict
 from llve.errors import UserInputError
+from llve.models import ARCHITECTURES, arch_name
 from llve.models.weights import load_model
 from llve.schedule import ScheduleConfig, learning_rate
 from llve.train import latest_checkpoint, train
 from llve.train_config import TrainConfig, load_config, translate_official
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+TINY = {"width": 8, "half_width": 4, "quarter_width": 8, "heads": 2}  # smallest sensible size per config field
 
 
 def make_images(root: Path, n=6, h=40, w=56):
@@ -202,3 +205,14 @@ def test_a_crop_larger_than_the_frames_is_a_clean_error_before_training(tmp_path
     result = subprocess.run([sys.executable, "-m", "llve", "train", "-c", str(path)], capture_output=True, text=True)
     assert result.returncode == 2, result.stderr
     assert "crop 200x200 is larger than the image" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_registered_architecture_trains_and_its_checkpoint_loads(tmp_path, arch):
+    fields = {f.name for f in dataclasses.fields(ARCHITECTURES[arch][1])}
+    cfg = tiny_config(tmp_path, 2, arch, val_every=0, images_every=0, scalars_every=0)
+    cfg["model"] = {"arch": arch, "config": {k: v for k, v in TINY.items() if k in fields}}
+    summary = train(from_dict(TrainConfig, cfg), log=lambda m: None)
+    assert math.isfinite(summary.last_loss)
+    model = load_model(latest_checkpoint(summary.run_dir))
+    assert arch_name(model) == arch
