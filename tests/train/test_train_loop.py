@@ -174,6 +174,9 @@ def test_official_option_file_is_translated_and_ignored_keys_listed(tmp_path):
                 "network_G.front_RBs", "path.strict_load", "datasets.val"):
         assert key in ignored, key
     assert "lr_G" not in ignored and "dataroot_LQ" not in ignored
+    heavier, _ = translate_official(yaml.safe_load(OFFICIAL.format(root="/d").replace("pixel_weight: 1.0",
+                                                                                      "pixel_weight: 2.0")))
+    assert heavier["train"]["loss"] == {"pixel": 2.0, "smooth": 0.2, "reduction": "sum"}  # as upstream
     bad = OFFICIAL.format(root="/d").replace("pixel_criterion: cb", "pixel_criterion: l1")
     with pytest.raises(UserInputError, match="pixel_criterion 'l1'"):
         translate_official(yaml.safe_load(bad))
