@@ -164,6 +164,7 @@ def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.dev
     train_set, val_set = _make_datasets(cfg, cache_root)
     if world.primary:
         distributed.barrier()
+    train_set[0]  # fail here, with a clean message, on unreadable files or a crop larger than the frames
     batch = cfg.data.batch_size
     sampler = distributed.sampler(train_set, world, cfg.train.seed)
     steps_per_epoch = len(sampler) // batch
