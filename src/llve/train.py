@@ -106,7 +106,7 @@ def _forward(model, x1: torch.Tensor, x2: torch.Tensor):
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of images in [0, 1] (a quick validation number; the full protocol is ``llve evaluate``)."""
+    """PSNR in dB of images in [0, 1] (a quick validation number; the full protocol is ``llve test``)."""
     mse = torch.mean((a.clamp(0, 1) - b) ** 2).item()
     return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
 
