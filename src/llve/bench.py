@@ -48,6 +48,7 @@ class BenchSettings:
         runtime: channels-last / precision / compile options of the ``stream`` mode.
         tile: tile size for the ``stream-tiled`` mode (0: not measured).
         video: also time the whole video path (decode + enhance + encode) when ``llve.inference`` is present.
+        threads: CPU threads for PyTorch and ONNX Runtime (0: PyTorch's default, one per core).
     """
 
     sizes: tuple[tuple[int, int], ...] = ((512, 960),)
@@ -61,6 +62,7 @@ class BenchSettings:
     runtime: RuntimeOptions = RuntimeOptions()
     tile: int = 0
     video: bool = True
+    threads: int = 0
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -269,6 +271,8 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     if s.frames < 1 or s.min_frames < 1 or s.warmup < 0:
         raise UserInputError("--frames must be at least 1 and --warmup at least 0")
     device = resolve_device(s.device)
+    if s.threads:
+        torch.set_num_threads(s.threads)
     log(f"device {describe_device(device)}, {torch.get_num_threads()} threads, torch {torch.__version__}")
     matmul = matmul_gflops(device)
     log(f"dense fp32 matmul: {matmul:.1f} GFLOP/s")

@@ -50,6 +50,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                    help="stop timing a measurement after S seconds once 2 frames are timed (default 25)")
     p.add_argument("--warmup", type=int, default=1, help="untimed frames before timing (default 1)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: one per core)")
     p.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
                    help="onnxruntime adds the exported streaming graph run by ONNX Runtime")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"), help="autocast (CUDA only)")
@@ -68,7 +69,8 @@ def _run_bench(args: argparse.Namespace) -> None:
     settings = BenchSettings(
         sizes=tuple(parse_size(s) for s in (args.size or ["960x512"])),
         models=tuple(args.model or ("official", "fast")), frames=args.frames, budget_s=args.budget,
-        warmup=args.warmup, device=args.device, backend=args.backend, tile=args.tile, video=not args.no_video,
+        warmup=args.warmup, device=args.device, threads=args.threads, backend=args.backend, tile=args.tile,
+        video=not args.no_video,
         runtime=RuntimeOptions(channels_last=not args.no_channels_last, precision=args.precision,
                                compile=args.compile))
     report = run_bench(settings)

@@ -1,4 +1,4 @@
-"""``llve bench`` on tiny frames: the JSON report has every promised field, consistent with itself (no timing asserts)."""
+"""``llve bench`` on tiny frames: the JSON report has every promised field, self-consistent (no timing asserts)."""
 import json
 import subprocess
 import sys
