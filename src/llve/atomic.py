@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Iterator
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``final``; rename it to ``final`` if the block ends without error.
@@ -23,10 +29,12 @@ def atomic_output(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Pa
     final.parent.mkdir(parents=True, exist_ok=True)
     if is_dir:
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+        os.chmod(tmp, 0o777 & ~_umask())
     else:
         fd, name = tempfile.mkstemp(prefix=f".{final.stem}.tmp-", suffix=final.suffix, dir=final.parent)
         os.close(fd)
         tmp = Path(name)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets the usual permissions
     try:
         yield tmp
     except BaseException:

@@ -30,13 +30,68 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_enhance(args: argparse.Namespace) -> None:
-    from llve.inference import Enhancer, enhance_path
+    from llve.enhance import enhance_path
+    from llve.inference import Enhancer
 
     enhancer = Enhancer(weights=args.weights, device=args.device, fp16=args.fp16)
     out = enhance_path(enhancer, args.input, args.output, components_dir=args.components,
                        lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet)
     if not args.quiet:
         print(f"wrote {out}", file=sys.stderr)
+
+
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("synth", help="make paired low-light training data from clean footage",
+                       description="Darken clean videos, frame folders or still images with a simulated camera "
+                                   "(exposure, colour cast, shot and read noise), writing OUT/low, OUT/high, OUT/meta.")
+    p.add_argument("inputs", nargs="+", help="video files, frame folders, or images")
+    p.add_argument("-o", "--output", required=True, help="output folder (generic paired layout)")
+    p.add_argument("--stills", action="store_true", help="treat folders as collections of still images, "
+                                                         "each made into a clip by random camera motion")
+    p.add_argument("--still-frames", type=int, default=5, help="frames per still (default 5)")
+    p.add_argument("--max-frames", type=int, default=0, help="at most this many frames per sequence (0 = all)")
+    p.add_argument("--stride", type=int, default=1, help="keep every n-th frame")
+    p.add_argument("--max-side", type=int, default=0, help="downscale so the longer side is at most this")
+    p.add_argument("--exposure", type=float, nargs=2, metavar=("LO", "HI"), default=(1 / 20, 1 / 4),
+                   help="range of the exposure scale (default 0.05 0.25)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_run_synth)
+
+
+def _run_synth(args: argparse.Namespace) -> None:
+    from llve.data.synthesis import SynthRanges
+    from llve.synth import SynthOptions, synthesize
+
+    lo, hi = args.exposure
+    if not 0 < lo <= hi <= 1 or args.stride < 1 or args.still_frames < 2:
+        raise UserInputError("need 0 < exposure LO <= HI <= 1, --stride >= 1 and --still-frames >= 2")
+    opts = SynthOptions(max_frames=args.max_frames, stride=args.stride, max_side=args.max_side,
+                        still_frames=args.still_frames, seed=args.seed, ranges=SynthRanges(exposure=(lo, hi)))
+    names = synthesize(args.inputs, args.output, opts, stills=args.stills, progress=not args.quiet)
+    if not args.quiet:
+        print(f"wrote {len(names)} sequences to {args.output}", file=sys.stderr)
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model from a YAML config",
+                       description="Train an STCD-style network. Works as is under "
+                                   "'torchrun --nproc_per_node=K -m llve train -c CONFIG'. Accepts our YAML "
+                                   "configs (configs/*.yaml) and official STCD option files.")
+    p.add_argument("-c", "--config", required=True, help="YAML config (ours, or an official options/train/*.yml)")
+    p.add_argument("--resume", metavar="CKPT", help="checkpoint file, or a run folder (its newest checkpoint)")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> None:
+    from llve.train import train
+    from llve.train_config import load_config
+
+    import os
+
+    primary = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 talks
+    notify = (lambda msg: print(msg, file=sys.stderr)) if primary else (lambda msg: None)
+    train(load_config(args.config, notify=notify), resume=args.resume)
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
@@ -114,7 +169,7 @@ def _run_export(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llve", description="Low-light video enhancement (STCD).")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_enhance, _add_bench, _add_export):
+    for add in (_add_enhance, _add_synth, _add_train, _add_bench, _add_export):
         add(sub)
     return parser
 

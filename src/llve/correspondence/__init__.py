@@ -1,0 +1,98 @@
+"""Dense correspondences between two ground-truth frames, for the cross-frame consistency loss.
+
+Every backend is a callable ``(img1, img2) -> Correspondence`` on HxWx3 uint8 RGB frames of equal size.
+``BACKENDS`` maps a config name to a factory ``(weights: str | None, device: str) -> backend``:
+
+* ``dis`` (default): OpenCV DIS optical flow, CPU, no weights;
+* ``raft``: torchvision's RAFT-large from a local weights file (extra ``llve[raft]``);
+* ``roma``: RoMa from the ``romatch`` package and a local weights file (extra ``llve[roma]``);
+* ``dkm``: DKMv3 (indoor) when ``import dkm`` provides ``DKMv3_indoor`` (install DKM from its own sources).
+
+Correspondences depend only on ground-truth frames, so :class:`~llve.correspondence.cache.CorrespondenceCache`
+keeps them on disk and an epoch after the first reads them back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from llve.correspondence.warp import forward_backward_certainty, warp, warp_np
+from llve.errors import UserInputError
+
+
+class Correspondence(NamedTuple):
+    """Flows (H, W, 2) float32 in pixels (x, y), certainties (H, W) float32 in [0, 1]."""
+
+    flow12: np.ndarray
+    flow21: np.ndarray
+    cert1: np.ndarray
+    cert2: np.ndarray
+
+    def swapped(self) -> "Correspondence":
+        """The same correspondence seen from frame 2."""
+        return Correspondence(self.flow21, self.flow12, self.cert2, self.cert1)
+
+
+Backend = Callable[[np.ndarray, np.ndarray], Correspondence]
+
+
+def identity_correspondence(height: int, width: int) -> Correspondence:
+    """A frame matched with itself (same frame sampled twice, or SMID's single ground truth)."""
+    zero = np.zeros((height, width, 2), np.float32)
+    one = np.ones((height, width), np.float32)
+    return Correspondence(zero, zero.copy(), one, one.copy())
+
+
+@dataclass(frozen=True)
+class CorrespondenceConfig:
+    """Args: backend: dis | raft | roma | dkm; weights: local weights file of a learned backend;
+    dinov2_weights: RoMa's DINOv2 encoder weights; device: where a learned backend runs;
+    cache: keep computed correspondences on disk (in the run's cache folder, or ``cache_dir``)."""
+
+    backend: str = "dis"
+    weights: str | None = None
+    dinov2_weights: str | None = None
+    device: str = "cpu"
+    cache: bool = True
+    cache_dir: str | None = None
+
+
+def _dis(cfg: CorrespondenceConfig) -> Backend:
+    from llve.correspondence.dis import DISBackend
+
+    return DISBackend()
+
+
+def _raft(cfg: CorrespondenceConfig) -> Backend:
+    from llve.correspondence.learned import RAFTBackend
+
+    return RAFTBackend(cfg.weights, cfg.device)
+
+
+def _roma(cfg: CorrespondenceConfig) -> Backend:
+    from llve.correspondence.learned import RoMaBackend
+
+    return RoMaBackend(cfg.weights, cfg.device, cfg.dinov2_weights)
+
+
+def _dkm(cfg: CorrespondenceConfig) -> Backend:
+    from llve.correspondence.learned import DKMBackend
+
+    return DKMBackend(cfg.weights, cfg.device)
+
+
+BACKENDS: dict[str, Callable[[CorrespondenceConfig], Backend]] = {"dis": _dis, "raft": _raft, "roma": _roma,
+                                                                  "dkm": _dkm}
+
+
+def build_backend(cfg: CorrespondenceConfig = CorrespondenceConfig()) -> Backend:
+    """Create the configured correspondence backend; missing packages or weights are a one-line error."""
+    if cfg.backend not in BACKENDS:
+        raise UserInputError(f"unknown correspondence backend '{cfg.backend}' (choose from {', '.join(BACKENDS)})")
+    return BACKENDS[cfg.backend](cfg)
+
+
+__all__ = ["BACKENDS", "Backend", "Correspondence", "CorrespondenceConfig", "build_backend", "forward_backward_certainty",
+           "identity_correspondence", "warp", "warp_np"]

@@ -1,0 +1,64 @@
+"""Backward warping along a pixel-displacement flow field, in torch (for losses) and numpy (for data).
+
+Convention everywhere in llve: ``flow12[:, :, y, x] = (dx, dy)`` says that pixel ``(x, y)`` of frame 1 shows
+the same point as position ``(x + dx, y + dy)`` of frame 2 (the OpenCV convention). Warping frame 2 with
+``flow12`` therefore produces an image aligned with frame 1.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def pixel_grid(height: int, width: int, device=None, dtype=torch.float32) -> torch.Tensor:
+    """Pixel-centre coordinates ``(2, H, W)``: channel 0 is x, channel 1 is y."""
+    ys, xs = torch.meshgrid(torch.arange(height, device=device, dtype=dtype),
+                            torch.arange(width, device=device, dtype=dtype), indexing="ij")
+    return torch.stack([xs, ys])
+
+
+def warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Sample ``img`` (B, C, H, W) at ``p + flow(p)`` (bilinear; outside the frame takes the border value).
+
+    Pixel coordinates map to grid_sample's [-1, 1] with ``align_corners=True``: pixel 0 is -1, pixel W-1 is +1.
+    """
+    _, _, h, w = img.shape
+    target = pixel_grid(h, w, img.device, flow.dtype) + flow  # (B, 2, H, W)
+    scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=img.device, dtype=flow.dtype)
+    grid = (target * scale.view(1, 2, 1, 1) - 1).permute(0, 2, 3, 1)  # (B, H, W, 2)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def warp_np(img: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR,
+            border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+    """Numpy/OpenCV twin of :func:`warp`: ``img`` (H, W[, C]) sampled at ``p + flow(p)``, flow (H, W, 2)."""
+    h, w = flow.shape[:2]
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(img, xs + flow[..., 0].astype(np.float32), ys + flow[..., 1].astype(np.float32),
+                     interpolation, borderMode=border)
+
+
+def inside(flow: np.ndarray) -> np.ndarray:
+    """``(H, W)`` bool: where ``p + flow(p)`` lands inside the frame (pixel centres 0..W-1, 0..H-1)."""
+    h, w = flow.shape[:2]
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    tx, ty = xs + flow[..., 0], ys + flow[..., 1]
+    return (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
+
+
+def forward_backward_certainty(flow12: np.ndarray, flow21: np.ndarray) -> np.ndarray:
+    """Certainty of ``flow12`` in [0, 1] from the round trip 1 -> 2 -> 1, ``(H, W)`` float32.
+
+    With ``e = |f12(p) + f21(p + f12(p))|`` the round-trip error, the certainty is
+    ``exp(-e^2 / (0.01 (|f12|^2 + |f21(p + f12)|^2) + 0.5))``: the smooth counterpart of the classic
+    occlusion test ``e^2 < 0.01 (|w|^2 + |w^|^2) + 0.5`` (Sundaram et al., ECCV 2010), so it tolerates
+    larger errors on larger motions. Points that leave the frame get 0.
+    """
+    back = warp_np(flow21.astype(np.float32), flow12.astype(np.float32))
+    err2 = ((flow12 + back) ** 2).sum(-1)
+    scale = 0.01 * ((flow12 ** 2).sum(-1) + (back ** 2).sum(-1)) + 0.5
+    cert = np.exp(-err2 / scale).astype(np.float32)
+    cert[~inside(flow12)] = 0.0
+    return cert

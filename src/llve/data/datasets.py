@@ -1,0 +1,202 @@
+"""The training dataset: frame pairs with their ground truth and ground-truth correspondences.
+
+Each item is one frame ``t`` of one sequence with a partner frame drawn as the official code does
+(uniform in ``{t - radius, ..., t + radius}``, clamped to the sequence), or one static image pair moved by
+random smooth motion (:mod:`llve.data.motion`). Frames are resized to ``size`` and/or randomly cropped, then
+flipped/transposed — identically for both frames, their ground truth, flows and certainties.
+
+Item contract (all float32 tensors): ``low1, low2, gt1, gt2`` (3, H, W) in [0, 1]; ``flow12, flow21``
+(2, H, W) pixel displacements (x, y); ``cert1, cert2`` (1, H, W) in [0, 1]; plus ``seq`` (str), ``index`` (int).
+
+Randomness comes from ``numpy.random.default_rng((seed, epoch, index))``, so an item depends only on those
+three numbers — not on worker count, rank or what was drawn before — which makes resumed runs bit-for-bit equal.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from llve.correspondence import Correspondence, identity_correspondence
+from llve.correspondence.cache import CorrespondenceCache
+from llve.correspondence.warp import inside
+from llve.data.motion import MotionConfig, random_motion
+from llve.data.sequences import PairedSequence
+from llve.data.sources import SourceConfig, load_frame, resolve
+from llve.errors import UserInputError
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Args: size: resize every frame to (width, height) first (official SDSD: [960, 512]); crop: then cut a
+    random (width, height) window (the same for both frames); radius: partner frame distance (official 1);
+    hflip, vflip, transpose: random augmentations (transpose + flips give all 90-degree rotations);
+    motion: random motion for static image pairs."""
+
+    size: tuple[int, int] | None = None
+    crop: tuple[int, int] | None = None
+    radius: int = 1
+    hflip: bool = True
+    vflip: bool = True
+    transpose: bool = False
+    motion: MotionConfig = field(default_factory=MotionConfig)
+
+    def __post_init__(self):
+        if self.radius < 0:
+            raise ValueError("radius must be >= 0")
+        frame = self.crop or self.size
+        if self.transpose and (frame is None or frame[0] != frame[1]):
+            raise ValueError("transpose needs square frames (a square crop or size): a batch mixes both orientations")
+
+
+class Pair(dict):
+    """Numpy arrays of one sample before conversion: images HxWx3 uint8, flows HxWx2, certainties HxW."""
+
+
+def augment(pair: Pair, hflip: bool, vflip: bool, transpose: bool) -> Pair:
+    """Flip/transpose every array of a pair the same way, transforming flow vectors along with their grids.
+
+    A horizontal flip maps pixel x to W-1-x, so a displacement dx becomes -dx; a vertical flip negates dy;
+    a transpose swaps the axes and therefore the (dx, dy) components.
+    """
+    out = Pair(pair)
+    for key, value in pair.items():
+        if hflip:
+            value = value[:, ::-1]
+        if vflip:
+            value = value[::-1]
+        if transpose:
+            value = value.swapaxes(0, 1)
+        if key.startswith("flow"):
+            value = value * np.float32([-1 if hflip else 1, -1 if vflip else 1])
+            if transpose:
+                value = value[..., ::-1]
+        out[key] = np.ascontiguousarray(value)
+    return out
+
+
+def crop_pair(pair: Pair, x: int, y: int, w: int, h: int) -> Pair:
+    """Cut the same window from every array; a correspondence whose target leaves the window loses certainty."""
+    out = Pair({k: np.ascontiguousarray(v[y:y + h, x:x + w]) for k, v in pair.items()})
+    out["cert1"] = out["cert1"] * inside(out["flow12"])
+    out["cert2"] = out["cert2"] * inside(out["flow21"])
+    return out
+
+
+def _resize(img: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    if size is None or (img.shape[1], img.shape[0]) == tuple(size):
+        return img
+    return cv2.resize(img, tuple(size), interpolation=cv2.INTER_LINEAR)  # the official loader's cv2.resize
+
+
+def _to_tensors(pair: Pair, seq: str, index: int) -> dict:
+    item = {k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() / 255 for k in ("low1", "low2", "gt1", "gt2")}
+    item.update({k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() for k in ("flow12", "flow21")})
+    item.update({k: torch.from_numpy(pair[k])[None].float() for k in ("cert1", "cert2")})
+    item.update(seq=seq, index=index)
+    return item
+
+
+class PairDataset(Dataset):
+    """Frame pairs from video sequences and static image pairs of one or more sources.
+
+    Args:
+        sources: dataset descriptions; ``split`` picks their training or held-out part.
+        sampling: sizes, partner radius, augmentation, motion.
+        correspondences: cache wrapping the correspondence backend (for video sources).
+        split: ``train`` (random partner, crop and augmentation) or ``test`` (partner t+1, centre crop, no flips).
+        seed: base seed of the per-item random generator.
+        cache_root: where paired videos are decoded.
+    """
+
+    def __init__(self, sources: list[SourceConfig], sampling: SamplingConfig, correspondences: CorrespondenceCache,
+                 split: Literal["train", "test"] = "train", seed: int = 0, cache_root: str | Path = "cache"):
+        self.sampling, self.correspondences, self.split, self.seed = sampling, correspondences, split, seed
+        self.epoch = 0
+        self.sources = list(sources)
+        self.entries: list[tuple[int, object, int]] = []  # (source index, sequence or image pair, frame index)
+        for s, src in enumerate(self.sources):
+            for unit in resolve(src, split, Path(cache_root)):
+                frames = len(unit.low) if isinstance(unit, PairedSequence) else 1
+                self.entries.extend((s, unit, t) for t in range(frames))
+        if split == "train" and not self.entries:
+            raise UserInputError("the training data is empty (every sequence is in a test list, or no sources)")
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the random draws of an epoch (call before creating the epoch's DataLoader iterator)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, index: int) -> dict:
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        s, unit, t = self.entries[index]
+        if isinstance(unit, PairedSequence):
+            pair, name = self._video_pair(self.sources[s], unit, t, rng), unit.name
+        else:
+            pair, name = self._image_pair(self.sources[s], unit, rng), unit[0]
+        if self.split == "train":
+            cfg = self.sampling
+            flips = rng.random(3) < 0.5
+            pair = augment(pair, cfg.hflip and flips[0], cfg.vflip and flips[1], cfg.transpose and flips[2])
+        return _to_tensors(pair, name, index)
+
+    def _window(self, h: int, w: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
+        cw, ch = self.sampling.crop or (w, h)
+        if cw > w or ch > h:
+            raise UserInputError(f"crop {cw}x{ch} is larger than the frames ({w}x{h})")
+        if self.split == "train":
+            return int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1)), cw, ch
+        return (w - cw) // 2, (h - ch) // 2, cw, ch
+
+    def _video_pair(self, src: SourceConfig, seq: PairedSequence, t: int, rng: np.random.Generator) -> Pair:
+        last, r = len(seq.low) - 1, self.sampling.radius
+        if self.split == "train":
+            partner = int(rng.integers(max(t - r, 0), min(t + r, last) + 1))
+        else:
+            partner = min(t + 1, last)
+
+        def load(path: Path) -> np.ndarray:
+            return _resize(load_frame(path, src.npy_bgr), self.sampling.size)
+
+        gt1, gt2 = load(seq.gt_for(t)), load(seq.gt_for(partner))
+        h, w = gt1.shape[:2]
+        if seq.gt_for(t) == seq.gt_for(partner):  # same frame, or SMID's single ground truth: identity
+            corr = identity_correspondence(h, w)
+        else:
+            corr = self.correspondences.get(src.key, seq.name, t, partner, gt1, gt2)
+        pair = Pair(low1=load(seq.low[t]), low2=load(seq.low[partner]), gt1=gt1, gt2=gt2, **corr._asdict())
+        return crop_pair(pair, *self._window(h, w, rng))
+
+    def _image_pair(self, src: SourceConfig, unit: tuple[str, Path, Path], rng: np.random.Generator) -> Pair:
+        _, low_path, high_path = unit
+        low, gt = _resize(load_frame(low_path, src.npy_bgr), self.sampling.size), \
+            _resize(load_frame(high_path, src.npy_bgr), self.sampling.size)
+        if low.shape != gt.shape:
+            raise UserInputError(f"{low_path} and {high_path} differ in size ({low.shape} vs {gt.shape})")
+        h, w = gt.shape[:2]
+        cw, ch = self.sampling.crop or (w, h)
+        if self.split != "train":  # fixed motion per image, so validation numbers are comparable across runs
+            rng = np.random.default_rng((self.seed, 0, zlib.crc32(unit[0].encode())))
+        if cw > w or ch > h:
+            raise UserInputError(f"crop {cw}x{ch} is larger than the image {low_path} ({w}x{h})")
+        m = random_motion(low, gt, (cw, ch), self.sampling.motion, rng)
+        return Pair(low1=m.low1, low2=m.low2, gt1=m.gt1, gt2=m.gt2, **m.corr._asdict())
+
+
+def collate(items: list[dict]) -> dict:
+    """Stack tensors; keep ``seq`` as a list of names and ``index`` as a tensor."""
+    out = {k: torch.stack([it[k] for it in items]) for k in items[0] if isinstance(items[0][k], torch.Tensor)}
+    out["seq"] = [it["seq"] for it in items]
+    out["index"] = torch.tensor([it["index"] for it in items])
+    return out
+
+
+__all__ = ["Correspondence", "PairDataset", "SamplingConfig", "augment", "collate", "crop_pair"]

@@ -1,0 +1,141 @@
+"""Training data sources: which files make up a dataset, in each supported layout, and its train/test split.
+
+A source is either a list of :class:`~llve.data.sequences.PairedSequence` (videos: SDSD, SMID, frame folders,
+paired video files) or a list of static image pairs (turned into frame pairs by random motion).
+
+Channel order: the official SDSD/SMID loader (``read_img_seq2``) loads each ``.npy`` frame and reverses its
+channels (``[:, :, [2, 1, 0]]``), i.e. it treats the stored arrays as BGR (they were written from OpenCV).
+``channel_order: bgr`` (the default for ``sdsd`` and ``smid``) does the same, so our networks see exactly what
+the official ones saw and official checkpoints keep working. Image files (png/jpg) are always decoded to RGB.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from llve.atomic import atomic_output
+from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key, read_frame, write_frame
+from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, smid_sequences
+from llve.errors import UserInputError
+
+VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v"}
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One dataset.
+
+    Args:
+        kind: ``sdsd`` (ROOT/input, ROOT/GT), ``smid`` (ROOT/SMID_LQ_np, ROOT/SMID_Long_np), ``folders``
+            (ROOT/low/<seq>/frames, ROOT/high/<seq>/frames), ``videos`` (ROOT/low/<name>.mp4 and
+            ROOT/high/<name>.mp4, decoded once into the cache) or ``images`` (ROOT/low/x.png, ROOT/high/x.png).
+        root: dataset folder.
+        test: sequence names (image stems for ``images``) held out for validation; training uses the rest.
+        name: key of this dataset in the correspondence cache (default: ``<kind>-<folder name>``).
+        low, high: sub-folder names for ``folders``, ``videos`` and ``images``.
+        channel_order: how ``.npy`` frames are stored; ``bgr`` reverses channels like the official loader.
+            Default: ``bgr`` for sdsd/smid, ``rgb`` otherwise.
+    """
+
+    kind: Literal["sdsd", "smid", "folders", "videos", "images"]
+    root: str
+    test: tuple[str, ...] = ()
+    name: str | None = None
+    low: str = "low"
+    high: str = "high"
+    channel_order: Literal["rgb", "bgr"] | None = None
+
+    @property
+    def key(self) -> str:
+        return self.name or f"{self.kind}-{Path(self.root).name}"
+
+    @property
+    def npy_bgr(self) -> bool:
+        order = self.channel_order or ("bgr" if self.kind in ("sdsd", "smid") else "rgb")
+        return order == "bgr"
+
+
+def load_frame(path: Path, npy_bgr: bool) -> np.ndarray:
+    """HxWx3 uint8 RGB; ``.npy`` frames stored as BGR are reversed here, the one place this rule lives."""
+    img = read_frame(path)
+    if npy_bgr and path.suffix.lower() == ".npy":
+        img = np.ascontiguousarray(img[:, :, ::-1])
+    return img
+
+
+def _decode_video(video: Path, folder: Path) -> None:
+    """Decode every frame of ``video`` into PNG files (RGB) under ``folder``, atomically."""
+    import av
+
+    with atomic_output(folder, is_dir=True) as tmp:
+        try:
+            with av.open(str(video)) as container:
+                for i, frame in enumerate(container.decode(video=0)):
+                    write_frame(tmp / f"{i:06d}.png", frame.to_ndarray(format="rgb24"))
+        except av.error.FFmpegError as exc:
+            raise UserInputError(f"cannot decode video {video}: {exc}") from None
+
+
+def video_sequences(root: Path, low: str, high: str, cache: Path, names: list[str] | None,
+                    exclude: tuple[str, ...]) -> list[PairedSequence]:
+    """Paired video files ``ROOT/low/<name>.<ext>`` / ``ROOT/high/<name>.<ext>``, decoded once into ``cache``."""
+    videos = {}
+    for side in (low, high):
+        folder = root / side
+        if not folder.is_dir():
+            raise UserInputError(f"dataset folder not found: {folder}")
+        videos[side] = {p.stem: p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS}
+    stems = sorted(set(videos[low]) | set(videos[high]), key=lambda s: natural_key(Path(s)))
+    unpaired = [s for s in stems if s not in videos[low] or s not in videos[high]]
+    if unpaired:
+        raise UserInputError(f"videos without a partner in {root}/{low} and {root}/{high}: {', '.join(unpaired)}")
+    wanted = names if names is not None else [s for s in stems if s not in exclude]
+    for stem in wanted:
+        for side in (low, high):
+            if stem not in videos[side]:
+                raise UserInputError(f"video '{stem}' not found in {root / side}")
+            target = cache / side / stem
+            if not target.is_dir():
+                _decode_video(videos[side][stem], target)
+    return folder_sequences(cache, wanted, low=low, high=high)
+
+
+def image_pairs(root: Path, low: str, high: str, names: list[str] | None,
+                exclude: tuple[str, ...]) -> list[tuple[str, Path, Path]]:
+    """Static pairs ``ROOT/low/x.png`` + ``ROOT/high/x.png`` as (stem, low path, high path)."""
+    lows = {p.stem: p for p in list_frames(root / low)}
+    highs = {p.stem: p for p in list_frames(root / high)}
+    missing = sorted(set(lows) ^ set(highs))
+    if missing:
+        raise UserInputError(f"images without a partner between {root / low} and {root / high}: "
+                             f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    if names is not None:
+        absent = [n for n in names if n not in lows]
+        if absent:
+            raise UserInputError(f"images not found under {root / low}: {', '.join(absent)}")
+    stems = names if names is not None else [s for s in lows if s not in exclude]
+    return [(s, lows[s], highs[s]) for s in sorted(stems, key=lambda s: natural_key(Path(s)))]
+
+
+def resolve(cfg: SourceConfig, split: Literal["train", "test"], cache: Path) -> list:
+    """The sequences (or image pairs) of one split: ``train`` is everything but ``cfg.test``; ``test`` is ``cfg.test``."""
+    root = Path(cfg.root)
+    names = list(cfg.test) if split == "test" else None
+    exclude = tuple(cfg.test) if split == "train" else ()
+    if split == "test" and not names:
+        return []
+    if cfg.kind == "sdsd":
+        return sdsd_sequences(root, names, exclude)
+    if cfg.kind == "smid":
+        return smid_sequences(root, names, exclude)
+    if cfg.kind == "folders":
+        return folder_sequences(root, names, exclude, low=cfg.low, high=cfg.high)
+    if cfg.kind == "videos":
+        return video_sequences(root, cfg.low, cfg.high, cache / "videos" / cfg.key, names, exclude)
+    return image_pairs(root, cfg.low, cfg.high, names, exclude)
+
+
+__all__ = ["FRAME_EXTENSIONS", "SourceConfig", "image_pairs", "load_frame", "resolve", "video_sequences"]

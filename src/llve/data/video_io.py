@@ -1,0 +1,177 @@
+"""Video decoding and encoding with PyAV, one frame at a time so memory does not grow with video length.
+
+Frames are HxWx3 uint8 RGB numpy arrays. :class:`VideoWriter` keeps the input's frame rate and size, encodes
+H.264 (yuv420p; yuv444p for odd sizes, which 4:2:0 cannot hold) or lossless FFV1, and copies the audio stream.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from llve.errors import UserInputError
+
+VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".nut"}
+LOSSLESS_CONTAINERS = {".mkv", ".avi", ".nut"}
+
+
+def warn(message: str) -> None:
+    print(f"llve: warning: {message}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the writer needs to reproduce: size, frame rate, timing, frame count (None if unknown)."""
+
+    width: int
+    height: int
+    fps: Fraction
+    time_base: Fraction
+    frames: int | None
+    has_audio: bool
+
+
+def _open(path: Path):
+    if not path.is_file():
+        raise UserInputError(f"input not found: {path}")
+    try:
+        container = av.open(str(path))
+    except av.EOFError:
+        raise UserInputError(f"video {path} has no frames (empty or cut short)") from None
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise UserInputError(f"cannot open video {path}: {exc}") from None
+    if not container.streams.video:
+        container.close()
+        raise UserInputError(f"no video stream in {path} (a video with no frames, or not a video)")
+    return container
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Read a video's size, frame rate and frame count without decoding it."""
+    path = Path(path)
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        fps = stream.average_rate or stream.base_rate or stream.guessed_rate
+        if not fps:
+            warn(f"{path}: frame rate unknown, writing 25 fps")
+            fps = Fraction(25)
+        # Count packets instead of trusting the header: variable-frame-rate files (e.g. AVI with dropped
+        # duplicates) declare more frames than they hold. Demuxing reads but does not decode.
+        try:
+            count = sum(1 for packet in container.demux(stream) if packet.size)
+        except av.FFmpegError:
+            count = None
+        time_base = stream.time_base or Fraction(1, 1) / Fraction(fps)
+        return VideoInfo(stream.codec_context.width, stream.codec_context.height, Fraction(fps),
+                         Fraction(time_base), count or None, bool(container.streams.audio))
+
+
+def read_video(path: str | Path) -> Iterator[tuple[np.ndarray, int | None]]:
+    """Yield (RGB frame, presentation timestamp in the stream's time base). A corrupt or truncated file: the frames before the damage are yielded, then a
+    warning says where decoding stopped (the output is kept); a file with no decodable frame is an error."""
+    path = Path(path)
+    count = 0
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                yield frame.to_ndarray(format="rgb24"), frame.pts
+                count += 1
+        except (av.FFmpegError, ValueError) as exc:
+            if count == 0:
+                raise UserInputError(f"cannot decode any frame of {path}: {exc}") from None
+            warn(f"{path} is corrupt or truncated: decoding stopped after {count} frames ({exc}); "
+                 f"the output holds those {count} frames")
+    if count == 0:
+        raise UserInputError(f"video {path} has no frames")
+
+
+class VideoWriter:
+    """Encode RGB frames to a video file; use as a context manager. Audio is copied from ``audio_from``.
+
+    Args:
+        path: output file; its suffix picks the container.
+        info: size and frame rate to keep (from :func:`probe_video`).
+        lossless: FFV1 in RGB instead of H.264.
+        audio_from: a video whose audio stream is copied, if it has one.
+    """
+
+    def __init__(self, path: str | Path, info: VideoInfo, lossless: bool = False,
+                 audio_from: str | Path | None = None, crf: int = 18):
+        self.path = Path(path)
+        self.info = info
+        self.container = av.open(str(self.path), mode="w", format=_container_format(self.path))
+        if lossless:
+            self.stream = self.container.add_stream("ffv1", rate=info.fps)
+            self.stream.pix_fmt = "bgr0"
+        else:
+            self.stream = self.container.add_stream("libx264", rate=info.fps, options={"crf": str(crf)})
+            odd = info.width % 2 or info.height % 2
+            self.stream.pix_fmt = "yuv444p" if odd else "yuv420p"
+        self.stream.width, self.stream.height = info.width, info.height
+        # Same time base as the input, so each frame keeps its exact timestamp (variable frame rate included).
+        self.stream.time_base = info.time_base
+        self.stream.codec_context.time_base = info.time_base
+        self._step = max(1, round(1 / (info.fps * info.time_base)))
+        self._last_pts: int | None = None
+        self._audio_in, self._audio_out = None, None
+        if audio_from is not None and info.has_audio:
+            self._add_audio(Path(audio_from))
+        self.count = 0
+
+    def _add_audio(self, source: Path) -> None:
+        self._audio_in = av.open(str(source))
+        try:
+            self._audio_out = self.container.add_stream_from_template(self._audio_in.streams.audio[0])
+        except (av.FFmpegError, ValueError) as exc:
+            warn(f"audio not copied ({self.path.suffix} cannot hold it: {exc})")
+            self._audio_in.close()
+            self._audio_in = None
+
+    def write(self, rgb: np.ndarray, pts: int | None = None) -> None:
+        """Encode one frame at ``pts`` (input time base); without one, frames are spaced at the frame rate."""
+        if self._last_pts is None:
+            self._origin = pts or 0  # the output starts at time 0
+        if pts is None or (self._last_pts is not None and pts <= self._last_pts):
+            pts = self._origin if self._last_pts is None else self._last_pts + self._step
+        self._last_pts = pts
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = pts - self._origin
+        frame.time_base = self.info.time_base
+        self.container.mux(self.stream.encode(frame))
+        self.count += 1
+
+    def close(self) -> None:
+        self.container.mux(self.stream.encode(None))  # flush delayed frames
+        if self._audio_in is not None:
+            try:
+                for packet in self._audio_in.demux(self._audio_in.streams.audio[0]):
+                    if packet.dts is not None:
+                        packet.stream = self._audio_out
+                        self.container.mux(packet)
+            except av.FFmpegError as exc:
+                warn(f"audio copy stopped early: {exc}")
+            self._audio_in.close()
+        self.container.close()
+
+    def abort(self) -> None:
+        if self._audio_in is not None:
+            self._audio_in.close()
+        self.container.close()
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.abort() if exc_type else self.close()
+
+
+def _container_format(path: Path) -> str | None:
+    # Temporary names keep the suffix, so FFmpeg's guess by extension works; only say what it cannot guess.
+    return {".m4v": "mp4"}.get(path.suffix.lower())

@@ -1,0 +1,136 @@
+"""File-level enhancement: a video, a frame folder or an image in, the same kind out.
+
+Reads lazily, enhances through :class:`llve.inference.Enhancer`, writes each result as soon as it exists,
+and only renames the outputs to their final names when everything succeeded (``llve.atomic``).
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+from pathlib import Path
+from typing import Callable, Iterator
+
+from tqdm import tqdm
+
+from llve.atomic import atomic_output
+from llve.data.frames import FRAME_EXTENSIONS, list_frames, read_frame, write_frame
+from llve.data.video_io import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS, VideoWriter, probe_video, read_video, warn
+from llve.errors import UserInputError
+from llve.inference import Enhancer
+
+COMPONENTS = ("R", "S")
+
+
+def input_kind(path: Path) -> str:
+    """``folder``, ``image`` or ``video``, from what the path is."""
+    if path.is_dir():
+        return "folder"
+    if not path.exists():
+        raise UserInputError(f"input not found: {path}")
+    return "image" if path.suffix.lower() in FRAME_EXTENSIONS else "video"
+
+
+def default_output(path: Path, kind: str, lossless: bool) -> Path:
+    if kind == "folder":
+        return path.with_name(path.name + "_enhanced")
+    suffix = path.suffix
+    if lossless and kind == "video" and suffix.lower() not in LOSSLESS_CONTAINERS:
+        suffix = ".mkv"
+    elif lossless and kind == "image":
+        suffix = ".png"
+    elif kind == "video" and suffix.lower() not in VIDEO_EXTENSIONS:
+        suffix = ".mp4"
+    return path.with_name(f"{path.stem}_enhanced{suffix}")
+
+
+def _check_output(src: Path, out: Path, kind: str, lossless: bool, overwrite: bool) -> None:
+    if out.resolve() == src.resolve() and not overwrite:
+        raise UserInputError(f"output {out} is the input; refusing to overwrite it (pass --overwrite to replace it)")
+    if out.exists() and not overwrite:
+        raise UserInputError(f"output {out} exists (pass --overwrite to replace it)")
+    suffix = out.suffix.lower()
+    if kind == "video" and suffix not in VIDEO_EXTENSIONS:
+        raise UserInputError(f"output {out}: a video needs a video file name ({', '.join(sorted(VIDEO_EXTENSIONS))})")
+    if kind == "video" and lossless and suffix not in LOSSLESS_CONTAINERS:
+        raise UserInputError(f"output {out}: lossless FFV1 needs a .mkv, .avi or .nut file")
+    if kind == "image" and suffix not in FRAME_EXTENSIONS:
+        raise UserInputError(f"output {out}: an image needs an image file name (.png, .jpg, ...)")
+    if kind == "image" and lossless and suffix not in (".png", ".npy", ".bmp", ".tif", ".tiff"):
+        raise UserInputError(f"output {out}: --lossless needs a lossless image format such as .png")
+    if kind == "folder" and out.exists() and not out.is_dir():
+        raise UserInputError(f"output {out}: a frame folder's output must be a folder, not a file")
+
+
+def _component_path(out: Path, dir_: Path, name: str, kind: str) -> Path:
+    return dir_ / (f"{out.name}_{name}" if kind == "folder" else f"{out.stem}_{name}{out.suffix}")
+
+
+def _once_per_kind(report: Callable[[str], None]) -> Callable[[str], None]:
+    """Say each kind of conversion once, not once per frame of a long folder."""
+    seen: set[str] = set()
+
+    def note(message: str) -> None:
+        kind = message.split(": converted ", 1)[-1]
+        if kind not in seen:
+            seen.add(kind)
+            report(message + ("" if len(seen) > 1 else " (said once for all frames)"))
+
+    return note
+
+
+def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = None, *,
+                 components_dir: str | Path | None = None, lossless: bool = False, overwrite: bool = False,
+                 progress: bool = True) -> Path:
+    """Enhance ``src`` (video, frame folder or image) into ``out``; return the output path.
+
+    With ``components_dir``, the R and S terms are written there too, in the same format as the output.
+    """
+    src = Path(src)
+    kind = input_kind(src)
+    out = Path(out) if out else default_output(src, kind, lossless)
+    _check_output(src, out, kind, lossless, overwrite)
+    targets = {"Y": out}
+    if components_dir is not None:
+        targets.update({c: _component_path(out, Path(components_dir), c, kind) for c in COMPONENTS})
+    note = _once_per_kind(warn)
+
+    with contextlib.ExitStack() as stack:
+        tmp = {k: stack.enter_context(atomic_output(p, is_dir=kind == "folder")) for k, p in targets.items()}
+        keys: collections.deque = collections.deque()  # per-frame timestamp or file name, in decode order
+        if kind == "video":
+            info = probe_video(src)
+            writers = {k: stack.enter_context(VideoWriter(p, info, lossless, audio_from=src if k == "Y" else None))
+                       for k, p in tmp.items()}
+            total = info.frames
+
+            def frames() -> Iterator:
+                for rgb, pts in read_video(src):
+                    keys.append(pts)
+                    yield rgb
+
+            def write(k: str, rgb, key) -> None:
+                writers[k].write(rgb, key)
+        else:
+            paths = list_frames(src) if kind == "folder" else [src]
+            total = len(paths)
+
+            def frames() -> Iterator:
+                for path in paths:
+                    keys.append(path)
+                    yield read_frame(path, note)
+
+            def write(k: str, rgb, key: Path) -> None:
+                if kind == "image":
+                    write_frame(tmp[k], rgb)
+                else:
+                    write_frame(tmp[k] / (key.stem + (".png" if lossless else key.suffix)), rgb)
+
+        results = enhancer.decompose_frames(frames()) if components_dir else enhancer.enhance_frames(frames())
+        for result in tqdm(results, total=total, unit="frame", desc=src.name, disable=not progress, leave=False):
+            key = keys.popleft()
+            if components_dir:
+                for k, rgb in zip(("Y", "R", "S"), (result.y, result.r, result.s)):
+                    write(k, rgb, key)
+            else:
+                write("Y", result, key)
+    return out

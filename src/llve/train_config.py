@@ -1,0 +1,194 @@
+"""Training configuration: YAML -> typed frozen dataclasses, and translation of official STCD option files.
+
+Our format has five sections (``model``, ``data``, ``train``, ``log`` and the run ``name``/``out_dir``);
+see ``configs/*.yaml`` and docs/training.md. An official option file (``options/train/SDSD_indoor.yml``:
+``datasets / network_G / train / logger / path``) is recognised and translated; keys with no meaning here
+are listed in a message rather than silently dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llve.config import from_dict, load_yaml
+from llve.correspondence import CorrespondenceConfig
+from llve.data.datasets import SamplingConfig
+from llve.data.sources import SourceConfig
+from llve.errors import UserInputError
+from llve.losses import LossConfig
+from llve.schedule import ScheduleConfig
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    """Args: arch: registry name (``llve.models.ARCHITECTURES``); config: that architecture's config fields;
+    weights: optional weights file to start from (official .pth, .safetensors or a checkpoint)."""
+
+    arch: str = "official"
+    config: dict[str, Any] = field(default_factory=dict)
+    weights: str | None = None
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """Args: train: the datasets (each has its own held-out ``test`` list, used for validation);
+    batch_size: pairs per process per step; workers: DataLoader processes per training process;
+    val_items: validate on at most this many held-out pairs (0: all)."""
+
+    train: tuple[SourceConfig, ...]
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    correspondence: CorrespondenceConfig = field(default_factory=CorrespondenceConfig)
+    batch_size: int = 4
+    workers: int = 2
+    val_items: int = 0
+
+
+@dataclass(frozen=True)
+class TrainSection:
+    """Args: iterations: optimisation steps; seed; device: auto | cpu | cuda | cuda:N; grad_clip: max gradient
+    norm (None: off); threads: CPU threads per process (None: PyTorch's default)."""
+
+    iterations: int
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: ScheduleConfig = field(default_factory=ScheduleConfig)
+    grad_clip: float | None = None
+
+
+@dataclass(frozen=True)
+class LogSection:
+    """Every-N-iterations intervals (0: never) and how many checkpoints to keep."""
+
+    print_every: int = 100
+    scalars_every: int = 10
+    images_every: int = 500
+    val_every: int = 500
+    checkpoint_every: int = 500
+    keep_last: int = 3
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A whole training run; the run folder is ``out_dir/name``."""
+
+    name: str
+    data: DataSection
+    train: TrainSection
+    model: ModelSection = field(default_factory=ModelSection)
+    log: LogSection = field(default_factory=LogSection)
+    out_dir: str = "runs"
+
+
+def is_official(data: dict) -> bool:
+    return "network_G" in data or "datasets" in data
+
+
+def _source_from_official(ds: dict) -> dict:
+    lq, gt = Path(str(ds.get("dataroot_LQ", ""))), Path(str(ds.get("dataroot_GT", "")))
+    if not ds.get("dataroot_LQ") or not ds.get("dataroot_GT"):
+        raise UserInputError("official option file: datasets.train needs dataroot_LQ and dataroot_GT")
+    test = [t.strip() for t in str(ds.get("testing_dir") or "").split(",") if t.strip()]
+    if lq.parent != gt.parent:
+        raise UserInputError(f"official option file: dataroot_LQ ({lq}) and dataroot_GT ({gt}) must share a folder")
+    if (lq.name, gt.name) == ("input", "GT"):
+        kind = "sdsd"
+    elif (lq.name, gt.name) == ("SMID_LQ_np", "SMID_Long_np"):
+        kind = "smid"
+    else:
+        return {"kind": "folders", "root": str(lq.parent), "low": lq.name, "high": gt.name, "test": test}
+    return {"kind": kind, "root": str(lq.parent), "test": test}
+
+
+def translate_official(opt: dict) -> tuple[dict, list[str]]:
+    """Map an official option file onto our sections; return (our config dict, ignored dotted keys)."""
+    used: set[str] = set()
+    ignored: list[str] = []
+
+    def take(section: dict, key: str, where: str, default=None):
+        used.add(f"{where}.{key}")
+        return section.get(key, default)
+
+    datasets = opt.get("datasets") or {}
+    tr = datasets.get("train") or {}
+    if not tr:
+        raise UserInputError("official option file has no datasets.train section")
+    for key in ("dataroot_LQ", "dataroot_GT", "testing_dir"):
+        take(tr, key, "datasets.train")
+    size = take(tr, "train_size", "datasets.train")
+    net = opt.get("network_G") or {}
+    which = take(net, "which_model_G", "network_G", "low_light_transformer42")
+    if which != "low_light_transformer42":
+        raise UserInputError(f"official option file: network_G.which_model_G '{which}' is not the STCD network")
+    t = opt.get("train") or {}
+    scheme = take(t, "lr_scheme", "train", "CosineAnnealingLR_Restart")
+    if scheme != "CosineAnnealingLR_Restart":
+        raise UserInputError(f"official option file: train.lr_scheme '{scheme}' is not supported "
+                             "(only CosineAnnealingLR_Restart)")
+    criterion = take(t, "pixel_criterion", "train", "cb")
+    if criterion != "cb":
+        raise UserInputError(f"official option file: train.pixel_criterion '{criterion}' is not supported (only cb)")
+    iterations = int(float(take(t, "niter", "train", 200000)))
+    restarts = [int(r) for r in take(t, "restarts", "train", []) or [] if int(r) < iterations]  # later never happen
+    weights = [float(w) for w in (t.get("restart_weights") or [])][:len(restarts)]
+    used.add("train.restart_weights")
+    warmup = int(take(t, "warmup_iter", "train", -1) or -1)
+    logger = opt.get("logger") or {}
+    ckpt_every = int(float(take(logger, "save_checkpoint_freq", "logger", 5000)))
+    path = opt.get("path") or {}
+    pretrained = take(path, "pretrain_model_G", "path")
+    ours = {
+        "name": str(opt.get("name", "official")),
+        "model": {"arch": "official", "config": {"width": int(take(net, "nf", "network_G", 64))},
+                  "weights": pretrained},
+        "data": {
+            "train": [_source_from_official(tr)],
+            # The official SDSD loader resizes to train_size and applies no crop and no flips
+            # (GT_size, use_flip and use_rot are never read by it).
+            "sampling": {"size": list(size) if size else None, "hflip": False, "vflip": False},
+            "batch_size": int(take(tr, "batch_size", "datasets.train", 4)),
+            "workers": int(take(tr, "n_workers", "datasets.train", 2)),
+        },
+        "train": {
+            "iterations": iterations,
+            "seed": int(take(t, "manual_seed", "train", 0) or 0),
+            "loss": {"pixel": float(take(t, "pixel_weight", "train", 1.0)), "reduction": "sum"},
+            "optim": {"lr": float(take(t, "lr_G", "train", 1e-4)),
+                      "betas": [float(take(t, "beta1", "train", 0.9)), float(take(t, "beta2", "train", 0.99))],
+                      "weight_decay": float(take(t, "weight_decay_G", "train", 0) or 0),
+                      "periods": [int(p) for p in take(t, "T_period", "train", [iterations])][:len(restarts) + 1],
+                      "restarts": restarts, "restart_weights": weights,
+                      "eta_min": float(take(t, "eta_min", "train", 1e-7)), "warmup": max(warmup, 0)},
+        },
+        "log": {"print_every": int(float(take(logger, "print_freq", "logger", 100))),
+                "val_every": int(float(take(t, "val_freq", "train", 5000))),
+                "checkpoint_every": ckpt_every},
+    }
+    used.add("name")
+
+    def walk(d: dict, where: str):
+        for k, v in d.items():
+            key = f"{where}.{k}" if where else k
+            if isinstance(v, dict):
+                walk(v, key)
+            elif key not in used:
+                ignored.append(key)
+
+    walk({k: v for k, v in opt.items() if k != "datasets"}, "")
+    walk({"train": tr}, "datasets")
+    if "val" in datasets:
+        ignored.append("datasets.val (validation uses the training set's testing_dir sequences)")
+    return ours, ignored
+
+
+def load_config(path: str | Path, notify=print) -> TrainConfig:
+    """Read a training config (ours or an official option file) into a validated :class:`TrainConfig`."""
+    data = load_yaml(path)
+    if is_official(data):
+        data, ignored = translate_official(data)
+        notify(f"llve: translated official option file {path}; ignored keys: {', '.join(ignored) or 'none'}")
+        notify("llve: the official code matched frames with DKMv3_indoor; this run uses correspondence backend "
+               "'dis' (set data.correspondence.backend: dkm with its weights to match)")
+    return from_dict(TrainConfig, data)

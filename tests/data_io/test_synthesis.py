@@ -1,0 +1,66 @@
+"""Low-light synthesis: the statistics follow the documented camera model; outputs are reproducible."""
+import json
+
+import numpy as np
+import pytest
+
+from llve.cli import main
+from llve.data.sequences import folder_sequences
+from llve.data.synthesis import LowLightParams, darken, darken_linear, linear_to_srgb, srgb_to_linear
+from tests.conftest import synthetic_frames, write_clip
+
+
+def test_transfer_curves_invert():
+    x = np.linspace(0, 1, 101)
+    assert np.allclose(linear_to_srgb(srgb_to_linear(x)), x, atol=1e-9)
+
+
+def test_noise_variance_grows_with_signal_as_modelled():
+    p = LowLightParams(exposure=1.0, cast=(1.0, 1.0, 1.0), full_well=500.0, read_noise=0.003, seed=0)
+    rng = np.random.default_rng(0)
+    levels = np.array([0.02, 0.1, 0.3, 0.6])
+    variances = [darken_linear(np.full((200, 200, 3), x), p, rng).var() for x in levels]
+    expected = levels / p.full_well + p.read_noise**2
+    assert np.allclose(variances, expected, rtol=0.05)
+    slope = np.polyfit(levels, variances, 1)[0]
+    assert slope == pytest.approx(1 / p.full_well, rel=0.05)
+
+
+def test_exposure_and_cast_scale_linear_light():
+    p = LowLightParams(exposure=0.1, cast=(1.2, 1.0, 0.8), full_well=1e7, read_noise=1e-6, seed=0)
+    out = darken_linear(np.full((50, 50, 3), 0.5), p, np.random.default_rng(0))
+    assert np.allclose(out.mean(axis=(0, 1)), [0.06, 0.05, 0.04], rtol=1e-3)
+
+
+def test_darkened_frame_is_dark_and_uint8():
+    frame = np.full((32, 32, 3), 180, np.uint8)
+    p = LowLightParams(exposure=0.05, cast=(1, 1, 1), full_well=1000, read_noise=0.002, seed=0)
+    dark = darken(frame, p, np.random.default_rng(0))
+    assert dark.dtype == np.uint8 and 20 < dark.mean() < 80
+
+
+def test_synth_cli_video_and_folder_reproducible(tmp_path):
+    clip = write_clip(tmp_path / "clean.mp4", synthetic_frames(6, 24, 32), fps=10)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, f in enumerate(synthetic_frames(3, 20, 20, seed=1)):
+        np.save(folder / f"{i}.npy", f)
+    for out in ("a", "b"):
+        assert main(["synth", str(clip), str(folder), "-o", str(tmp_path / out), "--seed", "7",
+                     "--max-frames", "4", "--quiet"]) == 0
+    seqs = folder_sequences(tmp_path / "a")
+    assert [(s.name, len(s.low)) for s in seqs] == [("clean", 4), ("frames", 3)]
+    meta = json.loads((tmp_path / "a" / "meta" / "clean.json").read_text())
+    assert 1 / 20 <= meta["exposure"] <= 1 / 4 and meta["frames"] == 4
+    for name in ("clean", "frames"):
+        for i in range(3):
+            a = (tmp_path / "a" / "low" / name / f"{i:05d}.png").read_bytes()
+            assert a == (tmp_path / "b" / "low" / name / f"{i:05d}.png").read_bytes()
+
+
+def test_synth_refuses_existing_sequence_and_missing_input(tmp_path, capsys):
+    clip = write_clip(tmp_path / "c.mp4", synthetic_frames(2, 16, 16))
+    assert main(["synth", str(clip), "-o", str(tmp_path / "o"), "--quiet"]) == 0
+    assert main(["synth", str(clip), "-o", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert main(["synth", str(tmp_path / "none.mp4"), "-o", str(tmp_path / "o2"), "--quiet"]) == 2

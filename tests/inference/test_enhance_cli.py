@@ -1,0 +1,214 @@
+"""`llve enhance` end to end: videos, folders, images, components, and every kind of bad input."""
+import os
+import subprocess
+import sys
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from llve.cli import main
+from llve.data.frames import write_frame
+from llve.data.video_io import probe_video
+from tests.conftest import SHARED, synthetic_frames, write_clip
+
+
+def run(*args):
+    return main(["enhance", *map(str, args), "--quiet"])
+
+
+class StreamFacts:
+    def __init__(self, stream):  # read while the container is open: a closed stream's fields are garbage
+        self.base_rate = stream.base_rate
+        self.codec = stream.codec_context.name
+        self.pix_fmt = stream.codec_context.pix_fmt
+
+
+def decode_all(path):
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return [f.to_ndarray(format="rgb24") for f in c.decode(s)], StreamFacts(s)
+
+
+def test_video_keeps_count_rate_size_and_audio(tmp_path, tiny_weights):
+    src = write_clip(tmp_path / "dark.mp4", synthetic_frames(9, 36, 52), fps=12, with_audio=True)
+    assert run(src, "--weights", tiny_weights) == 0
+    out = tmp_path / "dark_enhanced.mp4"
+    frames, stream = decode_all(out)
+    info_in, info_out = probe_video(src), probe_video(out)
+    assert len(frames) == 9 and frames[0].shape == (36, 52, 3)
+    assert stream.base_rate == info_in.fps == 12
+    assert stream.codec == "h264" and stream.pix_fmt == "yuv420p"
+    assert info_out.has_audio
+    with av.open(str(out)) as c:
+        assert c.streams.audio[0].codec_context.name == "aac"
+
+
+def test_odd_size_video_and_lossless_ffv1(tmp_path, tiny_weights):
+    src = write_clip(tmp_path / "odd.mkv", synthetic_frames(4, 21, 33), codec="ffv1")
+    assert run(src, "--weights", tiny_weights, "--lossless") == 0
+    frames, stream = decode_all(tmp_path / "odd_enhanced.mkv")
+    assert len(frames) == 4 and frames[0].shape == (21, 33, 3) and stream.codec == "ffv1"
+    assert run(src, "-o", tmp_path / "odd.mp4", "--weights", tiny_weights) == 0
+    frames, stream = decode_all(tmp_path / "odd.mp4")
+    assert frames[0].shape == (21, 33, 3) and stream.pix_fmt == "yuv444p"
+
+
+def test_lossless_video_equals_api_output(tmp_path, tiny_weights):
+    """FFV1 output is bit-exact: the file holds exactly what the Python API returns."""
+    from llve.data.video_io import read_video
+    from llve.inference import Enhancer
+
+    src = write_clip(tmp_path / "in.mkv", synthetic_frames(3, 16, 24), codec="ffv1")
+    assert run(src, "-o", tmp_path / "out.mkv", "--weights", tiny_weights, "--lossless") == 0
+    api = list(Enhancer(weights=tiny_weights, device="cpu").enhance_frames(f for f, _ in read_video(src)))
+    frames, _ = decode_all(tmp_path / "out.mkv")
+    assert all(np.array_equal(a, b) for a, b in zip(api, frames)) and len(frames) == 3
+
+
+def test_frame_folder_with_components(tmp_path, tiny_weights):
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    for i, f in enumerate(synthetic_frames(3, 20, 28)):
+        write_frame(folder / f"f{i * 5}.png", f)
+    assert run(folder, "--weights", tiny_weights, "--components", tmp_path / "comp") == 0
+    out = tmp_path / "clip_enhanced"
+    assert sorted(p.name for p in out.iterdir()) == ["f0.png", "f10.png", "f5.png"]
+    r = cv2.imread(str(tmp_path / "comp" / "clip_enhanced_R" / "f5.png")).astype(float) / 255
+    s = cv2.imread(str(tmp_path / "comp" / "clip_enhanced_S" / "f5.png")).astype(float) / 255
+    y = cv2.imread(str(out / "f5.png")).astype(float) / 255
+    assert np.abs(r * s - y).max() < 3 / 255  # Y = R * S up to 8-bit rounding
+
+
+def test_npy_folder_keeps_npy(tmp_path, tiny_weights):
+    (tmp_path / "seq").mkdir()
+    for i, f in enumerate(synthetic_frames(2, 12, 12)):
+        np.save(tmp_path / "seq" / f"{i:03d}.npy", f)
+    assert run(tmp_path / "seq", "-o", tmp_path / "o", "--weights", tiny_weights) == 0
+    assert np.load(tmp_path / "o" / "001.npy").shape == (12, 12, 3)
+
+
+@pytest.mark.parametrize("img,said", [
+    (np.full((10, 14), 30, np.uint8), "grayscale"),
+    (np.full((10, 14, 4), 30, np.uint8), "alpha"),
+    (np.full((10, 14, 3), 30 * 257, np.uint16), "16-bit"),
+])
+def test_image_conversions_are_said(tmp_path, tiny_weights, capsys, img, said):
+    cv2.imwrite(str(tmp_path / "x.png"), img)
+    assert run(tmp_path / "x.png", "--weights", tiny_weights) == 0
+    assert said in capsys.readouterr().err
+    assert cv2.imread(str(tmp_path / "x_enhanced.png")).shape == (10, 14, 3)
+
+
+def test_refuses_to_overwrite_input_or_existing_output(tmp_path, tiny_weights, capsys):
+    src = tmp_path / "x.png"
+    write_frame(src, synthetic_frames(1, 8, 8)[0])
+    before = src.read_bytes()
+    assert run(src, "-o", src, "--weights", tiny_weights) == 2
+    assert "is the input" in capsys.readouterr().err and src.read_bytes() == before
+    (tmp_path / "y.png").write_bytes(b"keep")
+    assert run(src, "-o", tmp_path / "y.png", "--weights", tiny_weights) == 2
+    assert (tmp_path / "y.png").read_bytes() == b"keep"
+    assert run(src, "-o", tmp_path / "y.png", "--weights", tiny_weights, "--overwrite") == 0
+    assert (tmp_path / "y.png").read_bytes() != b"keep"
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("llve: error: ") and "Traceback" not in err[0]
+    return err[0]
+
+
+def test_bad_inputs_exit_2_with_one_line(tmp_path, tiny_weights, capsys):
+    assert run(tmp_path / "missing.mp4", "--weights", tiny_weights) == 2
+    assert "not found" in _error_line(capsys)
+    (tmp_path / "junk.mp4").write_bytes(os.urandom(2000))
+    assert run(tmp_path / "junk.mp4", "--weights", tiny_weights) == 2
+    assert "junk.mp4" in _error_line(capsys)
+    (tmp_path / "empty").mkdir()
+    assert run(tmp_path / "empty", "--weights", tiny_weights) == 2
+    assert "no frames" in _error_line(capsys)
+    torch_junk = tmp_path / "w.pth"
+    torch_junk.write_bytes(b"nope")
+    write_frame(tmp_path / "a.png", synthetic_frames(1, 8, 8)[0])
+    assert run(tmp_path / "a.png", "--weights", torch_junk) == 2
+    assert "state_dict" in _error_line(capsys)
+    assert run(tmp_path / "a.png", "--weights", tmp_path / "nowhere.pth") == 2
+    assert "weights file not found" in _error_line(capsys)
+    assert run(tmp_path / "a.png", "-o", tmp_path / "a.mp4", "--weights", tiny_weights) == 2
+    assert "image file name" in _error_line(capsys)
+    assert not list(tmp_path.glob(".*tmp-*")), "temporary files left behind"
+
+
+def test_zero_frame_video(tmp_path, tiny_weights, capsys):
+    for name in ("empty.mkv", "empty.mp4"):
+        _write_empty(tmp_path / name)
+        assert run(tmp_path / name, "--weights", tiny_weights) == 2
+        assert "no frames" in _error_line(capsys)
+
+
+def _write_empty(path):
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 16, 16, "yuv420p"
+        out.start_encoding()  # header only, no frame
+    assert path.is_file()
+
+
+def test_truncated_video_keeps_decodable_frames_and_warns(tmp_path, tiny_weights, capsys):
+    src = write_clip(tmp_path / "full.mkv", synthetic_frames(12, 32, 32), codec="ffv1")
+    data = src.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    assert run(cut, "--weights", tiny_weights) == 0
+    frames, _ = decode_all(tmp_path / "cut_enhanced.mkv")
+    err = capsys.readouterr().err
+    assert 0 < len(frames) < 12
+    if "truncated" not in err:  # FFmpeg may stop silently at a clean packet boundary
+        assert len(frames) == sum(1 for _ in av.open(str(cut)).decode(video=0))
+
+
+def test_failure_midway_leaves_no_output(tmp_path, tiny_weights, monkeypatch):
+    from llve.inference import Enhancer
+
+    src = write_clip(tmp_path / "v.mp4", synthetic_frames(6, 16, 16))
+    original = Enhancer.decompose_stream
+
+    def failing(self, frames):
+        for i, d in enumerate(original(self, frames)):
+            if i == 3:
+                raise RuntimeError("simulated crash")
+            yield d
+
+    monkeypatch.setattr(Enhancer, "decompose_stream", failing)
+    with pytest.raises(RuntimeError):
+        run(src, "--weights", tiny_weights, "--components", tmp_path / "c")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "v.mp4"] and not list((tmp_path / "c").iterdir())
+
+
+def test_python_api(tmp_path, tiny_weights):
+    from llve.inference import Enhancer
+
+    enhancer = Enhancer(weights=tiny_weights, device="cpu")
+    src = write_clip(tmp_path / "v.mp4", synthetic_frames(3, 16, 16))
+    out = enhancer.enhance_video(src, tmp_path / "o.mp4", progress=False)
+    assert len(decode_all(out)[0]) == 3
+
+
+REAL_DARK = SHARED / "data" / "real_dark"
+
+
+@pytest.mark.skipif(not REAL_DARK.is_dir(), reason="needs ../shared/data/real_dark")
+def test_cli_subprocess_on_real_dark_clip(tmp_path, tiny_weights):
+    """A real low-light clip through the installed command, as a user runs it."""
+    clip = sorted(p for p in REAL_DARK.iterdir() if p.is_dir())[0]
+    frames = [cv2.imread(str(p))[:, :, ::-1] for p in sorted(clip.glob("frame*.png"))]
+    src = write_clip(tmp_path / "real.mp4", [f[:128, :160].copy() for f in frames], fps=5)
+    proc = subprocess.run([sys.executable, "-m", "llve", "enhance", str(src), "-o", str(tmp_path / "out.mp4"),
+                           "--weights", str(tiny_weights)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert len(decode_all(tmp_path / "out.mp4")[0]) == len(frames) >= 2
+    bad = subprocess.run([sys.executable, "-m", "llve", "enhance", str(tmp_path / "nope.mp4")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
