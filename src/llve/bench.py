@@ -10,7 +10,8 @@ speed depends on the architecture and its config, never on the weight values. Mo
   ``decompose_first`` - with the fast paths of :mod:`llve.runtime` (inference mode, channels-last, autocast);
 * ``stream-tiled``: ``stream`` through :func:`llve.tiling.decompose_tiled` (bounded memory for large frames);
 * ``stream-onnxruntime``: the exported single-step streaming graph run by ONNX Runtime;
-* ``video``: decode + streaming enhancement + encode of a synthetic H.264 clip (needs ``llve.inference``).
+* ``video`` (``video-tiled`` with a tile size): ``llve enhance`` on a synthetic H.264 clip - decode, streaming
+  enhancement, encode - timed end to end (model loading excluded).
 """
 from __future__ import annotations
 
@@ -49,6 +50,8 @@ class BenchSettings:
         tile: tile size for the ``stream-tiled`` mode (0: not measured).
         video: also time the whole video path (decode + enhance + encode) when ``llve.inference`` is present.
         threads: CPU threads for PyTorch and ONNX Runtime (0: PyTorch's default, one per core).
+        modes: measure only these modes (empty: every mode the other settings enable), e.g. to skip the
+            untiled modes of a frame too large for memory.
     """
 
     sizes: tuple[tuple[int, int], ...] = ((512, 960),)
@@ -63,6 +66,7 @@ class BenchSettings:
     tile: int = 0
     video: bool = True
     threads: int = 0
+    modes: tuple[str, ...] = ()
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -149,7 +153,9 @@ def time_frames(step: Callable[[int], object], device: torch.device, s: BenchSet
     synchronize(device)
     times: list[float] = []
     begin = time.perf_counter()
-    while len(times) < s.frames and (len(times) < s.min_frames or time.perf_counter() - begin < s.budget_s):
+    # Stop before a frame that would end past the budget (predicted by the median so far), never below min_frames.
+    while len(times) < s.frames and (len(times) < s.min_frames or
+                                     time.perf_counter() - begin + statistics.median(times) <= s.budget_s):
         start = time.perf_counter()
         step(s.warmup + len(times))
         synchronize(device)
@@ -170,7 +176,7 @@ def _pair_step(model, frames: list[torch.Tensor]) -> Callable[[int], object]:
     return step
 
 
-def _stream_step(model, frames, device, options: RuntimeOptions, decompose=None) -> Callable[[int], object]:
+def _stream_step(model, frames, device, options: RuntimeOptions) -> Callable[[int], object]:
     """One streamed frame: encode the successor, decompose the current frame from both cached features."""
     frames = [prepare_frame(f, device, options) for f in frames]
     with inference_context(device, options):
@@ -212,6 +218,55 @@ def _onnx_step(arch: str, frames, workdir: Path) -> Callable[[int], object]:
     return step
 
 
+def synthetic_clip(path: Path, height: int, width: int, frames: int) -> Path:
+    """A dark H.264 clip with smooth moving content (noise would make the encoder, not the network, the cost)."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from llve.data.video_io import VideoInfo, VideoWriter
+
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    info = VideoInfo(width, height, Fraction(25), Fraction(1, 25), frames, has_audio=False)
+    with VideoWriter(path, info) as writer:
+        for t in range(frames):
+            wave = 0.5 + 0.25 * np.sin(xx / 37.0 + t / 3) + 0.25 * np.cos(yy / 23.0 - t / 5)
+            rgb = np.stack([wave, wave[::-1], wave[:, ::-1]], axis=-1) * 40
+            writer.write(rgb.astype(np.uint8), t)
+    return path
+
+
+def _video_fps(arch: str, height: int, width: int, frames: int, device: torch.device, s: BenchSettings,
+               workdir: Path) -> dict:
+    """Frames/s of ``llve enhance`` on a clip: decode + streaming enhancement + H.264 encode, model load excluded."""
+    from llve.enhance import enhance_path
+    from llve.inference import Enhancer
+
+    torch.manual_seed(0)
+    clip = synthetic_clip(workdir / f"clip-{width}x{height}-{frames}.mp4", height, width, frames)
+    enhancer = Enhancer(model=build_model(arch), device=str(device), fp16=s.runtime.precision == "fp16",
+                        tile=s.tile)
+    gc_and_reset(device)
+    with PeakRSS() as rss:
+        before = rss.peak_bytes
+        start = time.perf_counter()
+        enhance_path(enhancer, clip, workdir / "out.mp4", overwrite=True, progress=False)
+        seconds = time.perf_counter() - start
+    return {"fps": frames / seconds, "ms_per_frame": 1000 * seconds / frames, "timed_frames": frames,
+            "rss_before_mb": before / 2**20, "peak_rss_mb": rss.peak_bytes / 2**20,
+            "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None}
+
+
+def gc_and_reset(device: torch.device) -> None:
+    """Free what earlier measurements left, so each one's peak memory is its own."""
+    import gc
+
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
@@ -226,12 +281,7 @@ def describe_device(device: torch.device) -> str:
 
 def _measure(step_factory: Callable[[], Callable[[int], object]], device: torch.device, s: BenchSettings) -> dict:
     """Build a step (inside the memory window, so model and cache count) and time it."""
-    import gc
-
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
+    gc_and_reset(device)
     with PeakRSS() as rss:
         before = rss.peak_bytes
         times = time_frames(step_factory(), device, s)
@@ -263,6 +313,10 @@ def _modes(arch: str, frames, device: torch.device, s: BenchSettings, workdir: P
 
 def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     """Measure every model in every mode at every size; return the report (see docs/speed.md for the fields)."""
+    known_modes = {"pair", "stream", "stream-tiled", "stream-onnxruntime", "video"}
+    if set(s.modes) - known_modes:
+        raise UserInputError(f"unknown mode '{sorted(set(s.modes) - known_modes)[0]}' "
+                             f"(choose from {', '.join(sorted(known_modes))})")
     unknown = [m for m in s.models if m not in ARCHITECTURES]
     if unknown:
         raise UserInputError(f"unknown model '{unknown[0]}' (choose from {', '.join(sorted(ARCHITECTURES))})")
@@ -273,12 +327,14 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     device = resolve_device(s.device)
     if s.threads:
         torch.set_num_threads(s.threads)
-    log(f"device {describe_device(device)}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    log(f"device {describe_device(device)}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
     matmul = matmul_gflops(device)
     log(f"dense fp32 matmul: {matmul:.1f} GFLOP/s")
     log(HEADER)
     report = {
         "torch": torch.__version__, "device": describe_device(device), "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
         "backend": s.backend, "runtime": dataclasses.asdict(s.runtime), "matmul_gflops": matmul,
         "settings": {"frames": s.frames, "min_frames": s.min_frames, "budget_s": s.budget_s, "warmup": s.warmup,
                      "tile": s.tile},
@@ -293,11 +349,21 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
             for arch in s.models:
                 gflops = count_gflops(arch, height, width)
                 for mode, factory in _modes(arch, frames, device, s, Path(tmp)).items():
+                    if s.modes and mode not in s.modes:
+                        continue
                     row = {"model": arch, "size": f"{width}x{height}", "mode": mode, **_measure(factory, device, s)}
-                    row["gflops_per_frame"] = gflops["pair" if mode == "pair" else "stream"]
-                    row["achieved_gflops"] = row["gflops_per_frame"] * row["fps"]
-                    row["utilisation"] = row["achieved_gflops"] / matmul
-                    report["results"].append(row)
+                    report["results"].append(_with_rates(row, gflops["pair" if mode == "pair" else "stream"], matmul))
+                    log(format_row(row))
+                if s.video and (not s.modes or "video" in s.modes):
+                    # As many frames as the time budget allows at the streaming rate just measured (every frame
+                    # of the clip costs one streamed frame: the last one is paired with itself).
+                    streamed = [r["ms_per_frame"] for r in report["results"]
+                                if r["model"] == arch and r["mode"].startswith("stream")]
+                    n = max(s.min_frames, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else \
+                        s.min_frames
+                    row = {"model": arch, "size": f"{width}x{height}", "mode": "video-tiled" if s.tile else "video",
+                           **_video_fps(arch, height, width, n, device, s, Path(tmp))}
+                    report["results"].append(_with_rates(row, gflops["stream"], matmul))
                     log(format_row(row))
             report["speedups"] += _speedups([r for r in report["results"] if r["size"] == f"{width}x{height}"])
     for line in report["speedups"]:
@@ -305,11 +371,18 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     return report
 
 
+def _with_rates(row: dict, gflops_per_frame: float, matmul: float) -> dict:
+    row["gflops_per_frame"] = gflops_per_frame
+    row["achieved_gflops"] = gflops_per_frame * row["fps"]
+    row["utilisation"] = row["achieved_gflops"] / matmul
+    return row
+
+
 def _speedups(rows: list[dict]) -> list[dict]:
     """The ratios the docs quote: fast vs official, and the official network's own fast path vs its plain loop."""
     fps = {(r["model"], r["mode"]): r["fps"] for r in rows}
     pairs = [(("fast", "stream"), ("official", "stream")), (("fast", "stream"), ("official", "pair")),
-             (("official", "stream"), ("official", "pair"))]
+             (("fast", "video"), ("official", "video")), (("official", "stream"), ("official", "pair"))]
     return [{"size": rows[0]["size"], "what": f"{a[0]} {a[1]} / {b[0]} {b[1]} frames/s", "ratio": fps[a] / fps[b]}
             for a, b in pairs if a in fps and b in fps]
 
