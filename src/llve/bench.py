@@ -41,7 +41,7 @@ class BenchSettings:
     """Args:
         sizes: (height, width) frame sizes to measure.
         models: architecture names (default configs).
-        frames: at most this many timed frames per measurement; at least ``min_frames``.
+        frames: at most this many timed frames per measurement; at least ``min_frames`` (or ``frames``).
         budget_s: stop timing a measurement after this many seconds (once ``min_frames`` are timed).
         warmup: untimed frames before timing (allocator, oneDNN kernel selection, cudnn autotune).
         device: ``auto``, ``cpu``, ``cuda``...
@@ -154,7 +154,7 @@ def time_frames(step: Callable[[int], object], device: torch.device, s: BenchSet
     times: list[float] = []
     begin = time.perf_counter()
     # Stop before a frame that would end past the budget (predicted by the median so far), never below min_frames.
-    while len(times) < s.frames and (len(times) < s.min_frames or
+    while len(times) < s.frames and (len(times) < min(s.min_frames, s.frames) or
                                      time.perf_counter() - begin + statistics.median(times) <= s.budget_s):
         start = time.perf_counter()
         step(s.warmup + len(times))
@@ -259,9 +259,14 @@ def _video_fps(arch: str, height: int, width: int, frames: int, device: torch.de
 
 def gc_and_reset(device: torch.device) -> None:
     """Free what earlier measurements left, so each one's peak memory is its own."""
+    import ctypes
     import gc
 
     gc.collect()
+    try:  # glibc keeps freed heap pages; hand them back so the next "RSS before" is honest
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
@@ -359,8 +364,8 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
                     # of the clip costs one streamed frame: the last one is paired with itself).
                     streamed = [r["ms_per_frame"] for r in report["results"]
                                 if r["model"] == arch and r["mode"].startswith("stream")]
-                    n = max(s.min_frames, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else \
-                        s.min_frames
+                    floor = min(s.min_frames, s.frames)
+                    n = max(floor, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else floor
                     row = {"model": arch, "size": f"{width}x{height}", "mode": "video-tiled" if s.tile else "video",
                            **_video_fps(arch, height, width, n, device, s, Path(tmp))}
                     report["results"].append(_with_rates(row, gflops["stream"], matmul))

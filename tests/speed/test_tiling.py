@@ -4,7 +4,7 @@ import torch
 
 from llve.errors import UserInputError
 from llve.models import Decomposition
-from llve.tiling import decompose_tiled, ramp, tile_starts
+from llve.tiling import decompose_tiled, ramp, tile_starts, tiling_psnr
 from tests.conftest import tiny_model as tiny
 
 
@@ -85,3 +85,9 @@ def test_enhancer_tiles_with_the_same_pairing():
     assert len(got) == 3
     for g, w in zip(got, want):
         assert torch.allclose(g.y, w.y, atol=1e-5)
+
+
+def test_tiling_psnr_is_near_exact_for_a_local_model_and_finite_for_attention():
+    x1, x2 = torch.rand(1, 3, 100, 140), torch.rand(1, 3, 100, 140)
+    assert tiling_psnr(LocalNet(), x1, x2, tile=64) > 100  # float rounding only
+    assert 0 < tiling_psnr(tiny("fast").eval(), x1, x2, tile=64) < float("inf")  # attention sees only its tile
