@@ -18,10 +18,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import platform
 import statistics
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from llve.atomic import atomic_output
 from llve.errors import UserInputError
+from llve.measure import PeakRSS, describe_device, gc_and_reset, matmul_gflops
 from llve.models import ARCHITECTURES, build_model
 from llve.runtime import RuntimeOptions, inference_context, prepare_frame, prepare_model, resolve_device, synchronize
 
@@ -78,58 +77,6 @@ def parse_size(text: str) -> tuple[int, int]:
     if w < 1 or h < 1:
         raise UserInputError(f"bad size '{text}': width and height must be positive")
     return h, w
-
-
-class PeakRSS:
-    """Peak resident memory of this process while the block runs, sampled every few milliseconds.
-
-    ``ru_maxrss`` cannot be reset between measurements, so a sampling thread reads ``/proc/self/statm``;
-    where that file does not exist (macOS, Windows) the process-lifetime peak is reported instead.
-    """
-
-    def __init__(self, interval_s: float = 0.005):
-        self.interval_s, self.peak_bytes = interval_s, 0
-        self._stop = threading.Event()
-        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-    def _rss(self) -> int:
-        try:
-            with open("/proc/self/statm") as f:
-                return int(f.read().split()[1]) * self._page
-        except OSError:
-            import resource  # noqa: PLC0415 - POSIX only; kilobytes on Linux, bytes on macOS
-
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            return peak if platform.system() == "Darwin" else peak * 1024
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.peak_bytes = max(self.peak_bytes, self._rss())
-
-    def __enter__(self) -> "PeakRSS":
-        self.peak_bytes = self._rss()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_bytes = max(self.peak_bytes, self._rss())
-
-
-def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
-    """The machine's dense fp32 matrix-multiply rate: the practical ceiling for convolution networks."""
-    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
-    times = []
-    for i in range(repeats + 2):
-        synchronize(device)
-        start = time.perf_counter()
-        a @ b
-        synchronize(device)
-        if i >= 2:
-            times.append(time.perf_counter() - start)
-    return 2 * n**3 / statistics.median(times) / 1e9
 
 
 def count_gflops(arch: str, height: int, width: int) -> dict[str, float]:
@@ -255,33 +202,6 @@ def _video_fps(arch: str, height: int, width: int, frames: int, device: torch.de
     return {"fps": frames / seconds, "ms_per_frame": 1000 * seconds / frames, "timed_frames": frames,
             "rss_before_mb": before / 2**20, "peak_rss_mb": rss.peak_bytes / 2**20,
             "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None}
-
-
-def gc_and_reset(device: torch.device) -> None:
-    """Free what earlier measurements left, so each one's peak memory is its own."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:  # glibc keeps freed heap pages; hand them back so the next "RSS before" is honest
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"{device} ({torch.cuda.get_device_name(device)})"
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
-    except OSError:
-        pass
-    return f"cpu ({name}, {os.cpu_count()} logical cores)"
 
 
 def _measure(step_factory: Callable[[], Callable[[int], object]], device: torch.device, s: BenchSettings) -> dict:

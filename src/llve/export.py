@@ -22,6 +22,7 @@ import dataclasses
 import io
 import json
 import logging
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +152,9 @@ class OnnxStreamingModel:
             raise UserInputError(f"ONNX file not found: {path}")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
+        if os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
+            # Same reasoning as OpenMP's passive wait: spinning workers stall when the cores are shared.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         available = ort.get_available_providers()
         providers = providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         try:

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from llve.bench import BenchSettings, PeakRSS, count_gflops, parse_size, run_bench
+from llve.bench import BenchSettings, count_gflops, parse_size, run_bench
 from llve.errors import UserInputError
+from llve.measure import PeakRSS
 
 ROW_KEYS = {"model", "size", "mode", "fps", "ms_per_frame", "timed_frames", "gflops_per_frame", "achieved_gflops",
             "utilisation", "rss_before_mb", "peak_rss_mb", "peak_cuda_mb"}
