@@ -73,6 +73,10 @@ class Enhancer:
         from llve.models.weights import load_model
         from llve.runtime import RuntimeOptions, prepare_model
 
+        from llve.tiling import MIN_TILE
+
+        if tile and not tile >= MIN_TILE:
+            raise UserInputError(f"--tile {tile} is too small (0 for whole frames, or at least {MIN_TILE} pixels)")
         if backend not in ("torch", "onnxruntime"):
             raise UserInputError(f"unknown backend '{backend}' (choose torch or onnxruntime)")
         if weights is not None and Path(weights).suffix == ".onnx":

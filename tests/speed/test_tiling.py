@@ -91,3 +91,10 @@ def test_tiling_psnr_is_near_exact_for_a_local_model_and_finite_for_attention():
     x1, x2 = torch.rand(1, 3, 100, 140), torch.rand(1, 3, 100, 140)
     assert tiling_psnr(LocalNet(), x1, x2, tile=64) > 100  # float rounding only
     assert 0 < tiling_psnr(tiny("fast").eval(), x1, x2, tile=64) < float("inf")  # attention sees only its tile
+
+
+def test_enhancer_rejects_a_bad_tile_before_reading_anything():
+    from llve.inference import Enhancer
+
+    with pytest.raises(UserInputError, match="--tile 10 is too small"):
+        Enhancer(model=LocalNet(), device="cpu", tile=10)
