@@ -6,7 +6,9 @@ library. A :class:`~llve.errors.UserInputError` anywhere becomes ``llve: error: 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from llve.errors import UserInputError
 
@@ -43,6 +45,50 @@ def _run_enhance(args: argparse.Namespace) -> None:
                        lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet)
     if not args.quiet:
         print(f"wrote {out}", file=sys.stderr)
+
+
+def _add_test(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("test", help="score a method on test sequences (official STCD protocol) and write a report",
+                       description="Evaluate STCD or a classical baseline on SDSD, SMID, paired folders or videos "
+                                   "(PSNR, SSIM, warping error, flicker), or on videos without ground truth "
+                                   "(temporal metrics only). Writes metrics.json, metrics.csv and report.html.")
+    p.add_argument("-c", "--config", required=True, help="evaluation config (YAML), e.g. configs/test_sdsd_indoor.yaml")
+    p.add_argument("--weights", help="weights for --method stcd (.safetensors, official .pth or an llve checkpoint); "
+                                     "default: the bundled weights")
+    p.add_argument("--method", choices=("stcd", "identity", "gamma", "clahe"), help="override the config's method")
+    p.add_argument("--root", help="override the dataset root of the config")
+    p.add_argument("--out", help="results folder (default: results/<config name>_<method>)")
+    p.add_argument("--save-images", action="store_true", help="also write every scored output frame as PNG")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N (overrides the config)")
+    p.add_argument("--fp16", action="store_true", help="half-precision network on CUDA (overrides the config)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.set_defaults(func=_run_test)
+
+
+def _run_test(args: argparse.Namespace) -> None:
+    import dataclasses
+    from pathlib import Path
+
+    from llve.config import from_dict, load_yaml
+    from llve.evaluate import EvalConfig
+    from llve.report import evaluate_to_folder
+
+    cfg = from_dict(EvalConfig, load_yaml(args.config))
+    overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
+                                   ("fp16", args.fp16 or None)) if v is not None}
+    cfg = dataclasses.replace(cfg, **overrides)
+    if args.root is not None:
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, root=args.root))
+    out = Path(args.out or f"results/{Path(args.config).stem}_{cfg.method}")
+    results, paths = evaluate_to_folder(cfg, out, save_images=args.save_images, progress=not args.quiet,
+                                        warn=lambda msg: print(f"llve: warning: {msg}", file=sys.stderr))
+    if not args.quiet:
+        s = results.summary
+        for key in ("psnr_mean_of_sequences", "psnr_mean_of_frames", "ssim_mean_of_sequences", "ssim_mean_of_frames",
+                    "warp_error", "flicker", "runtime_per_frame_s"):
+            if s.get(key) is not None:
+                print(f"{key:24s} {s[key]:.6g}")
+        print(f"wrote {paths['json']}, {paths['csv'].name}, {paths['html'].name}", file=sys.stderr)
 
 
 def _add_synth(sub: argparse._SubParsersAction) -> None:
@@ -184,13 +230,19 @@ def _run_export(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llve", description="Low-light video enhancement (STCD).")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_enhance, _add_synth, _add_train, _add_bench, _add_export):
+    for add in (_add_enhance, _add_synth, _add_train, _add_test, _add_bench, _add_export):
         add(sub)
     return parser
 
 
+def _interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt  # so a `kill` cleans up temporary outputs exactly like Ctrl-C
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupted)
     try:
         args.func(args)
     except UserInputError as exc:

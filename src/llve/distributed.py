@@ -7,6 +7,7 @@ The process group uses NCCL on CUDA and Gloo on CPU. Only the primary rank (0) w
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -68,6 +69,9 @@ def wrap(model: nn.Module, world: World, device: torch.device) -> nn.Module:
         return model
     from torch.nn.parallel import DistributedDataParallel
 
+    # Depthwise weights (C, 1, 3, 3) get gradients whose stride on the size-1 dimension differs from DDP's
+    # bucket view; the memory layout is the same, so PyTorch's "may impair performance" warning is noise here.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 

@@ -106,7 +106,7 @@ def _forward(model, x1: torch.Tensor, x2: torch.Tensor):
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of images in [0, 1] (a quick validation number; the full protocol is ``llve evaluate``)."""
+    """PSNR in dB of images in [0, 1] (a quick validation number; the full protocol is ``llve test``)."""
     mse = torch.mean((a.clamp(0, 1) - b) ** 2).item()
     return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
 
@@ -164,6 +164,7 @@ def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.dev
     train_set, val_set = _make_datasets(cfg, cache_root)
     if world.primary:
         distributed.barrier()
+    train_set[0]  # fail here, with a clean message, on unreadable files or a crop larger than the frames
     batch = cfg.data.batch_size
     sampler = distributed.sampler(train_set, world, cfg.train.seed)
     steps_per_epoch = len(sampler) // batch

@@ -135,6 +135,7 @@ def translate_official(opt: dict) -> tuple[dict, list[str]]:
     weights = [float(w) for w in (t.get("restart_weights") or [])][:len(restarts)]
     used.add("train.restart_weights")
     warmup = int(take(t, "warmup_iter", "train", -1) or -1)
+    pixel_weight = float(take(t, "pixel_weight", "train", 1.0))
     logger = opt.get("logger") or {}
     ckpt_every = int(float(take(logger, "save_checkpoint_freq", "logger", 5000)))
     path = opt.get("path") or {}
@@ -154,7 +155,8 @@ def translate_official(opt: dict) -> tuple[dict, list[str]]:
         "train": {
             "iterations": iterations,
             "seed": int(take(t, "manual_seed", "train", 0) or 0),
-            "loss": {"pixel": float(take(t, "pixel_weight", "train", 1.0)), "reduction": "sum"},
+            # Upstream multiplies the smoothness term by pixel_weight as well (its weight is 0.1 * pixel_weight).
+            "loss": {"pixel": pixel_weight, "smooth": 0.1 * pixel_weight, "reduction": "sum"},
             "optim": {"lr": float(take(t, "lr_G", "train", 1e-4)),
                       "betas": [float(take(t, "beta1", "train", 0.9)), float(take(t, "beta2", "train", 0.99))],
                       "weight_decay": float(take(t, "weight_decay_G", "train", 0) or 0),

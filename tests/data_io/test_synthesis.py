@@ -64,3 +64,18 @@ def test_synth_refuses_existing_sequence_and_missing_input(tmp_path, capsys):
     assert main(["synth", str(clip), "-o", str(tmp_path / "o"), "--quiet"]) == 2
     assert "exists" in capsys.readouterr().err
     assert main(["synth", str(tmp_path / "none.mp4"), "-o", str(tmp_path / "o2"), "--quiet"]) == 2
+
+
+def test_stills_become_moving_clips(tmp_path):
+    from llve.data.frames import read_frame, write_frame
+
+    stills = tmp_path / "stills"
+    stills.mkdir()
+    for i, f in enumerate(synthetic_frames(2, 40, 48, seed=3)):
+        write_frame(stills / f"img{i}.png", f)
+    assert main(["synth", str(stills), "--stills", "--still-frames", "4", "-o", str(tmp_path / "o"), "--quiet"]) == 0
+    seqs = folder_sequences(tmp_path / "o")
+    assert [(s.name, len(s.gt)) for s in seqs] == [("img0", 4), ("img1", 4)]
+    first, last = read_frame(seqs[0].gt[0]), read_frame(seqs[0].gt[-1])
+    assert np.array_equal(first, read_frame(stills / "img0.png"))  # the clip starts at the still
+    assert np.abs(first.astype(int) - last.astype(int)).mean() > 1  # and the camera moves

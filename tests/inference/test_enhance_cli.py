@@ -212,3 +212,21 @@ def test_cli_subprocess_on_real_dark_clip(tmp_path, tiny_weights):
     bad = subprocess.run([sys.executable, "-m", "llve", "enhance", str(tmp_path / "nope.mp4")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_sigterm_leaves_no_partial_file(tmp_path, tiny_weights):
+    import signal
+    import time
+
+    src = write_clip(tmp_path / "long.mp4", synthetic_frames(200, 32, 32), fps=25)
+    proc = subprocess.Popen([sys.executable, "-m", "llve", "enhance", str(src), "-o", str(tmp_path / "out.mp4"),
+                             "--weights", str(tiny_weights), "--quiet"], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list(tmp_path.glob(".out.tmp-*")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("finished before the signal arrived")
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]

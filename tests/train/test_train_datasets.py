@@ -239,3 +239,14 @@ def test_paired_videos_are_decoded_once_into_the_cache(tmp_path):
     item = ds[1]
     assert item["seq"] == "clip" and item["gt1"].shape == (3, H, W)
     assert (item["gt1"] * 255 - torch.from_numpy(gts[1]).permute(2, 0, 1)).abs().max() <= 1.01  # lossless
+
+
+def test_an_unreadable_video_is_a_clean_error_and_leaves_no_partial_cache(tmp_path):
+    for side in ("low", "high"):
+        (tmp_path / "vid" / side).mkdir(parents=True)
+        (tmp_path / "vid" / side / "clip.mp4").write_bytes(b"not a video at all")
+    cache, _ = counting_cache(None)
+    with pytest.raises(UserInputError, match="clip.mp4"):
+        PairDataset([SourceConfig(kind="videos", root=str(tmp_path / "vid"))], SamplingConfig(), cache,
+                    cache_root=tmp_path / "cache")
+    assert not list((tmp_path / "cache").rglob("*.png"))

@@ -1,4 +1,5 @@
 """Training runs end to end on tiny synthetic data: bit-for-bit resume, checkpoints, configs, official options."""
+import dataclasses
 import math
 import subprocess
 import sys
@@ -12,12 +13,14 @@ import yaml
 
 from llve.config import from_dict
 from llve.errors import UserInputError
+from llve.models import ARCHITECTURES, arch_name
 from llve.models.weights import load_model
 from llve.schedule import ScheduleConfig, learning_rate
 from llve.train import latest_checkpoint, train
 from llve.train_config import TrainConfig, load_config, translate_official
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+TINY = {"width": 8, "half_width": 4, "quarter_width": 8, "heads": 2}  # smallest sensible size per config field
 
 
 def make_images(root: Path, n=6, h=40, w=56):
@@ -171,12 +174,16 @@ def test_official_option_file_is_translated_and_ignored_keys_listed(tmp_path):
                 "network_G.front_RBs", "path.strict_load", "datasets.val"):
         assert key in ignored, key
     assert "lr_G" not in ignored and "dataroot_LQ" not in ignored
+    heavier, _ = translate_official(yaml.safe_load(OFFICIAL.format(root="/d").replace("pixel_weight: 1.0",
+                                                                                      "pixel_weight: 2.0")))
+    assert heavier["train"]["loss"] == {"pixel": 2.0, "smooth": 0.2, "reduction": "sum"}  # as upstream
     bad = OFFICIAL.format(root="/d").replace("pixel_criterion: cb", "pixel_criterion: l1")
     with pytest.raises(UserInputError, match="pixel_criterion 'l1'"):
         translate_official(yaml.safe_load(bad))
 
 
-@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(p for p in CONFIGS.glob("*.yaml") if not p.name.startswith("test_")),
+                         ids=lambda p: p.name)  # configs/test_*.yaml are evaluation configs (llve test)
 def test_every_shipped_config_parses(path):
     cfg = load_config(path, notify=lambda m: None)
     assert cfg.train.iterations > 0 and cfg.data.train
@@ -191,3 +198,25 @@ def test_shipped_configs_carry_the_standard_test_lists():
     assert len(indoor) == 12 and indoor[0] == "pair13" and indoor[-1] == "pair70"
     assert len(outdoor) == 13 and outdoor[0] == "pair1" and outdoor[-1] == "pair76"
     assert len(smid) == 49 and len(set(smid)) == 49 and smid[0] == "0013" and smid[-1] == "0191"
+
+
+def test_a_crop_larger_than_the_frames_is_a_clean_error_before_training(tmp_path):
+    cfg = tiny_config(tmp_path, 2)
+    cfg["data"]["sampling"]["crop"] = [200, 200]
+    cfg["data"]["workers"] = 1
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = subprocess.run([sys.executable, "-m", "llve", "train", "-c", str(path)], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert "crop 200x200 is larger than the image" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_registered_architecture_trains_and_its_checkpoint_loads(tmp_path, arch):
+    fields = {f.name for f in dataclasses.fields(ARCHITECTURES[arch][1])}
+    cfg = tiny_config(tmp_path, 2, arch, val_every=0, images_every=0, scalars_every=0)
+    cfg["model"] = {"arch": arch, "config": {k: v for k, v in TINY.items() if k in fields}}
+    summary = train(from_dict(TrainConfig, cfg), log=lambda m: None)
+    assert math.isfinite(summary.last_loss)
+    model = load_model(latest_checkpoint(summary.run_dir))
+    assert arch_name(model) == arch

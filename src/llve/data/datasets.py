@@ -173,6 +173,9 @@ class PairDataset(Dataset):
         else:
             corr = self.correspondences.get(src.key, seq.name, t, partner, gt1, gt2)
         pair = Pair(low1=load(seq.low[t]), low2=load(seq.low[partner]), gt1=gt1, gt2=gt2, **corr._asdict())
+        if pair["low1"].shape != gt1.shape or pair["low2"].shape != gt2.shape:
+            raise UserInputError(f"{seq.name}: low-light frame {seq.low[t].name} is {pair['low1'].shape[1::-1]}, "
+                                 f"its ground truth {gt1.shape[1::-1]} (set data.sampling.size to resize both)")
         return crop_pair(pair, *self._window(h, w, rng))
 
     def _image_pair(self, src: SourceConfig, unit: tuple[str, Path, Path], rng: np.random.Generator) -> Pair:

@@ -113,3 +113,23 @@ def random_motion(low: np.ndarray, gt: np.ndarray, size: tuple[int, int], cfg: M
     cert1 = (inside(flow12) & exact).astype(np.float32)
     cert2 = inside(flow21).astype(np.float32)
     return MotionPair(low1, low2, gt1, gt2, Correspondence(flow12, flow21, cert1, cert2))
+
+
+def still_to_clip(img: np.ndarray, frames: int, rng: np.random.Generator,
+                  cfg: MotionConfig = MotionConfig()) -> list[np.ndarray]:
+    """A still image as a short clip: the camera drifts smoothly along one random motion of this module.
+
+    Frame k shows the image at ``p + a_k * (T(p) - p)`` with ``a_k = k / (frames - 1)``, so the first frame is the
+    still itself and the last one is moved by the full random homography plus smooth field.
+    """
+    h, w = img.shape[:2]
+    hom, smooth = _homography(cfg, w, h, rng), _smooth_field(cfg, w, h, rng)
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    tx, ty = _apply(hom, xs, ys)
+    dx, dy = tx + smooth[..., 0] - xs, ty + smooth[..., 1] - ys
+    clip = []
+    for k in range(frames):
+        a = k / max(frames - 1, 1)
+        clip.append(cv2.remap(img, (xs + a * dx).astype(np.float32), (ys + a * dy).astype(np.float32),
+                              cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101))
+    return clip

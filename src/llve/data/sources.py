@@ -19,10 +19,8 @@ import numpy as np
 from llve.atomic import atomic_output
 from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key, read_frame, write_frame
 from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, smid_sequences
+from llve.data.video_io import VIDEO_EXTENSIONS, read_video
 from llve.errors import UserInputError
-
-VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v"}
-
 
 @dataclass(frozen=True)
 class SourceConfig:
@@ -68,15 +66,9 @@ def load_frame(path: Path, npy_bgr: bool) -> np.ndarray:
 
 def _decode_video(video: Path, folder: Path) -> None:
     """Decode every frame of ``video`` into PNG files (RGB) under ``folder``, atomically."""
-    import av
-
     with atomic_output(folder, is_dir=True) as tmp:
-        try:
-            with av.open(str(video)) as container:
-                for i, frame in enumerate(container.decode(video=0)):
-                    write_frame(tmp / f"{i:06d}.png", frame.to_ndarray(format="rgb24"))
-        except av.error.FFmpegError as exc:
-            raise UserInputError(f"cannot decode video {video}: {exc}") from None
+        for i, (rgb, _) in enumerate(read_video(video)):
+            write_frame(tmp / f"{i:06d}.png", rgb)
 
 
 def video_sequences(root: Path, low: str, high: str, cache: Path, names: list[str] | None,

@@ -1,0 +1,44 @@
+"""Classical (learning-free) enhancers, scored under exactly the same protocol as the network.
+
+Each baseline maps one RGB frame, float32 HxWx3 in [0, 1], to an enhanced frame of the same kind. They see
+only the low-light input, never the ground truth, so their scores are an honest floor for learned methods.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+
+Baseline = Callable[[np.ndarray], np.ndarray]
+
+GAMMA_TARGET = 0.4   # mean luma (in [0, 1]) the gamma curve aims for
+CLAHE_CLIP = 2.0     # OpenCV's clip limit (contrast amplification cap per tile)
+CLAHE_TILES = (8, 8)
+
+
+def identity(frame: np.ndarray) -> np.ndarray:
+    """The input itself: the score of doing nothing."""
+    return frame
+
+
+def gamma(frame: np.ndarray, target: float = GAMMA_TARGET) -> np.ndarray:
+    """Power curve ``x ** g`` with g chosen from this frame's own mean luma m so that ``m ** g == target``.
+
+    Never darkens (g <= 1) and never goes below g = 0.05, so black frames do not explode into noise.
+    """
+    m = float(np.clip((frame @ np.array([0.299, 0.587, 0.114], np.float32)).mean(), 1e-4, 0.9999))
+    g = float(np.clip(np.log(target) / np.log(m), 0.05, 1.0))
+    return np.power(np.clip(frame, 0.0, 1.0), g, dtype=np.float32)
+
+
+def clahe(frame: np.ndarray) -> np.ndarray:
+    """OpenCV CLAHE on the L channel of CIE Lab (8-bit), colours kept."""
+    rgb8 = np.round(np.clip(frame, 0.0, 1.0) * 255.0).astype(np.uint8)
+    lab = cv2.cvtColor(rgb8, cv2.COLOR_RGB2LAB)
+    clahe_op = cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=CLAHE_TILES)
+    lab[..., 0] = clahe_op.apply(np.ascontiguousarray(lab[..., 0]))
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB).astype(np.float32) / 255.0
+
+
+BASELINES: dict[str, Baseline] = {"identity": identity, "gamma": gamma, "clahe": clahe}

@@ -1,0 +1,212 @@
+"""Test clips for ``llve test``: the frames of each sequence, cut and resized exactly as the protocol says.
+
+The official STCD test reads each test sequence's first 30 frames, resizes every low-light and ground-truth
+frame with ``cv2.resize(img, (960, 512))`` (bilinear, on uint8, width first), and swaps the channels of the
+``.npy`` arrays ([2, 1, 0]) before the network. :class:`DataConfig` holds each of these choices.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Literal, NamedTuple
+
+import cv2
+import numpy as np
+
+from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key
+from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, smid_sequences
+from llve.data.sources import SourceConfig, load_frame
+from llve.data.video_io import VIDEO_EXTENSIONS, probe_video, read_video
+from llve.errors import UserInputError
+
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which frames are scored, and how they are prepared.
+
+    Args:
+        kind: ``sdsd`` (ROOT/input, ROOT/GT), ``smid`` (ROOT/SMID_LQ_np, one GT in ROOT/SMID_Long_np),
+            ``folders`` (ROOT/<low>/<seq>, ROOT/<high>/<seq>), ``videos`` (ROOT/<low>/<name>.mp4 paired with
+            ROOT/<high>/<name>.*), ``none`` (no ground truth: ROOT is a video, a frame folder, or a folder of them).
+        root: dataset folder (or, for ``none``, a single video / frame folder).
+        sequences: the test list; None takes every sequence found (minus ``exclude``).
+        frames: score only each sequence's first N frames (official: 30); None scores all.
+        size: resize every frame to (width, height) before anything else (official: [960, 512]); None keeps it.
+        pairing: partner of frame t; ``next`` = min(t+1, last), the official rule and the one the streaming
+            :class:`~llve.inference.Enhancer` implements. Only frame t's output is scored.
+        channel_order: how ``.npy`` frames are stored; ``bgr`` reverses them as the official loader does
+            (default: ``bgr`` for sdsd/smid, ``rgb`` otherwise; the rule lives in ``llve.data.sources``).
+        low, high: sub-folder names for ``folders`` and ``videos``.
+    """
+
+    kind: Literal["sdsd", "smid", "folders", "videos", "none"]
+    root: str
+    sequences: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    frames: int | None = 30
+    size: tuple[int, int] | None = (960, 512)
+    pairing: Literal["next"] = "next"
+    channel_order: Literal["rgb", "bgr"] | None = None
+    low: str = "low"
+    high: str = "high"
+
+    def __post_init__(self):
+        if self.frames is not None and self.frames < 1:
+            raise ValueError(f"frames must be >= 1 or null, got {self.frames}")
+        if self.size is not None and min(self.size) < 1:
+            raise ValueError(f"size must be positive [width, height], got {list(self.size)}")
+
+
+class FramePair(NamedTuple):
+    """One frame to score: its file label, the low-light frame and its ground truth (None without), uint8 RGB."""
+
+    file: str
+    low: np.ndarray
+    gt: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class ClipSource:
+    """A test sequence, read lazily frame by frame so that long videos never sit in memory.
+
+    Args:
+        name: sequence name.
+        count: how many frames will be scored, when known before reading (for choosing report frames).
+        gt: ``per_frame``, ``single`` (SMID: one ground truth for every frame) or ``none``.
+        read: returns an iterator of :class:`FramePair` (already cut and resized).
+    """
+
+    name: str
+    count: int | None
+    gt: Literal["per_frame", "single", "none"]
+    read: Callable[[], Iterator[FramePair]]
+
+
+def _npy_bgr(cfg: DataConfig) -> bool:
+    kind = cfg.kind if cfg.kind != "none" else "folders"
+    return SourceConfig(kind, cfg.root, channel_order=cfg.channel_order).npy_bgr  # the training data's rule
+
+
+def _read(path: Path, cfg: DataConfig) -> np.ndarray:
+    return _resize(load_frame(path, _npy_bgr(cfg)), cfg)
+
+
+def _resize(img: np.ndarray, cfg: DataConfig) -> np.ndarray:
+    if cfg.size is not None and (img.shape[1], img.shape[0]) != tuple(cfg.size):
+        img = cv2.resize(img, tuple(cfg.size), interpolation=cv2.INTER_LINEAR)
+    return img
+
+
+def _counted(name: str, pairs: Iterator[FramePair], cfg: DataConfig, warn: Warn) -> Iterator[FramePair]:
+    """Stop after ``cfg.frames`` frames (reading no further); name the sequence in a warning if it had fewer."""
+    n = 0
+    try:
+        for pair in pairs:
+            n += 1
+            yield pair
+            if cfg.frames is not None and n >= cfg.frames:
+                return
+    finally:
+        pairs.close()  # release open video containers now, not at garbage collection
+    if cfg.frames is not None and n < cfg.frames:
+        warn(f"sequence {name} has {n} frames, fewer than the {cfg.frames} the protocol asks; "
+             f"scoring the {n} that exist")
+
+
+def _limit(n: int, cfg: DataConfig) -> int:
+    return n if cfg.frames is None else min(n, cfg.frames)
+
+
+def _paired_source(seq: PairedSequence, cfg: DataConfig, warn: Warn) -> ClipSource:
+    single = len(seq.gt) == 1 and len(seq.low) > 1
+
+    def pairs() -> Iterator[FramePair]:
+        gt_single = _read(seq.gt[0], cfg) if single else None
+        for i, path in enumerate(seq.low):
+            yield FramePair(path.name, _read(path, cfg), gt_single if single else _read(seq.gt[i], cfg))
+    return ClipSource(seq.name, _limit(len(seq.low), cfg), "single" if single else "per_frame",
+                      lambda: _counted(seq.name, pairs(), cfg, warn))
+
+
+def _videos_in(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise UserInputError(f"dataset folder not found: {folder}")
+    return {p.stem: p for p in sorted(folder.iterdir(), key=natural_key) if p.suffix.lower() in VIDEO_EXTENSIONS}
+
+
+def _video_source(name: str, low: Path, high: Path | None, cfg: DataConfig, warn: Warn) -> ClipSource:
+    def pairs() -> Iterator[FramePair]:
+        gts = read_video(high) if high is not None else None
+        for i, (frame, _pts) in enumerate(read_video(low)):
+            gt = next(gts, None) if gts is not None else None
+            if gts is not None and gt is None:
+                raise UserInputError(f"sequence {name}: ground-truth video {high} ends at frame {i}, "
+                                     f"before the low-light video {low}")
+            yield FramePair(f"{low.name}#{i}", _resize(frame, cfg), None if gt is None else _resize(gt[0], cfg))
+    count = probe_video(low).frames
+    return ClipSource(name, None if count is None else _limit(count, cfg), "none" if high is None else "per_frame",
+                      lambda: _counted(name, pairs(), cfg, warn))
+
+
+def _video_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
+    root = Path(cfg.root)
+    low, high = _videos_in(root / cfg.low), _videos_in(root / cfg.high)
+    names = list(cfg.sequences) if cfg.sequences is not None else [n for n in low if n not in cfg.exclude]
+    missing = [n for n in names if n not in low or n not in high]
+    if missing:
+        raise UserInputError(f"videos missing in {root / cfg.low} or {root / cfg.high}: {', '.join(missing)}")
+    if not names:
+        raise UserInputError(f"no videos ({', '.join(sorted(VIDEO_EXTENSIONS))}) in {root / cfg.low}")
+    return [_video_source(n, low[n], high[n], cfg, warn) for n in names]
+
+
+def _folder_source(name: str, folder: Path, cfg: DataConfig, warn: Warn) -> ClipSource:
+    paths = list_frames(folder)
+
+    def pairs() -> Iterator[FramePair]:
+        for p in paths:
+            yield FramePair(p.name, _read(p, cfg), None)
+    return ClipSource(name, _limit(len(paths), cfg), "none", lambda: _counted(name, pairs(), cfg, warn))
+
+
+def _unpaired_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
+    """No ground truth: ROOT is a video, a folder of frames, or a folder holding videos and frame folders."""
+    root = Path(cfg.root)
+    if root.is_file() or (root.is_dir() and any(p.suffix.lower() in FRAME_EXTENSIONS for p in root.iterdir())):
+        entries = [root]
+    elif root.is_dir():
+        entries = [p for p in sorted(root.iterdir(), key=natural_key)
+                   if p.is_dir() or p.suffix.lower() in VIDEO_EXTENSIONS]
+    else:
+        raise UserInputError(f"input not found: {root}")
+    found = {(p.stem if p.is_file() else p.name): p for p in entries}
+    if cfg.sequences is not None:
+        unknown = [n for n in cfg.sequences if n not in found]
+        if unknown:
+            raise UserInputError(f"sequences not found under {root}: {', '.join(unknown)}")
+        found = {n: found[n] for n in cfg.sequences}
+    found = {n: p for n, p in found.items() if n not in cfg.exclude}
+    if not found:
+        raise UserInputError(f"no videos or frame folders in {root}")
+    return [_video_source(n, p, None, cfg, warn) if p.is_file() else _folder_source(n, p, cfg, warn)
+            for n, p in found.items()]
+
+
+def clip_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
+    """The test sequences of a config, in order; nothing is decoded until a source's ``read`` is iterated."""
+    if cfg.kind == "videos":
+        return _video_sources(cfg, warn)
+    if cfg.kind == "none":
+        return _unpaired_sources(cfg, warn)
+    names = list(cfg.sequences) if cfg.sequences is not None else None
+    if cfg.kind == "sdsd":
+        seqs = sdsd_sequences(cfg.root, names, cfg.exclude)
+    elif cfg.kind == "smid":
+        seqs = smid_sequences(cfg.root, names, cfg.exclude)
+    else:
+        seqs = folder_sequences(cfg.root, names, cfg.exclude, low=cfg.low, high=cfg.high)
+    if not seqs:
+        raise UserInputError(f"no test sequences found under {cfg.root}")
+    return [_paired_source(s, cfg, warn) for s in seqs]

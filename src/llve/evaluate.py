@@ -1,0 +1,274 @@
+"""``llve test``: score a method on test sequences under the official STCD protocol, plus temporal metrics.
+
+Protocol (defaults of :class:`~llve.data.eval_clips.DataConfig`): each sequence's first 30 frames, resized to
+960x512, frame t enhanced together with frame min(t+1, last), only frame t's output scored against frame t's
+ground truth (SMID: the sequence's single ground truth). Both averages the official script prints are reported:
+the mean of per-sequence means and the mean over all frames. See ``docs/evaluation.md``.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import platform
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterable, Iterator, Literal, NamedTuple
+
+import cv2
+import numpy as np
+import torch
+
+from llve import metrics
+from llve.baselines import BASELINES
+from llve.data.eval_clips import ClipSource, DataConfig, FramePair, clip_sources
+from llve.errors import UserInputError
+from llve.inference import DEFAULT_WEIGHTS, Enhancer
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Args: data: which frames and how (see DataConfig); method: ``stcd`` (the network in ``weights``, any llve
+    architecture; default: the bundled weights) or a baseline name; device: auto|cpu|cuda[:N]; fp16: half-precision autocast on CUDA;
+    temporal: compute warping error and flicker; panels: how many frames the report shows as
+    input | output | R | S | ground truth."""
+
+    data: DataConfig
+    method: Literal["stcd", "identity", "gamma", "clahe"] = "stcd"
+    weights: str | None = None
+    device: str = "auto"
+    fp16: bool = False
+    temporal: bool = True
+    panels: int = 4
+
+    def __post_init__(self):
+        if self.panels < 0:
+            raise ValueError(f"panels must be >= 0, got {self.panels}")
+
+
+class MethodOutput(NamedTuple):
+    """A method's output for one frame: float32 HxWx3 in [0, 1]; R and S only for decomposition networks."""
+
+    y: np.ndarray
+    r: np.ndarray | None
+    s: np.ndarray | None
+
+
+Method = Callable[[Iterable[np.ndarray]], Iterator[MethodOutput]]  # uint8 RGB frames in, one output per frame
+
+
+def baseline_method(name: str) -> Method:
+    fn = BASELINES[name]
+
+    def run(frames: Iterable[np.ndarray]) -> Iterator[MethodOutput]:
+        for f in frames:
+            yield MethodOutput(fn(f.astype(np.float32) / 255.0), None, None)
+    return run
+
+
+def network_method(enhancer: Enhancer) -> Method:
+    """The network through the streaming :class:`~llve.inference.Enhancer`, which owns the pairing rule:
+    frame t with min(t+1, last), each frame encoded once, padded by ``Padder`` and cropped back."""
+
+    def run(frames: Iterable[np.ndarray]) -> Iterator[MethodOutput]:
+        for d in enhancer.decompose_stream(frames):
+            yield MethodOutput(*(x[0].permute(1, 2, 0).float().cpu().numpy() for x in d))
+    return run
+
+
+@dataclass(frozen=True)
+class Runner:
+    """A method ready to run, where it runs, and how to wait for it (CUDA is asynchronous)."""
+
+    method: Method
+    device: str
+    sync: Callable[[], None]
+    arch: str | None = None
+
+
+def build_runner(cfg: EvalConfig) -> Runner:
+    if cfg.method in BASELINES:
+        return Runner(baseline_method(cfg.method), f"cpu ({platform.machine()}, numpy/OpenCV)", lambda: None)
+    from llve.models import arch_name
+
+    enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16)  # None: the bundled weights
+    dev = enhancer.device
+    if dev.type == "cuda":
+        name, sync = torch.cuda.get_device_name(dev), (lambda: torch.cuda.synchronize(dev))
+    else:
+        name, sync = f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)", (lambda: None)
+    return Runner(network_method(enhancer), name + (" fp16" if enhancer.fp16 else ""), sync, arch_name(enhancer.model))
+
+
+@dataclass
+class Panel:
+    """Thumbnails (uint8 RGB) for one frame of the report: input | output | R | S | ground truth."""
+
+    sequence: str
+    index: int
+    images: dict[str, np.ndarray | None]
+
+
+@dataclass
+class Results:
+    """Everything ``metrics.json`` holds (see docs/evaluation.md for the schema), plus report panels."""
+
+    meta: dict
+    summary: dict = field(default_factory=dict)
+    sequences: list[dict] = field(default_factory=list)
+    frames: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    panels: list[Panel] = field(default_factory=list)
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None  # an inf PSNR makes the mean inf, as upstream
+
+
+def _thumb(img: np.ndarray | None, width: int = 320) -> np.ndarray | None:
+    if img is None:
+        return None
+    img = metrics.to_uint8(img) if img.dtype != np.uint8 else img
+    h, w = img.shape[:2]
+    return img if w <= width else cv2.resize(img, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+
+
+def _panel_indices(n: int, per_clip: int) -> set[int]:
+    return {int(i) for i in np.linspace(0, n - 1, per_clip).round()} if per_clip > 0 else set()
+
+
+class _Reader:
+    """Feeds a clip's low-light frames to a method, keeping each frame's pair until its result arrives and
+    timing the reading, so that ``runtime`` counts the method alone."""
+
+    def __init__(self, src: ClipSource):
+        self.src, self.pending, self.read_time = src, deque(), 0.0
+
+    def lows(self) -> Iterator[np.ndarray]:
+        stream, first = self.src.read(), None
+        for i in itertools.count():
+            start = time.perf_counter()
+            pair = next(stream, None)
+            self.read_time += time.perf_counter() - start
+            if pair is None:
+                return
+            first = first if first is not None else pair.low.shape
+            if pair.low.shape != first:
+                raise UserInputError(f"sequence {self.src.name}, frame {i} ({pair.file}): size {pair.low.shape[1]}x"
+                                     f"{pair.low.shape[0]} differs from the first frame's {first[1]}x{first[0]}; "
+                                     "set data.size to resize all frames")
+            self.pending.append(pair)
+            yield pair.low
+
+
+def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: float) -> dict:
+    rec = {"sequence": name, "index": t, "file": pair.file, "psnr": None, "ssim": None,
+           "luma": metrics.mean_luma(out), "luma_gt": None, "warp_error": None, "runtime_s": seconds}
+    if pair.gt is not None:
+        if pair.gt.shape != out.shape:
+            raise UserInputError(f"sequence {name}, frame {t} ({pair.file}): output is {out.shape[1]}x{out.shape[0]} "
+                                 f"but ground truth is {pair.gt.shape[1]}x{pair.gt.shape[0]}")
+        rec.update(psnr=metrics.psnr(out, pair.gt), ssim=metrics.ssim(out, pair.gt),
+                   luma_gt=metrics.mean_luma(pair.gt))
+    return rec
+
+
+def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: set[int],
+                results: Results, save: Callable[[str, str, np.ndarray], None] | None) -> list[float]:
+    """Enhance and score one clip frame by frame; appends frame and sequence records; returns per-frame runtimes.
+
+    Temporal metrics use the flow between consecutive ground-truth frames when each frame has its own ground
+    truth, else between consecutive outputs; only the previous frame is kept in memory.
+    """
+    reader, flow = _Reader(src), metrics.FlowEstimator() if cfg.temporal else None
+    per_frame_gt = src.gt == "per_frame"
+    records, times, gt_errors, prev = [], [], [], None
+    outputs = runner.method(reader.lows())
+    for t in itertools.count():
+        start, read_before = time.perf_counter(), reader.read_time
+        res = next(outputs, None)
+        if res is None:
+            break
+        runner.sync()
+        times.append(time.perf_counter() - start - (reader.read_time - read_before))
+        pair, out = reader.pending.popleft(), metrics.to_uint8(res.y)
+        rec = _frame_record(src.name, t, pair, out, times[-1])
+        if flow is not None and prev is not None:
+            prev_pair, prev_out = prev
+            fwd, bwd = flow(prev_pair.gt, pair.gt) if per_frame_gt else flow(prev_out, out)
+            records[-1]["warp_error"] = metrics.warping_error(prev_out, out, fwd, bwd)
+            if per_frame_gt:
+                gt_errors.append(metrics.warping_error(prev_pair.gt, pair.gt, fwd, bwd))
+        if t in panel_frames:
+            images = {"input": pair.low, "output": out, "R": res.r, "S": res.s, "ground truth": pair.gt}
+            results.panels.append(Panel(src.name, t, {k: _thumb(v) for k, v in images.items()}))
+        if save is not None:
+            save(src.name, pair.file, out)
+        records.append(rec)
+        prev = (pair, out)
+    temporal = flow is not None and len(records) > 1
+    seq = {"name": src.name, "frames": len(records), "psnr": _mean(r["psnr"] for r in records),
+           "ssim": _mean(r["ssim"] for r in records), "flow_source": None, "warp_error": None, "warp_error_gt": None,
+           "flicker": metrics.brightness_flicker([r["luma"] for r in records]), "flicker_gt": None,
+           "runtime_per_frame_s": _mean(times)}
+    if per_frame_gt:
+        seq["flicker_gt"] = metrics.brightness_flicker([r["luma_gt"] for r in records])
+    if temporal:
+        seq.update(flow_source="ground_truth" if per_frame_gt else "output",
+                   warp_error=_mean(r["warp_error"] for r in records),
+                   warp_error_gt=_mean(gt_errors) if per_frame_gt else None)
+    results.frames.extend(records)
+    results.sequences.append(seq)
+    return times
+
+
+def _summary(results: Results, times: list[float]) -> dict:
+    seqs, frames = results.sequences, results.frames
+    return {
+        "sequences": len(seqs), "frames": len(frames),
+        "psnr_mean_of_sequences": _mean(s["psnr"] for s in seqs),
+        "ssim_mean_of_sequences": _mean(s["ssim"] for s in seqs),
+        "psnr_mean_of_frames": _mean(f["psnr"] for f in frames),
+        "ssim_mean_of_frames": _mean(f["ssim"] for f in frames),
+        "warp_error": _mean(s["warp_error"] for s in seqs), "warp_error_gt": _mean(s["warp_error_gt"] for s in seqs),
+        "flicker": _mean(s["flicker"] for s in seqs), "flicker_gt": _mean(s["flicker_gt"] for s in seqs),
+        # The first frame carries one-off costs (allocation, cuDNN autotuning); it is reported on its own.
+        "runtime_per_frame_s": _mean(times[1:] if len(times) > 1 else times),
+        "runtime_first_frame_s": times[0] if times else None,
+    }
+
+
+def _protocol_line(data: DataConfig) -> str:
+    size = "x".join(map(str, data.size)) if data.size else "native"
+    return f"first {data.frames or 'all'} frames, size {size}, pairing {data.pairing} (min(t+1, last))"
+
+
+def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None] | None = None,
+             warn: Callable[[str], None] | None = None, progress: bool = False) -> Results:
+    """Run ``cfg.method`` on every test sequence and score it. ``save_images(seq, file, uint8)`` gets each output."""
+    results = Results(meta={})
+
+    def note(msg: str) -> None:
+        results.warnings.append(msg)
+        if warn is not None:
+            warn(msg)
+
+    sources = clip_sources(cfg.data, note)
+    runner = build_runner(cfg)
+    shown = min(cfg.panels, len(sources))
+    per_clip = math.ceil(cfg.panels / len(sources)) if cfg.panels > 0 else 0
+    times: list[float] = []
+    if progress:
+        from tqdm import tqdm
+        sources = tqdm(sources, desc=f"test {cfg.method}", unit="seq")
+    for i, src in enumerate(sources):
+        known = src.count or cfg.data.frames or 1  # unknown video length: spread over the protocol's frames
+        panel_frames = _panel_indices(known, per_clip) if i < shown else set()
+        times += _score_clip(src, runner, cfg, panel_frames, results, save_images)
+    results.summary = _summary(results, times)
+    weights = (cfg.weights or str(DEFAULT_WEIGHTS)) if cfg.method == "stcd" else None
+    results.meta = {"method": cfg.method, "arch": runner.arch, "weights": weights,
+                    "device": runner.device, "torch": torch.__version__, "config": asdict(cfg),
+                    "protocol": _protocol_line(cfg.data)}
+    return results

@@ -1,0 +1,137 @@
+"""Image metrics of the official protocol (PSNR, SSIM) and temporal-consistency metrics (warping error, flicker).
+
+Scales, fixed here once and documented in ``docs/evaluation.md``:
+
+* PSNR and SSIM take **uint8** images, exactly what the official test script scores: a float frame in [0, 1]
+  becomes uint8 by :func:`to_uint8` (clip, x255, round). PSNR is computed in float64 with peak 255; identical
+  images give ``inf``. SSIM uses an 11x11 Gaussian window (sigma 1.5), C1 = (0.01*255)^2, C2 = (0.03*255)^2,
+  only the "valid" region (5-pixel border dropped), per channel, averaged over the three channels.
+* The warping error is a mean squared difference of intensities in **[0, 1]** (not 0-255): multiply by 65025
+  to get 8-bit units. Published E_warp numbers differ by orders of magnitude for exactly this reason.
+* Brightness flicker is in 8-bit **luma units** (0-255), luma = 0.299 R + 0.587 G + 0.114 B.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from llve.errors import UserInputError
+
+SSIM_WINDOW = 11
+SSIM_SIGMA = 1.5
+SSIM_C1 = (0.01 * 255) ** 2
+SSIM_C2 = (0.03 * 255) ** 2
+# Forward-backward occlusion test (Sundaram et al. 2010, as used by Lai et al. 2018 for E_warp):
+# a pixel is kept when |F + B(x+F)|^2 <= FB_ALPHA * (|F|^2 + |B(x+F)|^2) + FB_BETA (in pixels^2).
+FB_ALPHA = 0.01
+FB_BETA = 0.5
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Float image in [0, 1] to uint8 as the official ``tensor2img``: clip to [0, 1], x255, round (half to even)."""
+    return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _check_pair(a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"image shapes differ: {a.shape} vs {b.shape}")
+    if a.dtype != np.uint8 or b.dtype != np.uint8:
+        raise TypeError(f"metrics take uint8 images (got {a.dtype}, {b.dtype}); convert with to_uint8")
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two uint8 images (float64, peak 255); ``inf`` when they are identical."""
+    _check_pair(a, b)
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return math.inf if mse == 0 else float(10.0 * np.log10(255.0 ** 2 / mse))
+
+
+def _ssim_channel(a: np.ndarray, b: np.ndarray, kernel: np.ndarray) -> float:
+    def blur(x: np.ndarray) -> np.ndarray:
+        # Separable Gaussian = the 2-D 11x11 window; the crop keeps only positions where it fits entirely.
+        return cv2.sepFilter2D(x, cv2.CV_64F, kernel, kernel)[5:-5, 5:-5]
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a ** 2
+    var_b = blur(b * b) - mu_b ** 2
+    cov = blur(a * b) - mu_a * mu_b
+    ssim_map = ((2 * mu_a * mu_b + SSIM_C1) * (2 * cov + SSIM_C2)) / (
+        (mu_a ** 2 + mu_b ** 2 + SSIM_C1) * (var_a + var_b + SSIM_C2))
+    return float(ssim_map.mean())
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """SSIM of two uint8 images (HxW or HxWx3), per channel and averaged; 1.0 for identical images."""
+    _check_pair(a, b)
+    if a.shape[0] < SSIM_WINDOW or a.shape[1] < SSIM_WINDOW:
+        raise UserInputError(f"SSIM needs frames of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got "
+                             f"{a.shape[1]}x{a.shape[0]}")
+    kernel = cv2.getGaussianKernel(SSIM_WINDOW, SSIM_SIGMA, cv2.CV_64F)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    if a.ndim == 2:
+        return _ssim_channel(a64, b64, kernel)
+    return float(np.mean([_ssim_channel(a64[..., c], b64[..., c], kernel) for c in range(a.shape[2])]))
+
+
+def mean_luma(img: np.ndarray) -> float:
+    """Mean luma (0.299 R + 0.587 G + 0.114 B) of an RGB uint8 image, in 8-bit units."""
+    return float((img.astype(np.float64) @ LUMA_WEIGHTS).mean())
+
+
+def brightness_flicker(lumas: Sequence[float]) -> float | None:
+    """Mean absolute change of mean luma between consecutive frames (8-bit units); None below two frames."""
+    if len(lumas) < 2:
+        return None
+    return float(np.mean(np.abs(np.diff(np.asarray(lumas, dtype=np.float64)))))
+
+
+class FlowEstimator:
+    """OpenCV DIS optical flow (medium preset) on the luma of two RGB uint8 frames: flow t -> t+1 and back."""
+
+    def __init__(self):
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ga, gb = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
+        return self._dis.calc(ga, gb, None), self._dis.calc(gb, ga, None)
+
+
+def _sample(img: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def valid_flow_mask(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """Pixels of frame t whose flow lands inside frame t+1 and passes the forward-backward check (HxW bool)."""
+    h, w = forward.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    map_x, map_y = gx + forward[..., 0], gy + forward[..., 1]
+    inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
+    back = _sample(backward, map_x, map_y)
+    round_trip = np.sum((forward + back) ** 2, axis=-1)
+    bound = FB_ALPHA * (np.sum(forward ** 2, axis=-1) + np.sum(back ** 2, axis=-1)) + FB_BETA
+    return inside & (round_trip <= bound)
+
+
+def warp_back(frame_next: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Frame t+1 resampled at x + F(x), i.e. aligned to frame t (bilinear)."""
+    h, w = forward.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return _sample(frame_next, gx + forward[..., 0], gy + forward[..., 1])
+
+
+def warping_error(out_t: np.ndarray, out_next: np.ndarray, forward: np.ndarray, backward: np.ndarray) -> float | None:
+    """E_warp of one frame pair: sum_x M(x) * sum_c (O_t - W(O_t+1))^2 / (3 * sum_x M(x)), intensities in [0, 1].
+
+    ``forward``/``backward`` are the flows t -> t+1 and t+1 -> t (from ground truth when available);
+    M is :func:`valid_flow_mask`. Returns None when no pixel is valid.
+    """
+    mask = valid_flow_mask(forward, backward)
+    if not mask.any():
+        return None
+    a = out_t.astype(np.float32) / 255.0
+    b = warp_back(out_next.astype(np.float32) / 255.0, forward)
+    return float(np.mean((a - b)[mask].astype(np.float64) ** 2))

@@ -1,0 +1,203 @@
+"""Results files of ``llve test``: ``metrics.json``, ``metrics.csv`` (one row per frame) and ``report.html``.
+
+Each file is written atomically. JSON is strict (no NaN/Infinity tokens, so browsers and ``jq`` read it):
+an infinite PSNR (output identical to ground truth) is written as the string ``"inf"``; a metric that does not
+apply (no ground truth, a one-frame sequence) is ``null``. The HTML page is self-contained: plots and frame
+panels are inlined as base64 PNG.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from llve.atomic import atomic_output
+from llve.evaluate import Results
+
+SCHEMA_VERSION = 1
+CSV_COLUMNS = ("sequence", "index", "file", "psnr", "ssim", "luma", "luma_gt", "warp_error", "runtime_s")
+
+
+def _json_safe(x):
+    if isinstance(x, float) and math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    return x
+
+
+def results_dict(results: Results) -> dict:
+    return _json_safe({"schema_version": SCHEMA_VERSION, **results.meta, "summary": results.summary,
+                       "sequences": results.sequences, "frames": results.frames, "warnings": results.warnings})
+
+
+def write_json(path: Path, results: Results) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(results_dict(results), indent=1, allow_nan=False) + "\n")
+
+
+def write_csv(path: Path, results: Results) -> None:
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for rec in results.frames:
+            writer.writerow({k: ("" if rec[k] is None else rec[k]) for k in CSV_COLUMNS})
+
+
+def _png_uri(rgb: np.ndarray) -> str:
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]))
+    assert ok, "PNG encoding of an in-memory uint8 image cannot fail"
+    return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
+
+
+def _figure_uri(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _plots(results: Results) -> list[tuple[str, str]]:
+    """(title, data URI) of the per-frame plots: PSNR, SSIM (with ground truth), mean luma, warping error."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers; must precede pyplot
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    by_seq: dict[str, list[dict]] = {}
+    for rec in results.frames:
+        by_seq.setdefault(rec["sequence"], []).append(rec)
+    wanted = [("psnr", "PSNR (dB) per frame"), ("ssim", "SSIM per frame"), ("luma", "mean luma of the output (0-255)"),
+              ("warp_error", "warping error of pair (t, t+1), [0,1]^2 units")]
+    out = []
+    for key, title in wanted:
+        if all(r[key] is None for r in results.frames):
+            continue
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        for name, recs in by_seq.items():
+            pts = [(r["index"], r[key]) for r in recs if r[key] is not None and math.isfinite(r[key])]
+            if pts:
+                ax.plot(*zip(*pts), marker=".", label=name)
+        ax.set_xlabel("frame")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        if len(by_seq) <= 16:
+            ax.legend(fontsize=7, ncol=4)
+        out.append((title, _figure_uri(fig)))
+        plt.close(fig)
+    seqs = [q for q in results.sequences if q["psnr"] is not None and math.isfinite(q["psnr"])]
+    if len(seqs) > 1:
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        ax.bar([q["name"] for q in seqs], [q["psnr"] for q in seqs], color="#4878a8")
+        ax.set_title("PSNR (dB) per sequence (mean over its frames)")
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        ax.grid(alpha=0.3, axis="y")
+        out.append(("PSNR per sequence", _figure_uri(fig)))
+        plt.close(fig)
+    return out
+
+
+def _fmt(v, digits: int = 4) -> str:
+    if v is None:
+        return "&ndash;"
+    if isinstance(v, float):
+        return "inf" if math.isinf(v) else f"{v:.{digits}g}" if abs(v) < 1e-2 else f"{v:.{digits}f}"
+    return html.escape(str(v))
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _panels_html(results: Results) -> str:
+    parts = []
+    for p in results.panels:
+        cells = []
+        for label, img in p.images.items():
+            content = f'<img src="{_png_uri(img)}" alt="{label}">' if img is not None else '<div class="na">n/a</div>'
+            cells.append(f"<figure>{content}<figcaption>{html.escape(label)}</figcaption></figure>")
+        parts.append(f"<h3>{html.escape(p.sequence)}, frame {p.index}</h3><div class='panel'>{''.join(cells)}</div>")
+    return "".join(parts)
+
+
+_STYLE = """body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f2f2f2}
+.panel{display:flex;gap:6px;flex-wrap:wrap}figure{margin:0}figure img{width:240px;display:block}
+figcaption{text-align:center;font-size:13px}.na{width:240px;height:135px;background:#eee;display:flex;
+align-items:center;justify-content:center;color:#888}.warn{color:#a40}"""
+
+
+def render_html(results: Results) -> str:
+    meta, s = results.meta, results.summary
+    summary_rows = [{"metric": k, "value": v} for k, v in s.items()]
+    seq_cols = ["name", "frames", "psnr", "ssim", "warp_error", "warp_error_gt", "flicker", "flicker_gt",
+                "runtime_per_frame_s"]
+    plots = "".join(f'<img src="{uri}" alt="{html.escape(t)}"><br>' for t, uri in _plots(results))
+    warns = "".join(f"<li class='warn'>{html.escape(w)}</li>" for w in results.warnings)
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>llve test: {html.escape(meta['method'])}</title>
+<style>{_STYLE}</style></head><body>
+<h1>llve test &mdash; {html.escape(meta['method'])}</h1>
+<p>protocol: {html.escape(meta['protocol'])}; network: {html.escape(str(meta.get('arch')))};
+data: {html.escape(meta['config']['data']['kind'])}
+{html.escape(meta['config']['data']['root'])}; device: {html.escape(meta['device'])}; weights:
+{html.escape(str(meta['weights']))}</p>
+{f'<ul>{warns}</ul>' if warns else ''}
+<h2>Summary</h2>{_table(summary_rows, ['metric', 'value'])}
+<h2>Sequences</h2>{_table(results.sequences, seq_cols)}
+<h2>Per frame</h2>{plots}
+<h2>Frames</h2>{_panels_html(results)}
+</body></html>
+"""
+
+
+def write_report(path: Path, results: Results) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_text(render_html(results), encoding="utf-8")
+
+
+def write_results(out_dir: str | Path, results: Results) -> dict[str, Path]:
+    """Write the three results files into ``out_dir``; returns their paths by kind."""
+    out_dir = Path(out_dir)
+    paths = {"json": out_dir / "metrics.json", "csv": out_dir / "metrics.csv", "html": out_dir / "report.html"}
+    write_json(paths["json"], results)
+    write_csv(paths["csv"], results)
+    write_report(paths["html"], results)
+    return paths
+
+
+def evaluate_to_folder(cfg, out_dir: str | Path, save_images: bool = False, progress: bool = False,
+                       warn=None) -> tuple[Results, dict[str, Path]]:
+    """``llve test``: evaluate, then write the results files, the resolved config and (optionally) the outputs.
+
+    Output frames go to ``out_dir/images/<sequence>/<frame>.png``, a folder that appears only when complete.
+    """
+    from llve.config import to_yaml
+    from llve.data.frames import write_frame
+    from llve.evaluate import evaluate
+
+    out_dir = Path(out_dir)
+    if save_images:
+        with atomic_output(out_dir / "images", is_dir=True) as img_dir:
+            def save(seq: str, file: str, img: np.ndarray) -> None:
+                (img_dir / seq).mkdir(exist_ok=True)
+                write_frame(img_dir / seq / (Path(file.replace("#", "_")).stem + ".png"), img)
+            results = evaluate(cfg, save_images=save, warn=warn, progress=progress)
+    else:
+        results = evaluate(cfg, warn=warn, progress=progress)
+    paths = write_results(out_dir, results)
+    with atomic_output(out_dir / "config.yaml") as tmp:
+        tmp.write_text(to_yaml(cfg))
+    paths["config"] = out_dir / "config.yaml"
+    return results, paths

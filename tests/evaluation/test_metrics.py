@@ -1,0 +1,109 @@
+"""Metrics agree with hand computation and scikit-image; temporal metrics see motion-consistent vs flickering clips."""
+import math
+
+import numpy as np
+import pytest
+from skimage.metrics import structural_similarity
+
+from llve import metrics
+
+
+def _texture(h=64, w=80, seed=0):
+    """A smooth random texture (DIS needs texture to find motion)."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    noise = rng.random((h // 4, w // 4, 3)).astype(np.float32)
+    return (cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1) * 255).round().astype(np.uint8)
+
+
+def test_psnr_hand_computed():
+    a = np.zeros((4, 6, 3), np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 12  # one pixel off by 12 out of 72 values: mse = 144 / 72 = 2
+    assert metrics.psnr(a, b) == pytest.approx(10 * math.log10(255 ** 2 / 2.0), abs=1e-12)
+    assert metrics.psnr(a, a + 5) == pytest.approx(34.15140352195873, abs=1e-9)  # 10 log10(65025 / 25)
+
+
+def test_identical_images_give_inf_and_one():
+    img = _texture()
+    assert metrics.psnr(img, img) == math.inf
+    assert metrics.ssim(img, img) == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ssim_matches_skimage(seed):
+    rng = np.random.default_rng(seed)
+    a = _texture(48, 56, seed)
+    b = np.clip(a.astype(int) + rng.integers(-40, 40, a.shape), 0, 255).astype(np.uint8)
+    ref = structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                data_range=255, channel_axis=-1)
+    ours = metrics.ssim(a, b)
+    assert abs(ours - ref) < 1e-3
+    assert ours < 0.95  # the noise is visible: a broken SSIM returning ~1 would fail here
+
+
+def test_ssim_grayscale_and_too_small():
+    a = _texture()[..., 0]
+    assert metrics.ssim(a, a) == pytest.approx(1.0)
+    with pytest.raises(Exception, match="at least 11x11"):
+        metrics.ssim(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8))
+
+
+def test_to_uint8_clips_and_rounds():
+    x = np.array([-0.2, 0.0, 0.5 / 255, 1.5 / 255, 0.998, 1.7])
+    assert metrics.to_uint8(x).tolist() == [0, 0, 0, 2, 254, 255]  # round half to even, like torch.round
+
+
+def test_metrics_refuse_float_and_mismatched():
+    with pytest.raises(TypeError):
+        metrics.psnr(np.zeros((4, 4, 3)), np.zeros((4, 4, 3)))
+    with pytest.raises(ValueError):
+        metrics.psnr(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5, 3), np.uint8))
+
+
+def _shifted_clip(n=4, shift=2):
+    big = _texture(64, 80 + n * shift)
+    return [np.ascontiguousarray(big[:, i * shift: i * shift + 80]) for i in range(n)]
+
+
+def test_warping_error_static_clip_is_zero():
+    frame = _texture()
+    flow = metrics.FlowEstimator()
+    fwd, bwd = flow(frame, frame)
+    assert metrics.warping_error(frame, frame, fwd, bwd) < 1e-6
+
+
+def test_warping_error_sees_flicker_not_motion():
+    clip = _shifted_clip()
+    flow = metrics.FlowEstimator()
+    rng = np.random.default_rng(3)
+    consistent, noisy = [], []
+    for t in range(len(clip) - 1):
+        fwd, bwd = flow(clip[t], clip[t + 1])
+        assert metrics.valid_flow_mask(fwd, bwd).mean() > 0.5
+        # Frame t+1 shows content 2 px further right, so it moved 2 px left: flow x = -2.
+        assert np.median(fwd[..., 0]) == pytest.approx(-2.0, abs=0.25)
+        consistent.append(metrics.warping_error(clip[t], clip[t + 1], fwd, bwd))
+        jitter = np.clip(clip[t + 1].astype(int) + rng.integers(-30, 30, clip[t].shape), 0, 255).astype(np.uint8)
+        noisy.append(metrics.warping_error(clip[t], jitter, fwd, bwd))
+    assert max(consistent) < 2e-3
+    assert min(noisy) > 5 * max(consistent)
+
+
+def test_occluded_pixels_are_masked():
+    fwd = np.zeros((10, 10, 2), np.float32)
+    bwd = np.zeros((10, 10, 2), np.float32)
+    bwd[:, :5] = 5.0  # round trip fails on the left half
+    fwd[:, 8:, 0] = 4.0  # lands outside the frame on the right
+    mask = metrics.valid_flow_mask(fwd, bwd)
+    assert not mask[:, :5].any() and not mask[:, 8:].any() and mask[:, 5:8].all()
+
+
+def test_brightness_flicker():
+    steady = [metrics.mean_luma(f) for f in _shifted_clip()]
+    flickering = [metrics.mean_luma(np.clip(f.astype(int) + d, 0, 255).astype(np.uint8))
+                  for f, d in zip(_shifted_clip(), (0, 20, 0, 20))]
+    assert metrics.brightness_flicker(steady) < 2.0
+    assert metrics.brightness_flicker(flickering) > 15.0
+    assert metrics.brightness_flicker([3.0]) is None
+    assert metrics.mean_luma(np.full((2, 2, 3), [100, 0, 0], np.uint8)) == pytest.approx(29.9)
