@@ -72,7 +72,6 @@ class Enhancer:
         from llve.data.video_io import warn
         from llve.models.weights import load_model
         from llve.runtime import RuntimeOptions, prepare_model
-
         from llve.tiling import MIN_TILE
 
         if tile and not tile >= MIN_TILE:
