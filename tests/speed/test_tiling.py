@@ -76,13 +76,12 @@ def test_enhancer_tiles_with_the_same_pairing():
     from tests.conftest import synthetic_frames
 
     model = tiny("fast").eval()
-    frames = synthetic_frames(3, 70, 150)
+    frames = synthetic_frames(2, 70, 100)  # 2 x 2 tiles
     got = list(Enhancer(model=model, device="cpu", tile=64).decompose_stream(frames))
     x = [to_tensor(f, torch.device("cpu")) for f in frames]
     with torch.no_grad():
-        want = [decompose_tiled(model, x[0], x[1], 64), decompose_tiled(model, x[1], x[2], 64),
-                decompose_tiled(model, x[2], x[2], 64)]
-    assert len(got) == 3
+        want = [decompose_tiled(model, x[0], x[1], 64), decompose_tiled(model, x[1], x[1], 64)]
+    assert len(got) == 2
     for g, w in zip(got, want):
         assert torch.allclose(g.y, w.y, atol=1e-5)
 
