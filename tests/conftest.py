@@ -60,3 +60,18 @@ def tiny_weights(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
     save_model(build_model("official", width=8), path)
     return path
+
+
+# Smallest sensible value per config field name, so a registry-generated test runs in well under a second.
+TINY_CONFIG = {"width": 8, "half_width": 4, "quarter_width": 8, "heads": 2}
+
+
+def tiny_model(arch: str):
+    """A registered network at its smallest widths (fields a config lacks are skipped), seeded."""
+    import dataclasses
+
+    from llve.models import ARCHITECTURES
+
+    fields = {f.name for f in dataclasses.fields(ARCHITECTURES[arch][1])}
+    torch.manual_seed(0)
+    return build_model(arch, **{k: v for k, v in TINY_CONFIG.items() if k in fields})

@@ -10,17 +10,16 @@ speed depends on the architecture and its config, never on the weight values. Mo
   ``decompose_first`` - with the fast paths of :mod:`llve.runtime` (inference mode, channels-last, autocast);
 * ``stream-tiled``: ``stream`` through :func:`llve.tiling.decompose_tiled` (bounded memory for large frames);
 * ``stream-onnxruntime``: the exported single-step streaming graph run by ONNX Runtime;
-* ``video``: decode + streaming enhancement + encode of a synthetic H.264 clip (needs ``llve.inference``).
+* ``video`` (``video-tiled`` with a tile size): ``llve enhance`` on a synthetic H.264 clip - decode, streaming
+  enhancement, encode - timed end to end (model loading excluded).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-import platform
 import statistics
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from llve.atomic import atomic_output
 from llve.errors import UserInputError
+from llve.measure import PeakRSS, describe_device, gc_and_reset, matmul_gflops
 from llve.models import ARCHITECTURES, build_model
 from llve.runtime import RuntimeOptions, inference_context, prepare_frame, prepare_model, resolve_device, synchronize
 
@@ -40,7 +40,7 @@ class BenchSettings:
     """Args:
         sizes: (height, width) frame sizes to measure.
         models: architecture names (default configs).
-        frames: at most this many timed frames per measurement; at least ``min_frames``.
+        frames: at most this many timed frames per measurement; at least ``min_frames`` (or ``frames``).
         budget_s: stop timing a measurement after this many seconds (once ``min_frames`` are timed).
         warmup: untimed frames before timing (allocator, oneDNN kernel selection, cudnn autotune).
         device: ``auto``, ``cpu``, ``cuda``...
@@ -48,6 +48,9 @@ class BenchSettings:
         runtime: channels-last / precision / compile options of the ``stream`` mode.
         tile: tile size for the ``stream-tiled`` mode (0: not measured).
         video: also time the whole video path (decode + enhance + encode) when ``llve.inference`` is present.
+        threads: CPU threads for PyTorch and ONNX Runtime (0: PyTorch's default, one per core).
+        modes: measure only these modes (empty: every mode the other settings enable), e.g. to skip the
+            untiled modes of a frame too large for memory.
     """
 
     sizes: tuple[tuple[int, int], ...] = ((512, 960),)
@@ -61,6 +64,8 @@ class BenchSettings:
     runtime: RuntimeOptions = RuntimeOptions()
     tile: int = 0
     video: bool = True
+    threads: int = 0
+    modes: tuple[str, ...] = ()
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -72,58 +77,6 @@ def parse_size(text: str) -> tuple[int, int]:
     if w < 1 or h < 1:
         raise UserInputError(f"bad size '{text}': width and height must be positive")
     return h, w
-
-
-class PeakRSS:
-    """Peak resident memory of this process while the block runs, sampled every few milliseconds.
-
-    ``ru_maxrss`` cannot be reset between measurements, so a sampling thread reads ``/proc/self/statm``;
-    where that file does not exist (macOS, Windows) the process-lifetime peak is reported instead.
-    """
-
-    def __init__(self, interval_s: float = 0.005):
-        self.interval_s, self.peak_bytes = interval_s, 0
-        self._stop = threading.Event()
-        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-    def _rss(self) -> int:
-        try:
-            with open("/proc/self/statm") as f:
-                return int(f.read().split()[1]) * self._page
-        except OSError:
-            import resource  # noqa: PLC0415 - POSIX only; kilobytes on Linux, bytes on macOS
-
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            return peak if platform.system() == "Darwin" else peak * 1024
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.peak_bytes = max(self.peak_bytes, self._rss())
-
-    def __enter__(self) -> "PeakRSS":
-        self.peak_bytes = self._rss()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak_bytes = max(self.peak_bytes, self._rss())
-
-
-def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
-    """The machine's dense fp32 matrix-multiply rate: the practical ceiling for convolution networks."""
-    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
-    times = []
-    for i in range(repeats + 2):
-        synchronize(device)
-        start = time.perf_counter()
-        a @ b
-        synchronize(device)
-        if i >= 2:
-            times.append(time.perf_counter() - start)
-    return 2 * n**3 / statistics.median(times) / 1e9
 
 
 def count_gflops(arch: str, height: int, width: int) -> dict[str, float]:
@@ -147,7 +100,9 @@ def time_frames(step: Callable[[int], object], device: torch.device, s: BenchSet
     synchronize(device)
     times: list[float] = []
     begin = time.perf_counter()
-    while len(times) < s.frames and (len(times) < s.min_frames or time.perf_counter() - begin < s.budget_s):
+    # Stop before a frame that would end past the budget (predicted by the median so far), never below min_frames.
+    while len(times) < s.frames and (len(times) < min(s.min_frames, s.frames) or
+                                     time.perf_counter() - begin + statistics.median(times) <= s.budget_s):
         start = time.perf_counter()
         step(s.warmup + len(times))
         synchronize(device)
@@ -168,7 +123,7 @@ def _pair_step(model, frames: list[torch.Tensor]) -> Callable[[int], object]:
     return step
 
 
-def _stream_step(model, frames, device, options: RuntimeOptions, decompose=None) -> Callable[[int], object]:
+def _stream_step(model, frames, device, options: RuntimeOptions) -> Callable[[int], object]:
     """One streamed frame: encode the successor, decompose the current frame from both cached features."""
     frames = [prepare_frame(f, device, options) for f in frames]
     with inference_context(device, options):
@@ -210,26 +165,48 @@ def _onnx_step(arch: str, frames, workdir: Path) -> Callable[[int], object]:
     return step
 
 
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"{device} ({torch.cuda.get_device_name(device)})"
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
-    except OSError:
-        pass
-    return f"cpu ({name}, {os.cpu_count()} logical cores)"
+def synthetic_clip(path: Path, height: int, width: int, frames: int) -> Path:
+    """A dark H.264 clip with smooth moving content (noise would make the encoder, not the network, the cost)."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    from llve.data.video_io import VideoInfo, VideoWriter
+
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    info = VideoInfo(width, height, Fraction(25), Fraction(1, 25), frames, has_audio=False)
+    with VideoWriter(path, info) as writer:
+        for t in range(frames):
+            wave = 0.5 + 0.25 * np.sin(xx / 37.0 + t / 3) + 0.25 * np.cos(yy / 23.0 - t / 5)
+            rgb = np.stack([wave, wave[::-1], wave[:, ::-1]], axis=-1) * 40
+            writer.write(rgb.astype(np.uint8), t)
+    return path
+
+
+def _video_fps(arch: str, height: int, width: int, frames: int, device: torch.device, s: BenchSettings,
+               workdir: Path) -> dict:
+    """Frames/s of ``llve enhance`` on a clip: decode + streaming enhancement + H.264 encode, model load excluded."""
+    from llve.enhance import enhance_path
+    from llve.inference import Enhancer
+
+    torch.manual_seed(0)
+    clip = synthetic_clip(workdir / f"clip-{width}x{height}-{frames}.mp4", height, width, frames)
+    enhancer = Enhancer(model=build_model(arch), device=str(device), fp16=s.runtime.precision == "fp16",
+                        tile=s.tile)
+    gc_and_reset(device)
+    with PeakRSS() as rss:
+        before = rss.peak_bytes
+        start = time.perf_counter()
+        enhance_path(enhancer, clip, workdir / "out.mp4", overwrite=True, progress=False)
+        seconds = time.perf_counter() - start
+    return {"fps": frames / seconds, "ms_per_frame": 1000 * seconds / frames, "timed_frames": frames,
+            "rss_before_mb": before / 2**20, "peak_rss_mb": rss.peak_bytes / 2**20,
+            "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None}
 
 
 def _measure(step_factory: Callable[[], Callable[[int], object]], device: torch.device, s: BenchSettings) -> dict:
     """Build a step (inside the memory window, so model and cache count) and time it."""
-    import gc
-
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
+    gc_and_reset(device)
     with PeakRSS() as rss:
         before = rss.peak_bytes
         times = time_frames(step_factory(), device, s)
@@ -261,6 +238,10 @@ def _modes(arch: str, frames, device: torch.device, s: BenchSettings, workdir: P
 
 def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     """Measure every model in every mode at every size; return the report (see docs/speed.md for the fields)."""
+    known_modes = {"pair", "stream", "stream-tiled", "stream-onnxruntime", "video"}
+    if set(s.modes) - known_modes:
+        raise UserInputError(f"unknown mode '{sorted(set(s.modes) - known_modes)[0]}' "
+                             f"(choose from {', '.join(sorted(known_modes))})")
     unknown = [m for m in s.models if m not in ARCHITECTURES]
     if unknown:
         raise UserInputError(f"unknown model '{unknown[0]}' (choose from {', '.join(sorted(ARCHITECTURES))})")
@@ -269,12 +250,16 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     if s.frames < 1 or s.min_frames < 1 or s.warmup < 0:
         raise UserInputError("--frames must be at least 1 and --warmup at least 0")
     device = resolve_device(s.device)
-    log(f"device {describe_device(device)}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    if s.threads:
+        torch.set_num_threads(s.threads)
+    log(f"device {describe_device(device)}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
     matmul = matmul_gflops(device)
     log(f"dense fp32 matmul: {matmul:.1f} GFLOP/s")
     log(HEADER)
     report = {
         "torch": torch.__version__, "device": describe_device(device), "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
         "backend": s.backend, "runtime": dataclasses.asdict(s.runtime), "matmul_gflops": matmul,
         "settings": {"frames": s.frames, "min_frames": s.min_frames, "budget_s": s.budget_s, "warmup": s.warmup,
                      "tile": s.tile},
@@ -289,11 +274,21 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
             for arch in s.models:
                 gflops = count_gflops(arch, height, width)
                 for mode, factory in _modes(arch, frames, device, s, Path(tmp)).items():
+                    if s.modes and mode not in s.modes:
+                        continue
                     row = {"model": arch, "size": f"{width}x{height}", "mode": mode, **_measure(factory, device, s)}
-                    row["gflops_per_frame"] = gflops["pair" if mode == "pair" else "stream"]
-                    row["achieved_gflops"] = row["gflops_per_frame"] * row["fps"]
-                    row["utilisation"] = row["achieved_gflops"] / matmul
-                    report["results"].append(row)
+                    report["results"].append(_with_rates(row, gflops["pair" if mode == "pair" else "stream"], matmul))
+                    log(format_row(row))
+                if s.video and (not s.modes or "video" in s.modes):
+                    # As many frames as the time budget allows at the streaming rate just measured (every frame
+                    # of the clip costs one streamed frame: the last one is paired with itself).
+                    streamed = [r["ms_per_frame"] for r in report["results"]
+                                if r["model"] == arch and r["mode"].startswith("stream")]
+                    floor = min(s.min_frames, s.frames)
+                    n = max(floor, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else floor
+                    row = {"model": arch, "size": f"{width}x{height}", "mode": "video-tiled" if s.tile else "video",
+                           **_video_fps(arch, height, width, n, device, s, Path(tmp))}
+                    report["results"].append(_with_rates(row, gflops["stream"], matmul))
                     log(format_row(row))
             report["speedups"] += _speedups([r for r in report["results"] if r["size"] == f"{width}x{height}"])
     for line in report["speedups"]:
@@ -301,11 +296,18 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     return report
 
 
+def _with_rates(row: dict, gflops_per_frame: float, matmul: float) -> dict:
+    row["gflops_per_frame"] = gflops_per_frame
+    row["achieved_gflops"] = gflops_per_frame * row["fps"]
+    row["utilisation"] = row["achieved_gflops"] / matmul
+    return row
+
+
 def _speedups(rows: list[dict]) -> list[dict]:
     """The ratios the docs quote: fast vs official, and the official network's own fast path vs its plain loop."""
     fps = {(r["model"], r["mode"]): r["fps"] for r in rows}
     pairs = [(("fast", "stream"), ("official", "stream")), (("fast", "stream"), ("official", "pair")),
-             (("official", "stream"), ("official", "pair"))]
+             (("fast", "video"), ("official", "video")), (("official", "stream"), ("official", "pair"))]
     return [{"size": rows[0]["size"], "what": f"{a[0]} {a[1]} / {b[0]} {b[1]} frames/s", "ratio": fps[a] / fps[b]}
             for a, b in pairs if a in fps and b in fps]
 

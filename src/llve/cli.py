@@ -23,6 +23,10 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
                                      "default: the bundled weights")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
     p.add_argument("--fp16", action="store_true", help="half-precision inference on CUDA")
+    p.add_argument("--tile", type=int, default=0, metavar="SIZE",
+                   help="process frames in overlapping SIZE x SIZE tiles to bound memory (e.g. 512 for 4K)")
+    p.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
+                   help="run the network with PyTorch or ONNX Runtime (.onnx weights imply onnxruntime)")
     p.add_argument("--components", metavar="DIR", help="also write the R (view-independent) and S "
                                                        "(view-dependent) streams into DIR")
     p.add_argument("--lossless", action="store_true", help="FFV1 video (in .mkv/.avi) or PNG frames")
@@ -32,10 +36,15 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_enhance(args: argparse.Namespace) -> None:
+    import os
+
+    # Before torch loads OpenMP (see _run_bench): sleeping, not spinning, waits keep a busy machine 7x faster.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from llve.enhance import enhance_path
     from llve.inference import Enhancer
 
-    enhancer = Enhancer(weights=args.weights, device=args.device, fp16=args.fp16)
+    enhancer = Enhancer(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
+                        backend=args.backend)
     out = enhance_path(enhancer, args.input, args.output, components_dir=args.components,
                        lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet)
     if not args.quiet:
@@ -151,6 +160,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                    help="stop timing a measurement after S seconds once 2 frames are timed (default 25)")
     p.add_argument("--warmup", type=int, default=1, help="untimed frames before timing (default 1)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (default: one per core)")
     p.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
                    help="onnxruntime adds the exported streaming graph run by ONNX Runtime")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"), help="autocast (CUDA only)")
@@ -158,18 +168,27 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile the streaming methods")
     p.add_argument("--tile", type=int, default=0, metavar="SIZE", help="also measure tiled streaming")
     p.add_argument("--no-video", action="store_true", help="skip the decode+enhance+encode measurement")
+    p.add_argument("--mode", action="append", help="measure only this mode, repeatable: pair, stream, "
+                                                   "stream-tiled, stream-onnxruntime, video (default: all enabled)")
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     p.set_defaults(func=_run_bench)
 
 
 def _run_bench(args: argparse.Namespace) -> None:
+    import os
+
+    # Before torch loads OpenMP: waiting threads sleep instead of spinning. On a machine that runs anything else,
+    # spinning threads that lose their core stall every barrier (fast streaming 1.6 s -> 0.26 s per 960x512 frame
+    # on the 2-core development machine under load). OMP_WAIT_POLICY=ACTIVE in the environment overrides it.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from llve.bench import BenchSettings, parse_size, run_bench, write_report
     from llve.runtime import RuntimeOptions
 
     settings = BenchSettings(
         sizes=tuple(parse_size(s) for s in (args.size or ["960x512"])),
         models=tuple(args.model or ("official", "fast")), frames=args.frames, budget_s=args.budget,
-        warmup=args.warmup, device=args.device, backend=args.backend, tile=args.tile, video=not args.no_video,
+        warmup=args.warmup, device=args.device, threads=args.threads, backend=args.backend, tile=args.tile,
+        video=not args.no_video, modes=tuple(args.mode or ()),
         runtime=RuntimeOptions(channels_last=not args.no_channels_last, precision=args.precision,
                                compile=args.compile))
     report = run_bench(settings)
@@ -185,6 +204,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--onnx", required=True, metavar="PATH", help="output .onnx file")
     p.add_argument("--model", choices=("official", "fast"), help="architecture (default: from --weights, else fast)")
     p.add_argument("--weights", help="weights to export (default: random weights, for speed tests only)")
+    p.add_argument("--exporter", default="dynamo", choices=("dynamo", "torchscript"),
+                   help="dynamo (torch.export, default) or the older, faster, deprecated torchscript tracer")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=_run_export)
 
@@ -206,7 +227,7 @@ def _run_export(args: argparse.Namespace) -> None:
         print("llve: warning: no --weights given: exporting random weights (useful for speed tests only)",
               file=sys.stderr)
         model = build_model(args.model or "fast")
-    export_onnx(model, args.onnx)
+    export_onnx(model, args.onnx, exporter=args.exporter)
     print(f"wrote {args.onnx}", file=sys.stderr)
 
 

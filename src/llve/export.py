@@ -7,7 +7,8 @@ and pairs it with its successor, and the exported graph keeps that saving::
 
 ``prev_*`` are the cached encoder features of the frame being enhanced (frame t), ``frame`` is its partner
 (frame t+1); the outputs are frame t's decomposition ``y = r * s`` and frame t+1's features, fed back as
-``prev_*`` at the next step. Height and width are dynamic (multiples of the network's size multiple); opset 18.
+``prev_*`` at the next step. Batch, height and width are dynamic (height and width multiples of the network's
+size multiple); opset 18.
 The model's architecture, config, size multiple and feature layout travel in the file's metadata.
 
 :class:`OnnxStreamingModel` wraps such a file with the same ``encode`` / ``decompose_first`` / ``size_multiple``
@@ -16,15 +17,19 @@ interface as the PyTorch networks, so the streaming enhancer and the benchmark d
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
+import io
 import json
 import logging
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+import onnx
 import torch
 from torch import nn
 
@@ -72,9 +77,16 @@ def _quiet_exporter() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def export_onnx(model: nn.Module, path: str | Path, height: int = 64, width: int = 96) -> Path:
-    """Write ``model``'s streaming step as ONNX (fp32, CPU), traced at ``height`` x ``width`` but size-dynamic."""
-    model = model.float().cpu().eval()
+def export_onnx(model: nn.Module, path: str | Path, height: int = 64, width: int = 96,
+                exporter: str = "dynamo") -> Path:
+    """Write ``model``'s streaming step as ONNX (fp32), traced at ``height`` x ``width`` but size-dynamic.
+
+    ``exporter``: ``dynamo`` (``torch.export``, PyTorch's supported path) or ``torchscript`` (the older tracer:
+    same graph semantics, about 10x faster to export, deprecated by PyTorch).
+    """
+    if exporter not in ("dynamo", "torchscript"):
+        raise UserInputError(f"unknown exporter '{exporter}' (choose dynamo or torchscript)")
+    model = copy.deepcopy(model).float().cpu().eval()
     m = model.size_multiple
     height, width = max(m, height - height % m), max(m, width - width % m)
     step = StreamStep(model).eval()
@@ -82,21 +94,33 @@ def export_onnx(model: nn.Module, path: str | Path, height: int = 64, width: int
     frame = torch.rand(2, 3, height, width)  # batch 2: a traced 1 would be specialised to a constant
     with torch.no_grad():
         prev = tuple(model.encode(torch.rand(2, 3, height, width)))
-    h, w = torch.export.Dim("h_blocks", min=1, max=1024), torch.export.Dim("w_blocks", min=1, max=1024)
-    # Every tensor's spatial size is a fixed multiple of the same two block counts: the graph stays size-generic.
-    batch = torch.export.Dim("batch", min=1, max=64)
-    shapes = [{0: batch, 2: h * m, 3: w * m}] + [{0: batch, 2: h * (m // s), 3: w * (m // s)} for _, _, s in layout]
     names = [n for n, _, _ in layout]
+    inputs, outputs = ["frame", *(f"prev_{n}" for n in names)], ["y", "r", "s", *(f"next_{n}" for n in names)]
     meta = {"llve.arch": arch_name(model), "llve.config": json.dumps(dataclasses.asdict(model.cfg)),
             "llve.size_multiple": str(m), "llve.features": json.dumps(layout), "llve.graph": "stream_step"}
     path = Path(path)
     with atomic_output(path) as tmp, _quiet_exporter():
-        program = torch.onnx.export(step, (frame, *prev), dynamo=True, opset_version=OPSET,
-                                    input_names=["frame", *(f"prev_{n}" for n in names)],
-                                    output_names=["y", "r", "s", *(f"next_{n}" for n in names)],
-                                    dynamic_shapes=(shapes[0], tuple(shapes[1:])), verbose=False)
-        program.model.metadata_props.update(meta)
-        program.save(str(tmp), external_data=False)
+        if exporter == "dynamo":
+            # Every spatial size is a fixed multiple of the same two block counts: the graph stays size-generic.
+            h, w = torch.export.Dim("h_blocks", min=1, max=1024), torch.export.Dim("w_blocks", min=1, max=1024)
+            batch = torch.export.Dim("batch", min=1, max=64)
+            shapes = [{0: batch, 2: h * (m // s), 3: w * (m // s)} for _, _, s in layout]
+            program = torch.onnx.export(step, (frame, *prev), dynamo=True, opset_version=OPSET, verbose=False,
+                                        input_names=inputs, output_names=outputs,
+                                        dynamic_shapes=({0: batch, 2: h * m, 3: w * m}, tuple(shapes)))
+            onnx_model = program.model_proto
+        else:
+            axes = {"frame": {0: "batch", 2: "height", 3: "width"}, "y": {0: "batch", 2: "height", 3: "width"},
+                    "r": {0: "batch", 2: "height", 3: "width"}, "s": {0: "batch", 2: "height", 3: "width"}}
+            for n, _, s in layout:
+                axes[f"prev_{n}"] = axes[f"next_{n}"] = {0: "batch", 2: f"height/{s}", 3: f"width/{s}"}
+            buffer = io.BytesIO()
+            torch.onnx.export(step, (frame, *prev), buffer, dynamo=False, opset_version=OPSET,
+                              input_names=inputs, output_names=outputs, dynamic_axes=axes)
+            onnx_model = onnx.load_from_string(buffer.getvalue())
+        for key, value in meta.items():
+            onnx_model.metadata_props.add(key=key, value=value)
+        onnx.save(onnx_model, str(tmp))
     return path
 
 
@@ -128,6 +152,9 @@ class OnnxStreamingModel:
             raise UserInputError(f"ONNX file not found: {path}")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
+        if os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE":
+            # Same reasoning as OpenMP's passive wait: spinning workers stall when the cores are shared.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         available = ort.get_available_providers()
         providers = providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
         try:
@@ -161,3 +188,16 @@ class OnnxStreamingModel:
         if f2.tensors is None:
             f2.tensors = partner
         return Decomposition(*(torch.from_numpy(t) for t in (y, r, s)))
+
+
+def onnx_runtime_model(source: nn.Module | str | Path, exporter: str = "dynamo") -> OnnxStreamingModel:
+    """An ONNX Runtime model from an ``.onnx`` file, or from a PyTorch network exported on the fly.
+
+    The on-the-fly export goes to a temporary file that is deleted once ONNX Runtime has loaded it.
+    """
+    if isinstance(source, nn.Module):
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="llve-onnx-") as tmp:
+            return OnnxStreamingModel(export_onnx(source, Path(tmp) / "model.onnx", exporter=exporter))
+    return OnnxStreamingModel(source)

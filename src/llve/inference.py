@@ -61,35 +61,64 @@ class Enhancer:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         fp16: half-precision autocast (CUDA only; ignored with a warning on CPU).
         model: an already built network, instead of ``weights`` (for tests and notebooks).
+        tile: enhance in overlapping tiles of this size (0: whole frames), for large frames in bounded memory;
+            see :mod:`llve.tiling`.
+        backend: ``torch``, or ``onnxruntime`` (a ``.onnx`` weights file implies it; other weights are exported
+            to ONNX first).
     """
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto", fp16: bool = False,
-                 model: torch.nn.Module | None = None):
+                 model: torch.nn.Module | None = None, tile: int = 0, backend: str = "torch"):
+        from llve.data.video_io import warn
         from llve.models.weights import load_model
+        from llve.runtime import RuntimeOptions, prepare_model
+        from llve.tiling import MIN_TILE
 
+        if tile and not tile >= MIN_TILE:
+            raise UserInputError(f"--tile {tile} is too small (0 for whole frames, or at least {MIN_TILE} pixels)")
+        if backend not in ("torch", "onnxruntime"):
+            raise UserInputError(f"unknown backend '{backend}' (choose torch or onnxruntime)")
+        if weights is not None and Path(weights).suffix == ".onnx":
+            backend = "onnxruntime"
         self.device = resolve_device(device)
+        if backend == "onnxruntime" and self.device.type != "cpu":
+            warn("the onnxruntime backend takes frames on the CPU (it picks its own execution provider)")
+            self.device = torch.device("cpu")
+        if fp16 and self.device.type != "cuda":
+            warn("--fp16 needs a CUDA device; running in float32 on the CPU")
+            fp16 = False
         if model is None:
             if weights is None:
                 if not DEFAULT_WEIGHTS.is_file():
                     raise UserInputError("no --weights given and this install has no bundled default weights")
                 weights = DEFAULT_WEIGHTS
-            model = load_model(weights, self.device)
-        self.model = model.to(self.device).eval()
-        if fp16 and self.device.type != "cuda":
-            from llve.data.video_io import warn
+            if Path(weights).suffix != ".onnx":
+                model = load_model(weights, self.device)
+        if backend == "onnxruntime":
+            from llve.export import onnx_runtime_model
 
-            warn("--fp16 needs a CUDA device; running in float32 on the CPU")
-            fp16 = False
+            self.model, self.channels_last = onnx_runtime_model(model if model is not None else weights), False
+        else:
+            # Channels-last lets oneDNN/cuDNN pick their fastest convolution kernels (see llve.runtime).
+            self.model, self.channels_last = prepare_model(model, self.device, RuntimeOptions()), True
         self.fp16 = fp16
+        self.tile = tile
 
     def _autocast(self):
         if self.fp16:
             return torch.autocast("cuda", dtype=torch.float16)
         return contextlib.nullcontext()
 
+    def _tensor(self, rgb: np.ndarray) -> torch.Tensor:
+        x = to_tensor(rgb, self.device)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
     @torch.inference_mode()
     def decompose_stream(self, frames: Iterable[np.ndarray]) -> Iterator[Decomposition]:
         """Yield the (cropped) decomposition of every frame, each paired with its successor."""
+        if self.tile:
+            yield from self._decompose_stream_tiled(frames)
+            return
         model, padder, size = self.model, None, None
         features = None  # encoder features of the frame waiting for its partner
         for index, rgb in enumerate(frames):
@@ -100,13 +129,31 @@ class Enhancer:
                 raise UserInputError(f"frame {index} has size {rgb.shape[1]}x{rgb.shape[0]}, "
                                      f"but the first frame is {size[1]}x{size[0]}")
             with self._autocast():
-                incoming = model.encode(padder.pad(to_tensor(rgb, self.device)))
+                incoming = model.encode(padder.pad(self._tensor(rgb)))
                 if features is not None:
                     yield Decomposition(*(padder.crop(t) for t in model.decompose_first(features, incoming)))
             features = incoming
         if features is not None:
             with self._autocast():
                 yield Decomposition(*(padder.crop(t) for t in model.decompose_first(features, features)))
+
+    def _decompose_stream_tiled(self, frames: Iterable[np.ndarray]) -> Iterator[Decomposition]:
+        """The same pairing in tiles: frames, not features, are kept (each tile encodes both of its frames)."""
+        from llve.tiling import decompose_tiled
+
+        previous = None
+        for index, rgb in enumerate(frames):
+            current = self._tensor(rgb)
+            if previous is not None and current.shape != previous.shape:
+                raise UserInputError(f"frame {index} has size {rgb.shape[1]}x{rgb.shape[0]}, "
+                                     f"but the first frame is {previous.shape[-1]}x{previous.shape[-2]}")
+            if previous is not None:
+                with self._autocast():
+                    yield decompose_tiled(self.model, previous, current, self.tile)
+            previous = current
+        if previous is not None:
+            with self._autocast():
+                yield decompose_tiled(self.model, previous, previous, self.tile)
 
     def enhance_frames(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """HxWx3 uint8 RGB frames in, enhanced HxWx3 uint8 RGB frames out, lazily and in order."""

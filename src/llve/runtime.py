@@ -1,7 +1,7 @@
 """Inference fast paths shared by every network: the settings that make a trained model run at the hardware's limit.
 
 Measured on a 2-core CPU (``llve bench``, docs/speed.md): channels-last memory layout lets oneDNN pick its
-blocked convolution kernels (the official network streams about 3x faster with it), ``torch.inference_mode``
+blocked convolution kernels (both networks stream about 1.3x faster with it), ``torch.inference_mode``
 drops autograd bookkeeping, and streaming with cached encoder features encodes every frame once instead of twice.
 On CUDA, fp16/bf16 autocast uses the tensor cores. ``torch.compile`` is optional because its first call
 compiles for tens of seconds, which only pays off on long videos.

@@ -1,22 +1,11 @@
 """Generated from ``ARCHITECTURES``: every registered network gets a tiny CPU test of the shared interface."""
-import dataclasses
-
 import pytest
 import torch
 
-from llve.models import ARCHITECTURES, Decomposition, PairOutput, arch_name, build_model
+from llve.models import ARCHITECTURES, Decomposition, PairOutput, arch_name
 from llve.models.padding import Padder
 from llve.models.weights import load_model, save_model
-
-# Smallest sensible width per config field name, so each test runs in well under a second.
-TINY = {"width": 8, "half_width": 4, "quarter_width": 8, "heads": 2}
-
-
-def tiny(arch: str):
-    _, cfg_cls = ARCHITECTURES[arch]
-    fields = {f.name for f in dataclasses.fields(cfg_cls)}
-    torch.manual_seed(0)
-    return build_model(arch, **{k: v for k, v in TINY.items() if k in fields})
+from tests.conftest import tiny_model as tiny
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))

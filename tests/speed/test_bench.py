@@ -1,4 +1,4 @@
-"""``llve bench`` on tiny frames: the JSON report has every promised field, consistent with itself (no timing asserts)."""
+"""``llve bench`` on tiny frames: the JSON report has every promised field, self-consistent (no timing asserts)."""
 import json
 import subprocess
 import sys
@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from llve.bench import BenchSettings, PeakRSS, count_gflops, parse_size, run_bench
+from llve.bench import BenchSettings, count_gflops, parse_size, run_bench
 from llve.errors import UserInputError
+from llve.measure import PeakRSS
 
 ROW_KEYS = {"model", "size", "mode", "fps", "ms_per_frame", "timed_frames", "gflops_per_frame", "achieved_gflops",
             "utilisation", "rss_before_mb", "peak_rss_mb", "peak_cuda_mb"}
@@ -19,7 +20,7 @@ def test_cli_bench_json_schema(tmp_path):
                         "--tile", "64", "--no-video", "--json", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     report = json.loads(out.read_text())
-    assert {"torch", "device", "threads", "backend", "runtime", "matmul_gflops", "models", "results",
+    assert {"torch", "device", "threads", "omp_wait_policy", "backend", "runtime", "matmul_gflops", "models", "results",
             "speedups", "settings"} <= set(report)
     assert report["threads"] >= 1 and report["matmul_gflops"] > 0
     assert set(report["models"]) == {"official", "fast"}
@@ -32,6 +33,16 @@ def test_cli_bench_json_schema(tmp_path):
         assert row["utilisation"] == pytest.approx(row["gflops_per_frame"] * row["fps"] / report["matmul_gflops"])
     assert {s["what"] for s in report["speedups"]} >= {"fast stream / official stream frames/s"}
     assert "fast" in r.stdout and "stream" in r.stdout
+
+
+def test_video_mode_and_mode_filter(tmp_path):
+    """The end-to-end mode runs ``llve enhance`` on a synthetic clip; --mode keeps only what is asked for."""
+    report = run_bench(BenchSettings(sizes=((32, 48),), models=("fast",), frames=2, warmup=0, budget_s=0,
+                                     modes=("stream", "video")), log=lambda _: None)
+    assert [(r["mode"], r["timed_frames"]) for r in report["results"]] == [("stream", 2), ("video", 2)]
+    assert report["results"][1]["fps"] > 0
+    with pytest.raises(UserInputError, match="unknown mode"):
+        run_bench(BenchSettings(modes=("sprint",)), log=lambda _: None)
 
 
 def test_streamed_frame_costs_less_than_a_pair():

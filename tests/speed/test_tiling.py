@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from conftest import tiny
 from llve.errors import UserInputError
 from llve.models import Decomposition
-from llve.tiling import decompose_tiled, ramp, tile_starts
+from llve.tiling import decompose_tiled, ramp, tile_starts, tiling_psnr
+from tests.conftest import tiny_model as tiny
 
 
 class LocalNet(torch.nn.Module):
@@ -68,3 +68,32 @@ def test_bad_tiles_are_user_errors():
         decompose_tiled(LocalNet(), x, x, tile=64, overlap=40)
     with pytest.raises(UserInputError, match="differ in size"):
         decompose_tiled(LocalNet(), x, x[..., :90], tile=64)
+
+
+def test_enhancer_tiles_with_the_same_pairing():
+    """``Enhancer(tile=...)`` gives frame t the tiled decomposition with frame t+1 (the last: with itself)."""
+    from llve.inference import Enhancer, to_tensor
+    from tests.conftest import synthetic_frames
+
+    model = tiny("fast").eval()
+    frames = synthetic_frames(2, 70, 100)  # 2 x 2 tiles
+    got = list(Enhancer(model=model, device="cpu", tile=64).decompose_stream(frames))
+    x = [to_tensor(f, torch.device("cpu")) for f in frames]
+    with torch.no_grad():
+        want = [decompose_tiled(model, x[0], x[1], 64), decompose_tiled(model, x[1], x[1], 64)]
+    assert len(got) == 2
+    for g, w in zip(got, want):
+        assert torch.allclose(g.y, w.y, atol=1e-5)
+
+
+def test_tiling_psnr_is_near_exact_for_a_local_model_and_finite_for_attention():
+    x1, x2 = torch.rand(1, 3, 100, 140), torch.rand(1, 3, 100, 140)
+    assert tiling_psnr(LocalNet(), x1, x2, tile=64) > 100  # float rounding only
+    assert 0 < tiling_psnr(tiny("fast").eval(), x1, x2, tile=64) < float("inf")  # attention sees only its tile
+
+
+def test_enhancer_rejects_a_bad_tile_before_reading_anything():
+    from llve.inference import Enhancer
+
+    with pytest.raises(UserInputError, match="--tile 10 is too small"):
+        Enhancer(model=LocalNet(), device="cpu", tile=10)
