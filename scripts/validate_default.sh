@@ -18,3 +18,6 @@ for method in identity gamma clahe; do
   llve test -c configs/test_lol_holdout.yaml --method "$method" --out "$OUT/lol_$method"
 done
 llve test -c configs/test_lol_holdout.yaml --weights "$WEIGHTS" --out "$OUT/lol_stcd"
+for pairing in next self; do
+  llve test -c configs/test_real_dark.yaml --weights "$WEIGHTS" --pairing "$pairing" --out "$OUT/real_dark_$pairing"
+done

@@ -61,6 +61,8 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
                                      "default: the bundled weights")
     p.add_argument("--method", choices=("stcd", "identity", "gamma", "clahe"), help="override the config's method")
     p.add_argument("--root", help="override the dataset root of the config")
+    p.add_argument("--pairing", choices=("next", "self"), help="override the pairing: next (official) or self "
+                                                                 "(each frame alone, the frame-by-frame reference)")
     p.add_argument("--out", help="results folder (default: results/<config name>_<method>)")
     p.add_argument("--save-images", action="store_true", help="also write every scored output frame as PNG")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N (overrides the config)")
@@ -81,8 +83,8 @@ def _run_test(args: argparse.Namespace) -> None:
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
                                    ("fp16", args.fp16 or None)) if v is not None}
     cfg = dataclasses.replace(cfg, **overrides)
-    if args.root is not None:
-        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, root=args.root))
+    data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
     out = Path(args.out or f"results/{Path(args.config).stem}_{cfg.method}")
     results, paths = evaluate_to_folder(cfg, out, save_images=args.save_images, progress=not args.quiet,
                                         warn=lambda msg: print(f"llve: warning: {msg}", file=sys.stderr))

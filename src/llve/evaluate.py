@@ -91,7 +91,7 @@ def build_runner(cfg: EvalConfig) -> Runner:
         return Runner(baseline_method(cfg.method), f"cpu ({platform.machine()}, numpy/OpenCV)", lambda: None)
     from llve.models import arch_name
 
-    enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16)  # None: the bundled weights
+    enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16, pairing=cfg.data.pairing)  # None: the bundled weights
     dev = enhancer.device
     if dev.type == "cuda":
         name, sync = torch.cuda.get_device_name(dev), (lambda: torch.cuda.synchronize(dev))
@@ -241,7 +241,8 @@ def _summary(results: Results, times: list[float]) -> dict:
 
 def _protocol_line(data: DataConfig) -> str:
     size = "x".join(map(str, data.size)) if data.size else "native"
-    return f"first {data.frames or 'all'} frames, size {size}, pairing {data.pairing} (min(t+1, last))"
+    return f"first {data.frames or 'all'} frames, size {size}, pairing {data.pairing} " + \
+        ("(min(t+1, last))" if data.pairing == "next" else "(each frame with itself)")
 
 
 def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None] | None = None,

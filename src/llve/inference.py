@@ -18,6 +18,7 @@ from llve.errors import UserInputError
 from llve.models import Decomposition
 from llve.models.padding import Padder
 
+PAIRINGS = ("next", "self")
 DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "default.safetensors"
 
 
@@ -61,6 +62,8 @@ class Enhancer:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         fp16: half-precision autocast (CUDA only; ignored with a warning on CPU).
         model: an already built network, instead of ``weights`` (for tests and notebooks).
+        pairing: ``next`` (frame t with t+1, the official rule) or ``self`` (each frame alone, as its own partner:
+            the frame-by-frame reference that shows what the cross-frame interaction adds).
         tile: enhance in overlapping tiles of this size (0: whole frames), for large frames in bounded memory;
             see :mod:`llve.tiling`.
         backend: ``torch``, or ``onnxruntime`` (a ``.onnx`` weights file implies it; other weights are exported
@@ -68,7 +71,8 @@ class Enhancer:
     """
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto", fp16: bool = False,
-                 model: torch.nn.Module | None = None, tile: int = 0, backend: str = "torch"):
+                 model: torch.nn.Module | None = None, tile: int = 0, backend: str = "torch",
+                 pairing: str = "next"):
         from llve.data.video_io import warn
         from llve.models.weights import load_model
         from llve.runtime import RuntimeOptions, prepare_model
@@ -103,6 +107,9 @@ class Enhancer:
             self.model, self.channels_last = prepare_model(model, self.device, RuntimeOptions()), True
         self.fp16 = fp16
         self.tile = tile
+        if pairing not in PAIRINGS:
+            raise UserInputError(f"unknown pairing '{pairing}' (choose {' or '.join(PAIRINGS)})")
+        self.pairing = pairing
 
     def _autocast(self):
         if self.fp16:
@@ -115,7 +122,7 @@ class Enhancer:
 
     @torch.inference_mode()
     def decompose_stream(self, frames: Iterable[np.ndarray]) -> Iterator[Decomposition]:
-        """Yield the (cropped) decomposition of every frame, each paired with its successor."""
+        """Yield the (cropped) decomposition of every frame, each paired with its successor (or itself)."""
         if self.tile:
             yield from self._decompose_stream_tiled(frames)
             return
@@ -130,6 +137,9 @@ class Enhancer:
                                      f"but the first frame is {size[1]}x{size[0]}")
             with self._autocast():
                 incoming = model.encode(padder.pad(self._tensor(rgb)))
+                if self.pairing == "self":
+                    yield Decomposition(*(padder.crop(t) for t in model.decompose_first(incoming, incoming)))
+                    continue
                 if features is not None:
                     yield Decomposition(*(padder.crop(t) for t in model.decompose_first(features, incoming)))
             features = incoming
@@ -147,6 +157,10 @@ class Enhancer:
             if previous is not None and current.shape != previous.shape:
                 raise UserInputError(f"frame {index} has size {rgb.shape[1]}x{rgb.shape[0]}, "
                                      f"but the first frame is {previous.shape[-1]}x{previous.shape[-2]}")
+            if self.pairing == "self":
+                with self._autocast():
+                    yield decompose_tiled(self.model, current, current, self.tile)
+                continue
             if previous is not None:
                 with self._autocast():
                     yield decompose_tiled(self.model, previous, current, self.tile)

@@ -85,3 +85,17 @@ def test_cuda_fp16_close_to_cpu(model):
     cpu = list(Enhancer(model=model, device="cpu").enhance_frames(frames))
     gpu = list(Enhancer(model=copy.deepcopy(model), device="cuda", fp16=True).enhance_frames(frames))
     assert max(np.abs(a.astype(int) - b.astype(int)).max() for a, b in zip(cpu, gpu)) <= 3
+
+
+def test_self_pairing_is_frame_by_frame(model):
+    frames = synthetic_frames(3, 16, 24)
+    got = list(Enhancer(model=model, device="cpu", pairing="self").enhance_frames(frames))
+    cpu = torch.device("cpu")
+    for frame, out in zip(frames, got):
+        with torch.no_grad():
+            ref = model(to_tensor(frame, cpu), to_tensor(frame, cpu))
+        assert np.array_equal(out, to_uint8(ref.y1))
+    nxt = list(Enhancer(model=model, device="cpu").enhance_frames(frames))
+    assert not np.array_equal(nxt[0], got[0])  # the partner matters
+    with pytest.raises(UserInputError, match="unknown pairing"):
+        Enhancer(model=model, device="cpu", pairing="previous")
