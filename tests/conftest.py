@@ -75,3 +75,8 @@ def tiny_model(arch: str):
     fields = {f.name for f in dataclasses.fields(ARCHITECTURES[arch][1])}
     torch.manual_seed(0)
     return build_model(arch, **{k: v for k, v in TINY_CONFIG.items() if k in fields})
+
+
+def pytest_configure(config):
+    # One intra-op thread: the tests' tensors are tiny, and two OpenMP threads on a loaded 2-core machine stall.
+    torch.set_num_threads(1)

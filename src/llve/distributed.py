@@ -15,7 +15,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Dataset, DistributedSampler
 
-from llve.errors import UserInputError
+from llve.runtime import resolve_device
 
 
 @dataclass(frozen=True)
@@ -29,21 +29,6 @@ class World:
     @property
     def primary(self) -> bool:
         return self.rank == 0
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """``auto`` picks this process's GPU (``cuda:LOCAL_RANK``) when there is one, else the CPU."""
-    if name == "auto":
-        return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UserInputError(f"unknown device '{name}' (use auto, cpu, cuda or cuda:N)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserInputError(f"device '{name}' requested but CUDA is not available")
-    if device.type == "cuda" and device.index is None:
-        device = torch.device(f"cuda:{local_rank}")
-    return device
 
 
 def setup(device_name: str) -> tuple[World, torch.device]:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from llve.errors import UserInputError
+from llve.runtime import resolve_device
 from llve.models import Decomposition
 from llve.models.padding import Padder
 
@@ -29,19 +30,6 @@ class FrameResult:
     y: np.ndarray
     r: np.ndarray
     s: np.ndarray
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when present; an unavailable device is a user error, not a crash."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise UserInputError(f"unknown device '{device}' (use auto, cpu, cuda or cuda:N)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserInputError("--device cuda asked for, but no CUDA GPU is available (use --device cpu)")
-    return dev
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:

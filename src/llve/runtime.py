@@ -34,16 +34,19 @@ class RuntimeOptions:
     compile: bool = False
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when present; an unavailable CUDA request is a user error, not a traceback."""
+def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
+    """``auto`` picks this process's GPU (``cuda:LOCAL_RANK``) when there is one, else the CPU; an unavailable
+    or unknown device is a user error, not a traceback. The one device rule of enhance, test, bench and train."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
         raise UserInputError(f"unknown device '{name}' (use auto, cpu, cuda or cuda:N)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserInputError(f"device '{name}' requested but CUDA is not available on this machine")
+        raise UserInputError(f"device '{name}' requested, but no CUDA GPU is available (use --device cpu)")
+    if device.type == "cuda" and device.index is None:
+        device = torch.device(f"cuda:{local_rank}")
     return device
 
 
