@@ -6,6 +6,7 @@ The process group uses NCCL on CUDA and Gloo on CPU. Only the primary rank (0) w
 """
 from __future__ import annotations
 
+import gc
 import os
 import warnings
 from dataclasses import dataclass
@@ -45,6 +46,10 @@ def setup(device_name: str) -> tuple[World, torch.device]:
 
 def cleanup() -> None:
     if dist.is_initialized():
+        # Free DDP's reducer (held in reference cycles) while its process group still exists: a reducer
+        # collected after the group is gone aborts the process at exit ("terminate called ...").
+        gc.collect()
+        dist.barrier()
         dist.destroy_process_group()
 
 

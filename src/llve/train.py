@@ -264,6 +264,8 @@ def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.dev
             writer.close()
         log(f"llve: done: {iteration - start} iterations in {seconds:.1f} s "
             f"({(iteration - start) / max(seconds, 1e-9):.2f} it/s); weights in {run_dir / 'model.safetensors'}")
+    # Leave together: a rank that tears its process group down while rank 0 still writes can abort in Gloo.
+    distributed.barrier()
     return TrainSummary(run_dir, iteration, iteration - start, seconds, last_loss, val_psnr, world.size, spread)
 
 
