@@ -77,3 +77,11 @@ def test_atomic_file_and_folder(tmp_path):
         (tmp / "a.png").write_text("a")
     assert [p.name for p in folder.iterdir()] == ["a.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frames", "out.txt"]
+
+
+def test_unwritable_target_is_a_user_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(UserInputError, match="cannot write"):
+        with atomic_output(blocker / "out.mp4"):
+            pass

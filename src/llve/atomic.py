@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from llve.errors import UserInputError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -26,15 +28,18 @@ def atomic_output(final: str | os.PathLike, is_dir: bool = False) -> Iterator[Pa
     The temporary name keeps ``final``'s suffix so that format detection (e.g. by a video muxer) works.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if is_dir:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-        os.chmod(tmp, 0o777 & ~_umask())
-    else:
-        fd, name = tempfile.mkstemp(prefix=f".{final.stem}.tmp-", suffix=final.suffix, dir=final.parent)
-        os.close(fd)
-        tmp = Path(name)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets the usual permissions
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if is_dir:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+            os.chmod(tmp, 0o777 & ~_umask())
+        else:
+            fd, name = tempfile.mkstemp(prefix=f".{final.stem}.tmp-", suffix=final.suffix, dir=final.parent)
+            os.close(fd)
+            tmp = Path(name)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets the usual permissions
+    except OSError as exc:  # read-only folder, no space, a file where a folder should be ...
+        raise UserInputError(f"cannot write {final}: {exc.strerror or exc} (choose another output with -o)") from None
     try:
         yield tmp
     except BaseException:
