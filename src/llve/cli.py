@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 
-from llve.errors import UserInputError
+from llve.errors import UserInputError, warn
 
 
 def _add_enhance(sub: argparse._SubParsersAction) -> None:
@@ -87,7 +87,7 @@ def _run_test(args: argparse.Namespace) -> None:
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
     out = Path(args.out or f"results/{Path(args.config).stem}_{cfg.method}")
     results, paths = evaluate_to_folder(cfg, out, save_images=args.save_images, progress=not args.quiet,
-                                        warn=lambda msg: print(f"llve: warning: {msg}", file=sys.stderr))
+                                        warn=warn)
     if not args.quiet:
         s = results.summary
         for key in ("psnr_mean_of_sequences", "psnr_mean_of_frames", "ssim_mean_of_sequences", "ssim_mean_of_frames",
@@ -226,8 +226,7 @@ def _run_export(args: argparse.Namespace) -> None:
         if args.model and arch_name(model) != args.model:
             raise UserInputError(f"--model {args.model} but {args.weights} holds a '{arch_name(model)}' network")
     else:
-        print("llve: warning: no --weights given: exporting random weights (useful for speed tests only)",
-              file=sys.stderr)
+        warn("no --weights given: exporting random weights (useful for speed tests only)")
         model = build_model(args.model or "fast")
     export_onnx(model, args.onnx, exporter=args.exporter)
     print(f"wrote {args.onnx}", file=sys.stderr)

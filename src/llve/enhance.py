@@ -14,8 +14,8 @@ from tqdm import tqdm
 
 from llve.atomic import atomic_output
 from llve.data.frames import FRAME_EXTENSIONS, list_frames, read_frame, write_frame
-from llve.data.video_io import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS, VideoWriter, probe_video, read_video, warn
-from llve.errors import UserInputError
+from llve.data.video_io import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS, VideoWriter, probe_video, read_video
+from llve.errors import UserInputError, warn
 from llve.inference import Enhancer
 
 COMPONENTS = ("R", "S")

@@ -14,7 +14,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from llve.errors import UserInputError
+from llve.errors import UserInputError, warn
 from llve.runtime import resolve_device
 from llve.models import Decomposition
 from llve.models.padding import Padder
@@ -61,7 +61,6 @@ class Enhancer:
     def __init__(self, weights: str | Path | None = None, device: str = "auto", fp16: bool = False,
                  model: torch.nn.Module | None = None, tile: int = 0, backend: str = "torch",
                  pairing: str = "next"):
-        from llve.data.video_io import warn
         from llve.models.weights import load_model
         from llve.runtime import RuntimeOptions, prepare_model
         from llve.tiling import MIN_TILE

@@ -5,7 +5,6 @@ H.264 (yuv420p; yuv444p for odd sizes, which 4:2:0 cannot hold) or lossless FFV1
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -14,14 +13,10 @@ from typing import Iterator
 import av
 import numpy as np
 
-from llve.errors import UserInputError
+from llve.errors import UserInputError, warn
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".nut"}
 LOSSLESS_CONTAINERS = {".mkv", ".avi", ".nut"}
-
-
-def warn(message: str) -> None:
-    print(f"llve: warning: {message}", file=sys.stderr)
 
 
 @dataclass(frozen=True)
