@@ -13,6 +13,7 @@ from typing import Callable, Iterator
 from tqdm import tqdm
 
 from llve.atomic import atomic_output
+from llve.data.background import OrderedWorker, prefetch
 from llve.data.frames import FRAME_EXTENSIONS, list_frames, read_frame, write_frame
 from llve.data.video_io import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS, VideoWriter, probe_video, read_video
 from llve.errors import UserInputError, warn
@@ -125,12 +126,16 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
                 else:
                     write_frame(tmp[k] / (key.stem + (".png" if lossless else key.suffix)), rgb)
 
-        results = enhancer.decompose_frames(frames()) if components_dir else enhancer.enhance_frames(frames())
+        # Decoding runs ahead and encoding behind on helper threads (llve.data.background); entered last, the
+        # writer thread is finished before the writers close.
+        writer = stack.enter_context(OrderedWorker())
+        source = stack.enter_context(contextlib.closing(prefetch(frames())))
+        results = enhancer.decompose_frames(source) if components_dir else enhancer.enhance_frames(source)
         for result in tqdm(results, total=total, unit="frame", desc=src.name, disable=not progress, leave=False):
             key = keys.popleft()
             if components_dir:
                 for k, rgb in zip(("Y", "R", "S"), (result.y, result.r, result.s)):
-                    write(k, rgb, key)
+                    writer.submit(write, k, rgb, key)
             else:
-                write("Y", result, key)
+                writer.submit(write, "Y", result, key)
     return out
