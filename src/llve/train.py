@@ -21,13 +21,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from llve import distributed
+from llve import distributed, metrics
 from llve.atomic import atomic_output
 from llve.config import to_yaml
 from llve.correspondence import build_backend
 from llve.correspondence.cache import CorrespondenceCache
 from llve.data.datasets import PairDataset, collate
 from llve.errors import UserInputError
+from llve.inference import to_uint8
 from llve.losses import stcd_loss
 from llve.models import arch_name, build_model
 from llve.models.padding import Padder
@@ -105,12 +106,6 @@ def _forward(model, x1: torch.Tensor, x2: torch.Tensor):
     return type(out)(*(padder.crop(t) for t in out))
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of images in [0, 1] (a quick validation number; the full protocol is ``llve test``)."""
-    mse = torch.mean((a.clamp(0, 1) - b) ** 2).item()
-    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
-
-
 @torch.no_grad()
 def validate(model, dataset: PairDataset, device: torch.device, max_items: int = 0) -> tuple[float, dict]:
     """Mean PSNR of Y1 over the held-out pairs, and the first pair's outputs for an image panel."""
@@ -121,7 +116,8 @@ def validate(model, dataset: PairDataset, device: torch.device, max_items: int =
     for i in range(len(dataset) if max_items <= 0 else min(max_items, len(dataset))):
         item = dataset[i]
         out = _forward(net, item["low1"][None].to(device), item["low2"][None].to(device))
-        scores.append(psnr(out.y1[0].cpu(), item["gt1"]))
+        # The protocol's PSNR (uint8, peak 255) on the trainer's crops: a quick number; `llve test` is the full one.
+        scores.append(metrics.psnr(to_uint8(out.y1), to_uint8(item["gt1"][None])))
         if first is None:
             first = {"low1": item["low1"], "y1": out.y1[0].cpu(), "r1": out.r1[0].cpu(), "s1": out.s1[0].cpu(),
                      "gt1": item["gt1"]}
