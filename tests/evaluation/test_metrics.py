@@ -107,3 +107,16 @@ def test_brightness_flicker():
     assert metrics.brightness_flicker(flickering) > 15.0
     assert metrics.brightness_flicker([3.0]) is None
     assert metrics.mean_luma(np.full((2, 2, 3), [100, 0, 0], np.uint8)) == pytest.approx(29.9)
+
+
+def test_streaming_and_protocol_conversions_agree():
+    # llve.inference.to_uint8 (torch, what `llve enhance` writes) must round exactly like the protocol's numpy one.
+    import torch
+
+    from llve.inference import to_uint8 as torch_to_uint8
+
+    values = np.concatenate([np.random.default_rng(0).uniform(-0.1, 1.1, 3000),
+                             (np.arange(256) + 0.5) / 255.0]).astype(np.float32)  # half-way points included
+    image = values[: 3 * 1085].reshape(31, 35, 3)
+    tensor = torch.from_numpy(image).permute(2, 0, 1)[None]
+    assert np.array_equal(torch_to_uint8(tensor), metrics.to_uint8(image))
