@@ -17,8 +17,9 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("enhance", help="brighten a dark video, frame folder or image",
                        description="Enhance a low-light video (any format PyAV decodes), a folder of frames "
                                    "(png/jpg/bmp/npy) or a single image.")
-    p.add_argument("input", help="video file, frame folder or image")
-    p.add_argument("-o", "--output", help="output path of the same kind (default: next to the input, suffix _enhanced)")
+    p.add_argument("input", nargs="+", help="video file, frame folder or image (several: each in turn)")
+    p.add_argument("-o", "--output", help="output path of the same kind (default: next to the input, suffix "
+                                          "_enhanced); with several inputs, a folder for all results")
     p.add_argument("--weights", help="weights file (.safetensors, official .pth, or an llve checkpoint); "
                                      "default: the bundled weights")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
@@ -40,15 +41,22 @@ def _run_enhance(args: argparse.Namespace) -> None:
 
     # Before torch loads OpenMP (see _run_bench): sleeping, not spinning, waits keep a busy machine 7x faster.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from llve.enhance import enhance_path
+    from llve.enhance import enhance_many, enhance_path
     from llve.inference import Enhancer
 
+    options = dict(components_dir=args.components, lossless=args.lossless, overwrite=args.overwrite,
+                   progress=not args.quiet)
     enhancer = Enhancer(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
                         backend=args.backend)
-    out = enhance_path(enhancer, args.input, args.output, components_dir=args.components,
-                       lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet)
-    if not args.quiet:
-        print(f"wrote {out}", file=sys.stderr)
+
+    def said(out) -> None:
+        if not args.quiet:
+            print(f"wrote {out}", file=sys.stderr)
+
+    if len(args.input) == 1:
+        said(enhance_path(enhancer, args.input[0], args.output, **options))
+    else:
+        enhance_many(enhancer, args.input, args.output, on_written=said, **options)
 
 
 def _add_test(sub: argparse._SubParsersAction) -> None:

@@ -230,3 +230,50 @@ def test_sigterm_leaves_no_partial_file(tmp_path, tiny_weights):
         pytest.skip("finished before the signal arrived")
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]
+
+
+def test_several_inputs_into_one_folder_with_one_network(tmp_path, tiny_weights, capsys):
+    a = write_clip(tmp_path / "a.mp4", synthetic_frames(3, 20, 24), fps=10)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i, f in enumerate(synthetic_frames(2, 20, 24)):
+        write_frame(frames / f"{i}.png", f)
+    assert run(a, frames, "-o", tmp_path / "out", "--weights", tiny_weights) == 0
+    assert len(decode_all(tmp_path / "out" / "a_enhanced.mp4")[0]) == 3
+    assert sorted(p.name for p in (tmp_path / "out" / "frames_enhanced").iterdir()) == ["0.png", "1.png"]
+    assert not (tmp_path / "a_enhanced.mp4").exists()
+
+
+def test_several_inputs_without_output_go_next_to_each(tmp_path, tiny_weights):
+    (tmp_path / "x").mkdir()
+    a = write_clip(tmp_path / "x" / "a.mp4", synthetic_frames(2, 20, 24), fps=10)
+    b = write_clip(tmp_path / "b.mkv", synthetic_frames(2, 20, 24), codec="ffv1")
+    assert run(a, b, "--weights", tiny_weights) == 0
+    assert (tmp_path / "x" / "a_enhanced.mp4").is_file() and (tmp_path / "b_enhanced.mkv").is_file()
+
+
+def test_a_bad_input_among_several_is_skipped_named_and_fails_the_run(tmp_path, tiny_weights, capsys):
+    good = write_clip(tmp_path / "good.mp4", synthetic_frames(2, 20, 24), fps=10)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all" * 10)
+    assert run(junk, good, "-o", tmp_path / "out", "--weights", tiny_weights) == 2
+    err = capsys.readouterr().err
+    assert "skipped" in err and "junk.mp4" in err and "1 of 2 inputs failed" in err
+    assert "Traceback" not in err
+    assert (tmp_path / "out" / "good_enhanced.mp4").is_file()
+    assert not (tmp_path / "out" / "junk_enhanced.mp4").exists()
+
+
+def test_several_inputs_clashing_names_or_a_file_as_folder_are_refused(tmp_path, tiny_weights, capsys):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "q").mkdir()
+    a = write_clip(tmp_path / "p" / "a.mp4", synthetic_frames(2, 20, 24), fps=10)
+    b = write_clip(tmp_path / "q" / "a.mp4", synthetic_frames(2, 20, 24), fps=10)
+    assert run(a, b, "-o", tmp_path / "out", "--weights", tiny_weights) == 2
+    assert "would both be written" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    file_out = tmp_path / "taken.mp4"
+    file_out.write_bytes(b"x")
+    assert run(a, b, "-o", file_out, "--weights", tiny_weights) == 2
+    assert "names a folder" in capsys.readouterr().err
+    assert file_out.read_bytes() == b"x"
