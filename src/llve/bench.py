@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import statistics
 import tempfile
 import time
@@ -31,7 +32,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from llve.atomic import atomic_output
 from llve.errors import UserInputError
 from llve.measure import PeakRSS, describe_device, gc_and_reset, matmul_gflops
-from llve.models import ARCHITECTURES, build_model
+from llve.models import build_model
 from llve.runtime import RuntimeOptions, inference_context, prepare_frame, prepare_model, resolve_device, synchronize
 
 
@@ -39,7 +40,8 @@ from llve.runtime import RuntimeOptions, inference_context, prepare_frame, prepa
 class BenchSettings:
     """Args:
         sizes: (height, width) frame sizes to measure.
-        models: architecture names (default configs).
+        models: architecture names with their default configs, or ``arch:key=value,...`` to change some config
+            fields (``fast:refine=0``); see :func:`build_from_spec`.
         frames: at most this many timed frames per measurement; at least ``min_frames`` (or ``frames``).
         budget_s: stop timing a measurement after this many seconds (once ``min_frames`` are timed).
         warmup: untimed frames before timing (allocator, oneDNN kernel selection, cudnn autotune).
@@ -79,11 +81,25 @@ def parse_size(text: str) -> tuple[int, int]:
     return h, w
 
 
+def build_from_spec(spec: str) -> torch.nn.Module:
+    """``fast`` or ``fast:refine=0,width=48`` -> that network (values read as YAML scalars; errors name the spec)."""
+    import yaml
+
+    arch, _, fields = spec.partition(":")
+    config = {}
+    for field in filter(None, fields.split(",")):
+        key, sep, value = field.partition("=")
+        if not sep or not key.strip():
+            raise UserInputError(f"bad model '{spec}': expected ARCH or ARCH:KEY=VALUE,..., e.g. fast:refine=0")
+        config[key.strip()] = yaml.safe_load(value)
+    return build_model(arch.strip(), **config)
+
+
 def count_gflops(arch: str, height: int, width: int) -> dict[str, float]:
     """FLOPs of one streamed frame (encode + decompose_first) and of one pair forward, counted on the meta
     device: exact operator counts from ``torch.utils.flop_counter`` without computing anything."""
     with torch.device("meta"):
-        model = build_model(arch).eval()
+        model = build_from_spec(arch).eval()
         x = torch.empty(1, 3, height, width)
         partner = model.encode(x)
         with FlopCounterMode(display=False) as stream:
@@ -152,8 +168,8 @@ def _tiled_step(model, frames, device, options: RuntimeOptions, tile: int) -> Ca
 def _onnx_step(arch: str, frames, workdir: Path) -> Callable[[int], object]:
     from llve.export import OnnxStreamingModel, export_onnx
 
-    path = workdir / f"{arch}.onnx"
-    export_onnx(build_model(arch), path, height=frames[0].shape[-2], width=frames[0].shape[-1])
+    path = workdir / (re.sub(r"[^A-Za-z0-9]+", "_", arch) + ".onnx")
+    export_onnx(build_from_spec(arch), path, height=frames[0].shape[-2], width=frames[0].shape[-1])
     model = OnnxStreamingModel(path)
     cache = {"features": model.encode(frames[0])}
 
@@ -191,7 +207,7 @@ def _video_fps(arch: str, height: int, width: int, frames: int, device: torch.de
 
     torch.manual_seed(0)
     clip = synthetic_clip(workdir / f"clip-{width}x{height}-{frames}.mp4", height, width, frames)
-    enhancer = Enhancer(model=build_model(arch), device=str(device), fp16=s.runtime.precision == "fp16",
+    enhancer = Enhancer(model=build_from_spec(arch), device=str(device), fp16=s.runtime.precision == "fp16",
                         tile=s.tile)
     gc_and_reset(device)
     with PeakRSS() as rss:
@@ -222,7 +238,7 @@ def _modes(arch: str, frames, device: torch.device, s: BenchSettings, workdir: P
     """Mode name -> step factory. Each factory builds its own model so layouts never leak between modes."""
     def fresh():
         torch.manual_seed(0)
-        return build_model(arch)
+        return build_from_spec(arch)
 
     modes = {
         "pair": lambda: _pair_step(fresh().eval().to(device), [f.to(device) for f in frames]),
@@ -242,9 +258,7 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     if set(s.modes) - known_modes:
         raise UserInputError(f"unknown mode '{sorted(set(s.modes) - known_modes)[0]}' "
                              f"(choose from {', '.join(sorted(known_modes))})")
-    unknown = [m for m in s.models if m not in ARCHITECTURES]
-    if unknown:
-        raise UserInputError(f"unknown model '{unknown[0]}' (choose from {', '.join(sorted(ARCHITECTURES))})")
+    networks = {spec: build_from_spec(spec) for spec in s.models}  # bad names and configs fail before timing
     if s.backend not in ("torch", "onnxruntime"):
         raise UserInputError(f"unknown backend '{s.backend}' (choose torch or onnxruntime)")
     if s.frames < 1 or s.min_frames < 1 or s.warmup < 0:
@@ -265,9 +279,10 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
                      "tile": s.tile},
         "models": {}, "results": [], "speedups": [],
     }
-    for arch in s.models:
-        params = sum(p.numel() for p in build_model(arch).parameters())
-        report["models"][arch] = {"params": params, "weights_mb": params * 4 / 1e6}
+    for arch, net in networks.items():
+        params = sum(p.numel() for p in net.parameters())
+        report["models"][arch] = {"params": params, "weights_mb": params * 4 / 1e6,
+                                  "config": dataclasses.asdict(net.cfg)}
     with tempfile.TemporaryDirectory(prefix="llve-bench-") as tmp:
         for height, width in s.sizes:
             frames = dark_frames(height, width)
@@ -304,10 +319,12 @@ def _with_rates(row: dict, gflops_per_frame: float, matmul: float) -> dict:
 
 
 def _speedups(rows: list[dict]) -> list[dict]:
-    """The ratios the docs quote: fast vs official, and the official network's own fast path vs its plain loop."""
+    """The ratios the docs quote: each other model vs official, and the official fast path vs its plain loop."""
     fps = {(r["model"], r["mode"]): r["fps"] for r in rows}
-    pairs = [(("fast", "stream"), ("official", "stream")), (("fast", "stream"), ("official", "pair")),
-             (("fast", "video"), ("official", "video")), (("official", "stream"), ("official", "pair"))]
+    others = dict.fromkeys(r["model"] for r in rows if r["model"] != "official")
+    pairs = [((m, a), ("official", b)) for m in others for a, b in (("stream", "stream"), ("stream", "pair"),
+                                                                      ("video", "video"))]
+    pairs.append((("official", "stream"), ("official", "pair")))
     return [{"size": rows[0]["size"], "what": f"{a[0]} {a[1]} / {b[0]} {b[1]} frames/s", "ratio": fps[a] / fps[b]}
             for a, b in pairs if a in fps and b in fps]
 

@@ -164,7 +164,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                        description="Benchmark the networks side by side on this machine (random weights: speed "
                                    "does not depend on them). Prints a table; --json writes every figure.")
     p.add_argument("--size", action="append", metavar="WxH", help="frame size, repeatable (default 960x512)")
-    p.add_argument("--model", action="append", help="architecture, repeatable (default: official and fast)")
+    p.add_argument("--model", action="append", metavar="ARCH[:KEY=VALUE,...]",
+                   help="network, repeatable; config fields may follow, e.g. fast:refine=0 (default: official "
+                        "and fast)")
     p.add_argument("--frames", type=int, default=20, help="at most this many timed frames per measurement")
     p.add_argument("--budget", type=float, default=25.0, metavar="S",
                    help="stop timing a measurement after S seconds once 2 frames are timed (default 25)")

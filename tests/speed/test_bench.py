@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from llve.bench import BenchSettings, count_gflops, parse_size, run_bench
+from llve.bench import BenchSettings, build_from_spec, count_gflops, parse_size, run_bench
 from llve.errors import UserInputError
 from llve.measure import PeakRSS
 
@@ -43,6 +43,23 @@ def test_video_mode_and_mode_filter(tmp_path):
     assert report["results"][1]["fps"] > 0
     with pytest.raises(UserInputError, match="unknown mode"):
         run_bench(BenchSettings(modes=("sprint",)), log=lambda _: None)
+
+
+def test_model_specs_change_config_fields():
+    """``fast:refine=0`` benchmarks a variant next to the defaults; each variant gets its ratio to official."""
+    assert build_from_spec("fast").cfg.refine > 0
+    assert build_from_spec("fast:refine=0,width=32").cfg.refine == 0
+    assert build_from_spec("fast: refine = 0").cfg.refine == 0
+    assert build_from_spec("official:width=8").cfg.width == 8
+    for bad, match in (("fast:refine", "bad model"), ("fast:depth=3", "bad config"), ("fastest", "unknown model")):
+        with pytest.raises(UserInputError, match=match):
+            build_from_spec(bad)
+    report = run_bench(BenchSettings(sizes=((32, 48),), models=("official", "fast", "fast:refine=0"), frames=2,
+                                     warmup=0, budget_s=0, video=False, modes=("stream",)), log=lambda _: None)
+    assert report["models"]["fast:refine=0"]["config"]["refine"] == 0
+    assert report["models"]["fast:refine=0"]["params"] < report["models"]["fast"]["params"]
+    assert {s["what"] for s in report["speedups"]} == {"fast stream / official stream frames/s",
+                                                      "fast:refine=0 stream / official stream frames/s"}
 
 
 def test_streamed_frame_costs_less_than_a_pair():

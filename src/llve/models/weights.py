@@ -41,7 +41,8 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], str | None,
                 state = {k: f.get_tensor(k) for k in f.keys()}
         except Exception as exc:  # safetensors raises several unrelated types for a bad file
             raise UserInputError(f"cannot read weights {path}: {exc}") from None
-        return state, meta.get("arch"), json.loads(meta.get("config", "{}"))
+        arch = meta.get("arch")
+        return state, arch, _with_legacy_defaults(arch, json.loads(meta.get("config", "{}")))
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -54,7 +55,16 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], str | None,
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()) or not obj:
         raise UserInputError(f"weights {path} do not hold a state_dict (a dict of tensors)")
     state = {k.removeprefix("module."): v for k, v in obj.items()}
-    return state, arch, config
+    return state, arch, _with_legacy_defaults(arch, config)
+
+
+# Config fields added after weights were first published, with the value that reproduces those older networks.
+_LEGACY_DEFAULTS = {"fast": {"refine": 0}}
+
+
+def _with_legacy_defaults(arch: str | None, config: dict) -> dict:
+    """Weights saved before a config field existed were built without it: fill in the value that matches them."""
+    return {**_LEGACY_DEFAULTS.get(arch, {}), **config} if config else config
 
 
 def _guess_arch(state: dict[str, torch.Tensor]) -> tuple[str, dict]:
