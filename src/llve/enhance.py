@@ -144,7 +144,7 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
 def batch_outputs(inputs: list[Path], output: str | Path | None, lossless: bool) -> list[Path]:
     """Output path of each input when several are enhanced in one call.
 
-    Without ``output`` each result goes next to its input; with it, ``output`` is a folder (created if needed)
+    Without ``output`` each result goes next to its input; with it, ``output`` is a folder (``enhance_many`` creates it)
     that receives every result under its default name. Two inputs may not end up at the same name.
     """
     if len(set(inputs)) != len(inputs):

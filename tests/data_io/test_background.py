@@ -54,6 +54,15 @@ def test_prefetch_stopped_early_closes_the_source_and_its_thread():
     assert not [t for t in threading.enumerate() if t.name == "llve-reader"]
 
 
+def test_prefetch_stopped_with_a_full_queue_after_the_last_item_ends_its_thread():
+    """The reader has read everything and waits to queue its end marker: stopping must still release it."""
+    stream = prefetch(iter([0, 1]), depth=1)
+    assert next(stream) == 0
+    time.sleep(0.2)  # 1 is queued; the end marker waits for room
+    stream.close()
+    assert not [t for t in threading.enumerate() if t.name == "llve-reader" and t.is_alive()]
+
+
 def test_ordered_worker_runs_calls_in_order():
     done = []
     with OrderedWorker(depth=2) as worker:

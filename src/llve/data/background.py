@@ -24,20 +24,24 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
 
     source = iter(items)
 
+    def offer(entry: tuple) -> bool:
+        """Queue ``entry`` unless the consumer has gone (a plain put on a full queue would then block forever)."""
+        while not stop.is_set():
+            try:
+                buffer.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
     def produce() -> None:
         try:
             for item in source:
-                while not stop.is_set():
-                    try:
-                        buffer.put((item, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer((item, None)):
                     return
-            buffer.put((_DONE, None))
+            offer((_DONE, None))
         except BaseException as exc:  # handed to the consumer, raised there
-            buffer.put((_DONE, exc))
+            offer((_DONE, exc))
         finally:
             getattr(source, "close", lambda: None)()  # a generator's open files close on this thread
 
