@@ -25,8 +25,8 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
     p.add_argument("--fp16", action="store_true", help="half-precision inference on CUDA")
     p.add_argument("--tile", type=int, default=0, metavar="SIZE",
-                   help="process frames in overlapping SIZE x SIZE tiles to bound memory; at least 1024 with "
-                        "the default weights (smaller tiles misjudge flat regions)")
+                   help="bound memory by processing SIZE x SIZE windows (e.g. 512 for 4K); exact for the fast "
+                        "network, slightly different for the official one")
     p.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
                    help="run the network with PyTorch or ONNX Runtime (.onnx weights imply onnxruntime)")
     p.add_argument("--components", metavar="DIR", help="also write the R (view-independent) and S "

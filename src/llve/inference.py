@@ -7,6 +7,7 @@ Only two frames' features are alive at any time, so memory does not grow with vi
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -110,10 +111,13 @@ class Enhancer:
     @torch.inference_mode()
     def decompose_stream(self, frames: Iterable[np.ndarray]) -> Iterator[Decomposition]:
         """Yield the (cropped) decomposition of every frame, each paired with its successor (or itself)."""
-        if self.tile:
+        model, padder, size = self.model, None, None
+        decompose = model.decompose_first
+        if self.tile and hasattr(model, "decompose_first_tiled"):  # cached features, tiled decoders (exact)
+            decompose = functools.partial(model.decompose_first_tiled, tile=self.tile)
+        elif self.tile:
             yield from self._decompose_stream_tiled(frames)
             return
-        model, padder, size = self.model, None, None
         features = None  # encoder features of the frame waiting for its partner
         for index, rgb in enumerate(frames):
             if size is None:
@@ -125,17 +129,17 @@ class Enhancer:
             with self._autocast():
                 incoming = model.encode(padder.pad(self._tensor(rgb)))
                 if self.pairing == "self":
-                    yield Decomposition(*(padder.crop(t) for t in model.decompose_first(incoming, incoming)))
+                    yield Decomposition(*(padder.crop(t) for t in decompose(incoming, incoming)))
                     continue
                 if features is not None:
-                    yield Decomposition(*(padder.crop(t) for t in model.decompose_first(features, incoming)))
+                    yield Decomposition(*(padder.crop(t) for t in decompose(features, incoming)))
             features = incoming
         if features is not None:
             with self._autocast():
-                yield Decomposition(*(padder.crop(t) for t in model.decompose_first(features, features)))
+                yield Decomposition(*(padder.crop(t) for t in decompose(features, features)))
 
     def _decompose_stream_tiled(self, frames: Iterable[np.ndarray]) -> Iterator[Decomposition]:
-        """The same pairing in tiles: frames, not features, are kept (each tile encodes both of its frames)."""
+        """The same pairing in whole-network tiles: frames, not features, are kept (each tile encodes both frames)."""
         from llve.tiling import decompose_tiled
 
         previous = None

@@ -6,8 +6,10 @@ A network's activation memory grows with the frame's pixel count (the official n
 corresponding content - and blends neighbouring windows with linear ramps across their overlap, so no seam shows.
 
 Caveat, by design of STCD: its channel attention pools statistics over all pixels it is given. Inside a tile it
-sees only that tile, so a tiled result differs slightly from the untiled one (docs/speed.md gives the PSNR
-between them on a 1080p frame). Larger tiles and overlaps make the difference smaller.
+sees only that tile, so a tiled result differs from the untiled one (docs/speed.md gives the PSNR between them on
+a 1080p frame). Larger tiles and overlaps make the difference smaller. Networks that offer
+``decompose_first_tiled`` (the fast one) avoid it: their attention runs at 1/8 resolution on the whole frame and
+only their local, full-resolution decoders are tiled, which reproduces the untiled result.
 
 R and S are blended; Y is recomputed as R * S so the decomposition stays exact.
 """
@@ -75,6 +77,10 @@ def decompose_tiled(model, x1: torch.Tensor, x2: torch.Tensor, tile: int, overla
     b, _, h, w = x1.shape
     if h <= tile and w <= tile:
         return _decompose(model, x1, x2)
+    if hasattr(model, "decompose_first_tiled"):  # exact: only the local decoders are tiled (see FastSTCD)
+        padder = Padder(h, w, model.size_multiple)
+        d = model.decompose_first_tiled(model.encode(padder.pad(x1)), model.encode(padder.pad(x2)), tile)
+        return Decomposition(*(padder.crop(t) for t in d))
     r_sum = x1.new_zeros(b, 3, h, w, dtype=torch.float32)
     s_sum = torch.zeros_like(r_sum)
     weight = x1.new_zeros(1, 1, h, w, dtype=torch.float32)

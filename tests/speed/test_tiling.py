@@ -75,7 +75,7 @@ def test_enhancer_tiles_with_the_same_pairing():
     from llve.inference import Enhancer, to_tensor
     from tests.conftest import synthetic_frames
 
-    model = tiny("fast").eval()
+    model = tiny("official").eval()  # tiles the whole network (no decompose_first_tiled)
     frames = synthetic_frames(2, 70, 100)  # 2 x 2 tiles
     got = list(Enhancer(model=model, device="cpu", tile=64).decompose_stream(frames))
     x = [to_tensor(f, torch.device("cpu")) for f in frames]
@@ -89,7 +89,31 @@ def test_enhancer_tiles_with_the_same_pairing():
 def test_tiling_psnr_is_near_exact_for_a_local_model_and_finite_for_attention():
     x1, x2 = torch.rand(1, 3, 100, 140), torch.rand(1, 3, 100, 140)
     assert tiling_psnr(LocalNet(), x1, x2, tile=64) > 100  # float rounding only
-    assert 0 < tiling_psnr(tiny("fast").eval(), x1, x2, tile=64) < float("inf")  # attention sees only its tile
+    assert 0 < tiling_psnr(tiny("official").eval(), x1, x2, tile=64) < 100  # attention sees only its tile
+
+
+def test_fast_network_tiles_only_its_decoders_and_matches_untiled():
+    """Attention runs on the whole frame at 1/8; the decoders, tiled with DECODER_REACH of context, are exact."""
+    from llve.inference import Enhancer
+    from tests.conftest import synthetic_frames
+
+    torch.manual_seed(0)
+    model = tiny("fast").eval()
+    x1, x2 = torch.rand(1, 3, 157, 203), torch.rand(1, 3, 157, 203)
+    with torch.no_grad():
+        whole = decompose_tiled(model, x1, x2, tile=1024)  # one window: the plain untiled path
+        tiled = decompose_tiled(model, x1, x2, tile=64)
+        for a, b in zip(tiled, whole):
+            assert a.shape == b.shape and torch.allclose(a, b, atol=1e-5)
+        model.DECODER_REACH = 0  # without context the window borders show: the halo is what makes it exact
+        assert not torch.allclose(decompose_tiled(model, x1, x2, tile=64).y, whole.y, atol=1e-3)
+        del model.DECODER_REACH
+    frames = synthetic_frames(3, 70, 100)
+    plain = list(Enhancer(model=model, device="cpu").decompose_stream(frames))
+    tiled = list(Enhancer(model=model, device="cpu", tile=64).decompose_stream(frames))
+    assert len(plain) == len(tiled) == 3
+    for p, t in zip(plain, tiled):
+        assert torch.allclose(p.y, t.y, atol=1e-5)
 
 
 def test_enhancer_rejects_a_bad_tile_before_reading_anything():

@@ -137,6 +137,9 @@ class FastSTCD(nn.Module):
     """
 
     size_multiple = 8
+    # Context a decoder needs, in full-resolution pixels each side: its 3x3 convs reach 4 (at 1/4), 2 + 2 (two at
+    # 1/2) and 2 (the refinement's two at full resolution) = 10, rounded up to the 1/8 grid.
+    DECODER_REACH = 16
 
     def __init__(self, cfg: FastSTCDConfig = FastSTCDConfig()):
         super().__init__()
@@ -174,6 +177,33 @@ class FastSTCD(nn.Module):
         """Enhance frame 1 of a pair from cached encoder features; frame 2's decoders are skipped."""
         fused1, _ = self.interact(f1, f2)
         return self.decode(fused1, f1)
+
+    def decompose_first_tiled(self, f1: FastFeatures, f2: FastFeatures, tile: int) -> Decomposition:
+        """:meth:`decompose_first` with the decoders - the only full-resolution work - run window by window.
+
+        The interaction (and its attention) sees the whole frame at 1/8 resolution, where memory is small; the
+        decoders are convolutions that see at most ``DECODER_REACH`` pixels around an output pixel, so each window
+        decoded with that much context reproduces the untiled result. ``tile`` is rounded down to a multiple of 8.
+        """
+        fused, _ = self.interact(f1, f2)
+        b, _, h, w = f1.pixels.shape
+        h, w, tile, halo = 2 * h, 2 * w, max(8, tile - tile % 8), self.DECODER_REACH
+        out = [fused.new_empty(b, 3, h, w) for _ in range(3)]  # y, r, s
+        for top in range(0, h, tile):
+            for left in range(0, w, tile):
+                t0, l0 = max(top - halo, 0), max(left - halo, 0)
+                t1, l1 = min(top + tile + halo, h), min(left + tile + halo, w)
+
+                def window(x: torch.Tensor, scale: int) -> torch.Tensor:
+                    return x[..., t0 // scale:t1 // scale, l0 // scale:l1 // scale]
+
+                skips = FastFeatures(*(window(x, scale) for x, scale in zip(f1, (2, 2, 4, 8, 8))))
+                part = self.decode(window(fused, 8), skips)
+                th, tw = min(tile, h - top), min(tile, w - left)
+                for whole, piece in zip(out, part):
+                    inner = piece[..., top - t0:top - t0 + th, left - l0:left - l0 + tw]
+                    whole[..., top:top + th, left:left + tw] = inner
+        return Decomposition(*out)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> PairOutput:
         f1, f2 = self.encode(x1), self.encode(x2)
