@@ -12,7 +12,9 @@ and half resolution (128 -> 256 channels). Here the same algorithm runs where pi
   even though it is the partner of its predecessor;
 * two light decoders (R view-independent, S view-dependent, as in STCD) upsample with 1x1 convs + pixel-shuffle
   and depthwise-separable blocks; their heads predict 2x2 output pixels per half-resolution position and see the
-  unshuffled input, so fine detail reaches R without any full-resolution layer.
+  unshuffled input; R's decoder ends with one thin full-resolution stage (``refine``) for pixel-level detail;
+* everything that pools over the frame runs at 1/8, so :meth:`FastSTCD.decompose_first_tiled` can tile just the
+  (convolutional) decoders and still equal the untiled result: bounded memory without tiling artefacts.
 
 The interface equals :class:`llve.models.stcd.STCD`, so training, evaluation and streaming apply unchanged.
 """
