@@ -8,7 +8,7 @@ speed depends on the architecture and its config, never on the weight values. Mo
 * ``pair``: the plain two-frame ``forward`` per output frame, fp32, no caching (what a naive loop does);
 * ``stream``: the real streaming path - each frame encoded once, cached, and paired with its successor via
   ``decompose_first`` - with the fast paths of :mod:`llve.runtime` (inference mode, channels-last, autocast);
-* ``stream-tiled``: ``stream`` through :func:`llve.tiling.decompose_tiled` (bounded memory for large frames);
+* ``stream-tiled``: ``stream`` as ``llve enhance --tile`` runs it (bounded memory for large frames);
 * ``stream-onnxruntime``: the exported single-step streaming graph run by ONNX Runtime;
 * ``video`` (``video-tiled`` with a tile size): ``llve enhance`` on a synthetic H.264 clip - decode, streaming
   enhancement, encode - timed end to end (model loading excluded).
@@ -16,6 +16,7 @@ speed depends on the architecture and its config, never on the weight values. Mo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -139,8 +140,9 @@ def _pair_step(model, frames: list[torch.Tensor]) -> Callable[[int], object]:
     return step
 
 
-def _stream_step(model, frames, device, options: RuntimeOptions) -> Callable[[int], object]:
+def _stream_step(model, frames, device, options: RuntimeOptions, decompose=None) -> Callable[[int], object]:
     """One streamed frame: encode the successor, decompose the current frame from both cached features."""
+    decompose = decompose or model.decompose_first
     frames = [prepare_frame(f, device, options) for f in frames]
     with inference_context(device, options):
         cache = {"features": model.encode(frames[0])}
@@ -148,15 +150,19 @@ def _stream_step(model, frames, device, options: RuntimeOptions) -> Callable[[in
     def step(i: int):
         with inference_context(device, options):
             partner = model.encode(frames[(i + 1) % len(frames)])
-            out = model.decompose_first(cache["features"], partner)
+            out = decompose(cache["features"], partner)
             cache["features"] = partner
             return out.y.float()
     return step
 
 
 def _tiled_step(model, frames, device, options: RuntimeOptions, tile: int) -> Callable[[int], object]:
+    """As ``llve enhance --tile`` runs: cached features and tiled decoders where the network offers them."""
     from llve.tiling import decompose_tiled
 
+    if hasattr(model, "decompose_first_tiled"):
+        return _stream_step(model, frames, device, options, decompose=functools.partial(
+            model.decompose_first_tiled, tile=tile))
     frames = [prepare_frame(f, device, options) for f in frames]
 
     def step(i: int):
