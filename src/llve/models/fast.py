@@ -50,7 +50,7 @@ class FastSTCDConfig:
         ffn_expansion: hidden-channel factor of the attention blocks' gated feed-forward.
         refine: channels of the R decoder's one thin full-resolution layer (0: none). It sees the input image
             beside R's logits and restores the pixel-level detail that 2x2-pixel heads blur; 8 channels
-            buy ~0.6 dB for ~1.2x the time per frame (docs/speed.md). Weights saved before this option
+            bought 0.44 dB (mean of two seeds) for 1.16x the time per frame (docs/speed.md). Weights saved before this option
             existed have none (``read_weights`` fills in 0).
     """
 
@@ -97,7 +97,8 @@ class Upsample(nn.Module):
 
 
 class Decoder(nn.Module):
-    """1/8 -> 1/2 resolution, then a head predicting 2x2 output pixels per position; sigmoid output in [0, 1]."""
+    """1/8 -> 1/2 resolution, then a head predicting 2x2 output pixels per position, optionally corrected by a thin
+    full-resolution ``refine`` stage that also sees the input image; sigmoid output in [0, 1]."""
 
     def __init__(self, cfg: FastSTCDConfig, refine: int = 0):
         super().__init__()
@@ -196,11 +197,11 @@ class FastSTCD(nn.Module):
                 t0, l0 = max(top - halo, 0), max(left - halo, 0)
                 t1, l1 = min(top + tile + halo, h), min(left + tile + halo, w)
 
-                def window(x: torch.Tensor, scale: int) -> torch.Tensor:
+                def window(x: torch.Tensor) -> torch.Tensor:  # the same area of a map at any resolution
+                    scale = h // x.shape[-2]
                     return x[..., t0 // scale:t1 // scale, l0 // scale:l1 // scale]
 
-                skips = FastFeatures(*(window(x, scale) for x, scale in zip(f1, (2, 2, 4, 8, 8))))
-                part = self.decode(window(fused, 8), skips)
+                part = self.decode(window(fused), FastFeatures(*map(window, f1)))
                 th, tw = min(tile, h - top), min(tile, w - left)
                 for whole, piece in zip(out, part):
                     inner = piece[..., top - t0:top - t0 + th, left - l0:left - l0 + tw]
