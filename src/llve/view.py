@@ -186,8 +186,8 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
 
     with gr.Blocks(title="llve viewer", analytics_enabled=False) as app:
         gr.Markdown("## llve viewer\nDrop a dark clip: the first seconds are enhanced at preview size. "
-                    "Compare before/after with the slider, look at the view-independent R and the view-dependent S, then enhance "
-                    "the whole file at full resolution.")
+                    "Compare before/after with the slider, look at the view-independent R and the view-dependent S, "
+                    "then enhance the whole file at full resolution.")
         state = gr.State(None)
         with gr.Row():
             with gr.Column(scale=1):

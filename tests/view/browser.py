@@ -65,12 +65,15 @@ def running_viewer(tmpdir: Path, *args: str) -> Iterator[tuple[str, subprocess.P
 
 @contextlib.contextmanager
 def chromium_page(**options):
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415
 
+    expect.set_options(timeout=60_000)  # a busy 2-core machine needs many seconds to render the page
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
-            yield browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 900}, **options)
+            page = browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 900}, **options)
+            page.set_default_timeout(60_000)
+            yield page
         finally:
             browser.close()
 

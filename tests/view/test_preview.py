@@ -90,6 +90,21 @@ def test_exposure_control_is_offered_only_to_an_enhancer_that_takes_it():
     assert accepts_exposure(WithExposure) and not accepts_exposure(Without)
 
 
+def test_exposure_forwarded_to_stream_options_counts_too(monkeypatch):
+    import dataclasses
+
+    import llve.streaming
+
+    class Forwarding:  # Enhancer(**options) -> StreamOptions(**options)
+        def __init__(self, weights=None, **options):
+            pass
+
+    monkeypatch.setattr(llve.streaming, "StreamOptions", dataclasses.make_dataclass("S", [("pairing", str)]))
+    assert not accepts_exposure(Forwarding)
+    monkeypatch.setattr(llve.streaming, "StreamOptions", dataclasses.make_dataclass("S", [("exposure", str)]))
+    assert accepts_exposure(Forwarding)
+
+
 def test_full_run_returns_its_output(tmp_path):
     run = FullRun(tmp_path / "run")
 
