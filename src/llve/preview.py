@@ -189,6 +189,7 @@ class FullRun:
         self._lock = threading.Lock()
         self._thread: int | None = None
         self._cancelled = False
+        self._finished = threading.Event()
 
     def run(self, enhance: Callable[[Path], Path], name: str) -> Path:
         """Call ``enhance(folder / name)`` in this thread; return its output, or raise :class:`Cancelled`."""
@@ -209,6 +210,12 @@ class FullRun:
         except BaseException:
             shutil.rmtree(self.folder, ignore_errors=True)
             raise
+        finally:
+            self._finished.set()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait until :meth:`run` has returned or raised (and cleaned up); False on timeout."""
+        return self._finished.wait(timeout_s)
 
     def cancel(self) -> bool:
         """Stop the run (or the run about to start); True if one was running."""

@@ -117,6 +117,7 @@ def history_row(label: str, m: Measures) -> list:
             None if m.relative_flicker is None else round(m.relative_flicker, 2)]
 
 
+CANCELLED = "full enhancement cancelled; nothing was kept"
 HISTORY_HEADERS = ["settings", "brightness", "clipped %", "noise", "rel. flicker"]
 
 
@@ -127,6 +128,13 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
     enhancers.get("next", "auto")  # bad --weights or --device: a one-line error now, not on the first upload
     work = Path(work or tempfile.gettempdir())
     runs: dict[str, FullRun] = {}  # session -> its running full enhancement, for Cancel
+    uploads = Path(gr.utils.get_upload_folder()).resolve()
+
+    def uploaded(path) -> Path:
+        """Only files that were uploaded to this page are read (gradio checks too; this does not rely on it)."""
+        if not Path(path).resolve().is_relative_to(uploads):
+            raise UserInputError("only files uploaded to this page can be enhanced")
+        return Path(path)
 
     def render(path, mode, value, pairing, side, state: Preview | None, progress=gr.Progress()):
         if not path:
@@ -135,7 +143,7 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         try:
             settings = PreviewSettings(config.preview.seconds, config.preview.max_frames, int(side))
             start = time.perf_counter()
-            clip = load_clip(path, settings)
+            clip = load_clip(uploaded(path), settings)
             enhancer = enhancers.get(pairing, exposure)
             results = []
             for result in progress.tqdm(enhancer.decompose_frames(clip.frames), total=len(clip.frames),
@@ -168,12 +176,12 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         job = FullRun(work / "runs" / uuid.uuid4().hex)
         runs[request.session_hash] = job
         try:
-            src = Path(path)
+            src = uploaded(path)
             enhancer = enhancers.get(pairing, exposure)
             name = default_output(src, media_kind(src), lossless=False).name
             out = job.run(lambda target: enhance_path(enhancer, src, target, progress=True), name)
         except Cancelled:
-            return None, "full enhancement cancelled; nothing was kept"
+            return None, CANCELLED
         except UserInputError as exc:
             return None, f"llve: error: {exc}"
         finally:
@@ -182,7 +190,9 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
 
     def cancel(request: gr.Request):
         job = runs.get(request.session_hash)
-        return "cancelling ..." if job is not None and job.cancel() else "nothing to cancel"
+        if job is None or not job.cancel():
+            return "nothing to cancel"
+        return CANCELLED if job.wait(60) else "cancelling ... (the run stops after its current frame)"
 
     with gr.Blocks(title="llve viewer", analytics_enabled=False) as app:
         gr.Markdown("## llve viewer\nDrop a dark clip: the first seconds are enhanced at preview size. "

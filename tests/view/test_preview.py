@@ -135,6 +135,8 @@ def test_cancel_stops_a_real_enhancement_and_leaves_nothing(tmp_path):
         time.sleep(0.05)  # the temporary output exists: the run is writing frames
     assert list((tmp_path / "run").glob(".out.tmp-*")), "the run never started writing"
     assert run.cancel()
+    assert run.wait(60)  # what the Cancel button waits for before it says "nothing was kept"
+    assert not (tmp_path / "run").exists()
     thread.join(60)
     assert not thread.is_alive()
     assert outcome == {"cancelled": True}

@@ -56,6 +56,12 @@ def test_upload_preview_control_full_run_download(tmp_path):
         # Only what was uploaded or produced can be fetched: not system files, not the user's own clip.
         for path in ("/etc/passwd", str(clip)):
             assert page.request.get(f"{url}/gradio_api/file={path}").status == 403
+            call = page.request.post(f"{url}/gradio_api/call/enhance_full", data={"data": [
+                {"path": path, "meta": {"_type": "gradio.FileData"}}, "auto", 0.4, "next"]})
+            answer = page.request.get(f"{url}/gradio_api/call/enhance_full/{call.json()['event_id']}").text()
+            assert "event: error" in answer or "only files uploaded" in answer, answer
+        runs = next(server_tmp.glob("llve-view-*")) / "runs"
+        assert len(list(runs.iterdir())) == 1, "no run was started for a file that was not uploaded"
 
         page.reload()  # a fresh session: something that is not a video gets a one-line message
         (tmp_path / "notes.txt").write_text("not a video")
@@ -87,7 +93,7 @@ def test_cancel_leaves_nothing_behind(tmp_path):
             deadline_ms -= 100
         assert list(runs.glob("*/.long_enhanced.tmp-*")), "the full run never started writing"
         page.click("#cancel")
-        expect(page.locator("#status")).to_contain_text("cancel", timeout=PREVIEW_S)
+        expect(page.locator("#status")).to_contain_text("cancelled; nothing was kept", timeout=PREVIEW_S)
         deadline_ms = 60_000
         while any(runs.iterdir()) and deadline_ms > 0:
             page.wait_for_timeout(100)
