@@ -137,8 +137,10 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         return Path(path)
 
     def render(path, mode, value, pairing, side, state: Preview | None, progress=gr.Progress()):
+        """Enhance the preview frames; the first one is shown as soon as it exists, the rest when all are done."""
         if not path:
-            return state, None, None, None, gr.update(), "", [], "Drop a dark video or image."
+            yield state, None, None, None, gr.update(), "", [], "Drop a dark video or image."
+            return
         exposure = exposure_value(mode, value) if enhancers.exposure else None
         try:
             settings = PreviewSettings(config.preview.seconds, config.preview.max_frames, int(side))
@@ -149,9 +151,13 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
             for result in progress.tqdm(enhancer.decompose_frames(clip.frames), total=len(clip.frames),
                                         desc="preview"):
                 results.append(result)
+                if len(results) == 1 and len(clip.frames) > 1:
+                    yield (state, (clip.frames[0], result.y), result.r, result.s, gr.update(), gr.update(),
+                           gr.update(), f"rendering {len(clip.frames)} preview frames (the first is shown) ...")
             seconds = time.perf_counter() - start
         except UserInputError as exc:
-            return None, None, None, None, gr.update(value=0, visible=False), "", [], f"llve: error: {exc}"
+            yield None, None, None, None, gr.update(value=0, visible=False), "", [], f"llve: error: {exc}"
+            return
         m = measure(clip.frames, [r.y for r in results])
         history = state.history if state is not None and state.path == path else []
         preview = Preview(path, clip, results, history + [history_row(describe(pairing, exposure), m)])
@@ -159,9 +165,9 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         status = (f"preview: {len(results)} frame(s) at {w}x{h} (upload {clip.width}x{clip.height}, "
                   f"{clip.total_frames or '?'} frames), {describe(pairing, exposure)}, rendered in {seconds:.1f} s")
         first = results[0]
-        return (preview, (clip.frames[0], first.y), first.r, first.s,
-                gr.update(maximum=max(1, len(results) - 1), value=0, visible=len(results) > 1),
-                measures_markdown(m), preview.history[::-1], status)
+        yield (preview, (clip.frames[0], first.y), first.r, first.s,
+               gr.update(maximum=max(1, len(results) - 1), value=0, visible=len(results) > 1),
+               measures_markdown(m), preview.history[::-1], status)
 
     def show(index, state: Preview | None):
         if state is None or not state.results:
@@ -222,10 +228,9 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
                                      buttons=["fullscreen"])
                     s_img = gr.Image(label="S: view-dependent (shading and light)", elem_id="component-s",
                                      buttons=["fullscreen"])
-                with gr.Row():
-                    measures_md = gr.Markdown(elem_id="measures")
-                    history = gr.Dataframe(headers=HISTORY_HEADERS, label="Settings tried on this clip (newest first)",
-                                           interactive=False, elem_id="history")
+                measures_md = gr.Markdown(elem_id="measures")
+                history = gr.Dataframe(headers=HISTORY_HEADERS, label="Settings tried on this clip (newest first)",
+                                       interactive=False, elem_id="history")
 
         controls = [upload, mode, value, pairing, side, state]
         shown = [state, compare, r_img, s_img, scrub, measures_md, history, status]
