@@ -32,6 +32,9 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--components", metavar="DIR", help="also write the R (view-independent) and S "
                                                        "(view-dependent) streams into DIR")
     p.add_argument("--lossless", action="store_true", help="FFV1 video (in .mkv/.avi) or PNG frames")
+    p.add_argument("--exposure", default="auto", metavar="auto|VALUE",
+                   help="target mean brightness of the output in (0, 1), e.g. 0.45; auto (default) picks it from "
+                        "the scene and adapts slowly, like a camera")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output (never the input)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_enhance)
@@ -48,11 +51,12 @@ def _run_enhance(args: argparse.Namespace) -> None:
     options = dict(components_dir=args.components, lossless=args.lossless, overwrite=args.overwrite,
                    progress=not args.quiet)
     enhancer = Enhancer(weights=args.weights, device=args.device, fp16=args.fp16, backend=args.backend,
-                        tile=args.tile)
+                        tile=args.tile, exposure=args.exposure)
 
     def said(out) -> None:
         if not args.quiet:
-            print(f"wrote {out}", file=sys.stderr)
+            print(f"wrote {out} ({enhancer.exposure_log.describe()})" if enhancer.exposure_log else
+                  f"wrote {out}", file=sys.stderr)
 
     if len(args.input) == 1:
         said(enhance_path(enhancer, args.input[0], args.output, **options))

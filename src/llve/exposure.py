@@ -60,9 +60,10 @@ class ExposureRecord:
 
     input_luma: float
     target: float
-    requested: float
+    requested: float = float("nan")
     output_luma: float = float("nan")
     cut: bool = False
+    calibrate: bool = False   # first frame or first after a cut: decoded once more after the first try
 
 
 @dataclass
@@ -91,28 +92,25 @@ class ExposureController:
         target = auto_target(math.exp(self.scene_log)) if self.setting == "auto" else float(self.setting)
         if cut:
             self.correction = 0.0
-        record = ExposureRecord(luma, target, self._requested(target), cut=cut)
+        record = ExposureRecord(luma, target, cut=cut, calibrate=cut or not self.records)
         self.records.append(record)
         return record
 
-    def _requested(self, target: float) -> float:
-        return float(np.clip(target * math.exp(self.correction), 0.02, 0.98))
+    def ask(self, record: ExposureRecord) -> float:
+        """The brightness to ask the network for, for ``record``'s frame: its target, corrected by the feedback."""
+        record.requested = float(np.clip(record.target * math.exp(self.correction), 0.02, 0.98))
+        return record.requested
 
-    def observe(self, record: ExposureRecord, output_rgb: np.ndarray, gain: float = FEEDBACK_GAIN) -> float:
-        """Learn from what the network delivered; return the corrected request for the next frame.
+    def observe(self, record: ExposureRecord, output_luma: float, gain: float = FEEDBACK_GAIN) -> None:
+        """Learn from the mean luma (0-1) the network delivered for ``record``'s frame.
 
         ``gain=1`` corrects the whole error at once: used to calibrate on a stream's first frame (and after a cut),
         which is then decoded again, so single images land on their target too.
         """
-        record.output_luma = mean_luma(output_rgb)
-        error = math.log(record.target) - math.log(max(record.output_luma, 1e-4))
+        record.output_luma = output_luma
+        error = math.log(record.target) - math.log(max(output_luma, 1e-4))
         limit = math.log(MAX_CORRECTION)
         self.correction = float(np.clip(self.correction + gain * error, -limit, limit))
-        return self._requested(record.target)
-
-    def needs_calibration(self, record: ExposureRecord) -> bool:
-        """The first frame and the first frame after a cut are decoded twice (see :meth:`observe`)."""
-        return len(self.records) == 1 or record.cut
 
     def summary(self) -> dict:
         """What was chosen, for the log and the output's metadata."""
