@@ -72,7 +72,10 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-c", "--config", required=True, help="evaluation config (YAML), e.g. configs/test_sdsd_indoor.yaml")
     p.add_argument("--weights", help="weights for --method stcd (.safetensors, official .pth or an llve checkpoint); "
                                      "default: the bundled weights")
-    p.add_argument("--method", choices=("stcd", "identity", "gamma", "clahe"), help="override the config's method")
+    p.add_argument("--method", choices=("stcd", "identity", "gamma", "clahe", "gamma+nlm"),
+                   help="override the config's method")
+    p.add_argument("--exposure", metavar="auto|VALUE", help="target mean output brightness for the network "
+                                                            "(overrides the config; default auto)")
     p.add_argument("--root", help="override the dataset root of the config")
     p.add_argument("--pairing", choices=("next", "self"), help="override the pairing: next (official) or self "
                                                                  "(each frame alone, the frame-by-frame reference)")
@@ -94,7 +97,7 @@ def _run_test(args: argparse.Namespace) -> None:
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
-                                   ("fp16", args.fp16 or None)) if v is not None}
+                                   ("fp16", args.fp16 or None), ("exposure", args.exposure)) if v is not None}
     cfg = dataclasses.replace(cfg, **overrides)
     data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
@@ -104,7 +107,8 @@ def _run_test(args: argparse.Namespace) -> None:
     if not args.quiet:
         s = results.summary
         for key in ("psnr_mean_of_sequences", "psnr_mean_of_frames", "ssim_mean_of_sequences", "ssim_mean_of_frames",
-                    "warp_error", "flicker", "runtime_per_frame_s"):
+                    "warp_error", "flicker", "exposure", "clipped_new", "noise", "relative_flicker",
+                    "runtime_per_frame_s"):
             if s.get(key) is not None:
                 print(f"{key:24s} {s[key]:.6g}")
         print(f"wrote {paths['json']}, {paths['csv'].name}, {paths['html'].name}", file=sys.stderr)
