@@ -63,13 +63,20 @@ def import_gradio():
 
 
 class Enhancers:
-    """One :class:`Enhancer` per setting of the controls, loaded on first use and kept (a handful at most)."""
+    """One :class:`Enhancer` per setting of the controls, loaded on first use and kept (a handful at most).
+
+    ``exposure``: whether the exposure control is offered (the Enhancer takes ``exposure`` and the network has it).
+    """
 
     def __init__(self, enhancer_class: type, weights: str | None, device: str):
         self.enhancer_class, self.weights, self.device = enhancer_class, weights, device
         self.exposure = accepts_exposure(enhancer_class)
         self._cache: dict[tuple, Enhancer] = {}
         self._lock = threading.Lock()
+        # Loads the network now (bad --weights: a one-line error at start, not on the first upload); the exposure
+        # control is offered only where the weights honour it.
+        first = self.get("next", "auto")
+        self.exposure = self.exposure and bool(getattr(first.model, "exposure_control", False))
 
     def get(self, pairing: str, exposure: str | float) -> Enhancer:
         options = {"pairing": pairing} | ({"exposure": exposure} if self.exposure else {})
@@ -125,7 +132,6 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
     """The page as a ``gradio.Blocks``; ``work`` is the folder for full-run results (default: the system's)."""
     gr = import_gradio()
     enhancers = Enhancers(enhancer_class, config.weights, config.device)
-    enhancers.get("next", "auto")  # bad --weights or --device: a one-line error now, not on the first upload
     work = Path(work or tempfile.gettempdir())
     runs: dict[str, FullRun] = {}  # session -> its running full enhancement, for Cancel
     uploads = Path(gr.utils.get_upload_folder()).resolve()

@@ -37,8 +37,9 @@ def test_upload_preview_control_full_run_download(tmp_path):
         expect(page.locator("#component-s img")).to_have_count(1)
         expect(page.locator("#measures")).to_contain_text("newly clipped")
         expect(page.locator("#frame")).to_be_visible()
-        exposure = expect(page.locator("#exposure-mode"))  # shown exactly when the installed Enhancer takes it
-        exposure.to_be_visible() if accepts_exposure(Enhancer) else exposure.to_be_hidden()
+        exposure = expect(page.locator("#exposure-mode"))  # shown exactly when Enhancer and weights have it
+        offered = accepts_exposure(Enhancer) and Enhancer(device="cpu").model.exposure_control
+        exposure.to_be_visible() if offered else exposure.to_be_hidden()
 
         page.get_by_label("each frame alone").check()  # a control re-renders the preview
         expect(status).to_contain_text("partner: self", timeout=PREVIEW_S)
