@@ -3,7 +3,6 @@
 Skips (with the reason) only where gradio, Playwright or Debian's chromium are missing; ``.ci/run`` installs them.
 """
 import signal
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
