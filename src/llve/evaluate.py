@@ -20,6 +20,7 @@ import torch
 
 from llve import metrics
 from llve.baselines import BASELINES
+from llve.correspondence.dis import DISBackend
 from llve.data.eval_clips import ClipSource, DataConfig, FramePair, clip_sources
 from llve.errors import UserInputError
 from llve.inference import DEFAULT_WEIGHTS, Enhancer
@@ -181,7 +182,7 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
     Temporal metrics use the flow between consecutive ground-truth frames when each frame has its own ground
     truth, else between consecutive outputs; only the previous frame is kept in memory.
     """
-    reader, flow = _Reader(src), metrics.FlowEstimator() if cfg.temporal else None
+    reader, flow = _Reader(src), DISBackend().flows if cfg.temporal else None
     per_frame_gt = src.gt == "per_frame"
     records, times, gt_errors, prev = [], [], [], None
     outputs = runner.method(reader.lows())
