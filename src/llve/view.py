@@ -113,7 +113,7 @@ def measures_markdown(m: Measures) -> str:
     return "\n".join([
         "| measure (preview) | input | output |", "|---|---|---|",
         f"| mean brightness (0-1) | {m.input_brightness:.3f} | {m.output_brightness:.3f} |",
-        f"| newly clipped (luma >= 250) | | {100 * m.newly_clipped:.2f} % |",
+        f"| newly clipped (a channel >= 250) | | {100 * m.newly_clipped:.2f} % |",
         f"| noise sigma at mean luma 128 | {m.input_noise:.2f} | {m.output_noise:.2f} |",
         f"| relative flicker (1 = as steady as the input) | | {flicker} |",
     ])
