@@ -32,7 +32,9 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--components", metavar="DIR", help="also write the R (view-independent) and S "
                                                        "(view-dependent) streams into DIR")
     p.add_argument("--lossless", action="store_true", help="FFV1 video (in .mkv/.avi) or PNG frames")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output (never the input)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output (the input only if -o names it; a folder output only if it "
+                        "holds nothing but frames)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_enhance)
 
