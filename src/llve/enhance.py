@@ -1,35 +1,27 @@
-"""File-level enhancement: a video, a frame folder or an image in, the same kind out.
+"""``llve enhance``: choose a source and a sink for each input (video, frame folder or image; same kind out) and run
+the stream between them.
 
-Reads lazily, enhances through :class:`llve.inference.Enhancer`, writes each result as soon as it exists,
-and only renames the outputs to their final names when everything succeeded (``llve.atomic``).
+Reads lazily (:mod:`llve.data.media`), enhances through :class:`llve.inference.Enhancer`'s stream, writes each
+result as soon as it exists, and only renames the outputs to their final names when everything succeeded
+(``llve.atomic``).
 """
 from __future__ import annotations
 
-import collections
 import contextlib
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from tqdm import tqdm
 
 from llve.atomic import atomic_output
 from llve.data.background import OrderedWorker, prefetch
-from llve.data.frames import FRAME_EXTENSIONS, list_frames, read_frame, write_frame
-from llve.data.video_io import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS, VideoWriter, probe_video, read_video
+from llve.data.media import FrameSink, FrameSource, input_kind
+from llve.data.video_io import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS
 from llve.errors import UserInputError, warn
 from llve.inference import Enhancer
 from llve.outputs import check_output
 
 COMPONENTS = ("R", "S")
-
-
-def input_kind(path: Path) -> str:
-    """``folder``, ``image`` or ``video``, from what the path is."""
-    if path.is_dir():
-        return "folder"
-    if not path.exists():
-        raise UserInputError(f"input not found: {path}")
-    return "image" if path.suffix.lower() in FRAME_EXTENSIONS else "video"
 
 
 def default_output(path: Path, kind: str, lossless: bool) -> Path:
@@ -69,60 +61,31 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
 
     With ``components_dir``, the R and S terms are written there too, in the same format as the output.
     """
-    src = Path(src)
-    kind = input_kind(src)
-    out = Path(out) if out else default_output(src, kind, lossless)
-    check_output(src, out, kind, lossless, overwrite)
+    source = FrameSource(src, _once_per_kind(warn))
+    kind = source.kind
+    out = Path(out) if out else default_output(source.path, kind, lossless)
+    check_output(source.path, out, kind, lossless, overwrite)
     targets = {"Y": out}
     if components_dir is not None:
         targets.update({c: _component_path(out, Path(components_dir), c, kind) for c in COMPONENTS})
         for c in COMPONENTS:
-            check_output(src, targets[c], kind, lossless, overwrite, what="component")
-    note = _once_per_kind(warn)
+            check_output(source.path, targets[c], kind, lossless, overwrite, what="component")
 
     with contextlib.ExitStack() as stack:
-        tmp = {k: stack.enter_context(atomic_output(p, is_dir=kind == "folder", overwrite=overwrite)) for k, p in targets.items()}
-        keys: collections.deque = collections.deque()  # per-frame timestamp or file name, in decode order
-        if kind == "video":
-            info = probe_video(src)
-            writers = {k: stack.enter_context(VideoWriter(p, info, lossless, audio_from=src if k == "Y" else None))
-                       for k, p in tmp.items()}
-            total = info.frames
-
-            def frames() -> Iterator:
-                for rgb, pts in read_video(src):
-                    keys.append(pts)
-                    yield rgb
-
-            def write(k: str, rgb, key) -> None:
-                writers[k].write(rgb, key)
-        else:
-            paths = list_frames(src) if kind == "folder" else [src]
-            total = len(paths)
-
-            def frames() -> Iterator:
-                for path in paths:
-                    keys.append(path)
-                    yield read_frame(path, note)
-
-            def write(k: str, rgb, key: Path) -> None:
-                if kind == "image":
-                    write_frame(tmp[k], rgb)
-                else:
-                    write_frame(tmp[k] / (key.stem + (".png" if lossless else key.suffix)), rgb)
-
+        tmp = {k: stack.enter_context(atomic_output(p, is_dir=kind == "folder", overwrite=overwrite))
+               for k, p in targets.items()}
+        # Entered after the temporary outputs: every sink is closed before any output gets its final name.
+        sinks = {k: stack.enter_context(FrameSink(source, p, lossless, audio=k == "Y")) for k, p in tmp.items()}
         # Decoding runs ahead and encoding behind on helper threads (llve.data.background); entered last, the
-        # writer thread is finished before the writers close.
+        # writer thread is finished before the sinks close.
         writer = stack.enter_context(OrderedWorker())
-        source = stack.enter_context(contextlib.closing(prefetch(frames())))
-        results = enhancer.decompose_frames(source) if components_dir else enhancer.enhance_frames(source)
-        for result in tqdm(results, total=total, unit="frame", desc=src.name, disable=not progress, leave=False):
-            key = keys.popleft()
-            if components_dir:
-                for k, rgb in zip(("Y", "R", "S"), (result.y, result.r, result.s)):
-                    writer.submit(write, k, rgb, key)
-            else:
-                writer.submit(write, "Y", result, key)
+        frames = stack.enter_context(contextlib.closing(prefetch(source)))
+        results = enhancer.stream(frames, components=components_dir is not None)
+        for key, result in tqdm(results, total=source.total, unit="frame", desc=source.path.name,
+                                disable=not progress, leave=False):
+            for k, rgb in zip(("Y", "R", "S"), (result.y, result.r, result.s)):
+                if k in sinks:
+                    writer.submit(sinks[k].write, key, rgb)
     return out
 
 
