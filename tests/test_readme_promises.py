@@ -253,10 +253,12 @@ def test_bad_device_and_malformed_weights_metadata(tmp_path, tiny_weights):
 
 
 def test_a_failed_run_leaves_no_folder_it_created(tmp_path, tiny_weights):
-    (tmp_path / "junk.mp4").write_bytes(b"not a video at all" * 10)
-    one_line_error(llve("enhance", tmp_path / "junk.mp4", "-o", tmp_path / "new" / "deep" / "out.mp4",
-                        "--components", tmp_path / "parts", "--weights", tiny_weights, "--quiet"))
-    assert listing(tmp_path) == ["junk.mp4"]
+    frames = frame_folder(tmp_path / "fr", n=3)
+    (frames / "f2.png").write_bytes(b"not a png")  # found after the outputs were started
+    before = listing(tmp_path)
+    one_line_error(llve("enhance", frames, "-o", tmp_path / "new" / "deep" / "out", "--components",
+                        tmp_path / "parts", "--weights", tiny_weights, "--quiet"), "f2.png")
+    assert listing(tmp_path) == before
 
 
 # ---------------------------------------------------------------- train: runs, checkpoints, configs
