@@ -32,6 +32,9 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--components", metavar="DIR", help="also write the R (view-independent) and S "
                                                        "(view-dependent) streams into DIR")
     p.add_argument("--lossless", action="store_true", help="FFV1 video (in .mkv/.avi) or PNG frames")
+    p.add_argument("--exposure", default="auto", metavar="auto|VALUE",
+                   help="target mean brightness of the output in (0, 1), e.g. 0.45; auto (default) picks it from "
+                        "the scene and adapts slowly, like a camera")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing output (the input only if -o names it; a folder output only if it "
                         "holds nothing but frames)")
@@ -50,11 +53,12 @@ def _run_enhance(args: argparse.Namespace) -> None:
     options = dict(components_dir=args.components, lossless=args.lossless, overwrite=args.overwrite,
                    progress=not args.quiet)
     enhancer = Enhancer(weights=args.weights, device=args.device, fp16=args.fp16, backend=args.backend,
-                        tile=args.tile)
+                        tile=args.tile, exposure=args.exposure)
 
     def said(out) -> None:
         if not args.quiet:
-            print(f"wrote {out}", file=sys.stderr)
+            print(f"wrote {out} ({enhancer.exposure_log.describe()})" if enhancer.exposure_log else
+                  f"wrote {out}", file=sys.stderr)
 
     if len(args.input) == 1:
         said(enhance_path(enhancer, args.input[0], args.output, **options))
@@ -70,7 +74,10 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-c", "--config", required=True, help="evaluation config (YAML), e.g. configs/test_sdsd_indoor.yaml")
     p.add_argument("--weights", help="weights for --method stcd (.safetensors, official .pth or an llve checkpoint); "
                                      "default: the bundled weights")
-    p.add_argument("--method", choices=("stcd", "identity", "gamma", "clahe"), help="override the config's method")
+    p.add_argument("--method", choices=("stcd", "identity", "gamma", "clahe", "gamma+nlm"),
+                   help="override the config's method")
+    p.add_argument("--exposure", metavar="auto|VALUE", help="target mean output brightness for the network "
+                                                            "(overrides the config; default auto)")
     p.add_argument("--root", help="override the dataset root of the config")
     p.add_argument("--pairing", choices=("next", "self"), help="override the pairing: next (official) or self "
                                                                  "(each frame alone, the frame-by-frame reference)")
@@ -92,7 +99,7 @@ def _run_test(args: argparse.Namespace) -> None:
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
-                                   ("fp16", args.fp16 or None)) if v is not None}
+                                   ("fp16", args.fp16 or None), ("exposure", args.exposure)) if v is not None}
     cfg = dataclasses.replace(cfg, **overrides)
     data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
@@ -102,7 +109,8 @@ def _run_test(args: argparse.Namespace) -> None:
     if not args.quiet:
         s = results.summary
         for key in ("psnr_mean_of_sequences", "psnr_mean_of_frames", "ssim_mean_of_sequences", "ssim_mean_of_frames",
-                    "warp_error", "flicker", "runtime_per_frame_s"):
+                    "warp_error", "flicker", "exposure", "clipped_new", "noise", "relative_flicker",
+                    "runtime_per_frame_s"):
             if s.get(key) is not None:
                 print(f"{key:24s} {s[key]:.6g}")
         print(f"wrote {paths['json']}, {paths['csv'].name}, {paths['html'].name}", file=sys.stderr)
@@ -245,10 +253,36 @@ def _run_export(args: argparse.Namespace) -> None:
     print(f"wrote {args.onnx}", file=sys.stderr)
 
 
+def _add_view(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("view", help="try the enhancement on a clip in the browser (needs llve[view])",
+                       description="Serve a local web page: drop a dark video or image, compare before/after and the "
+                                   "R and S components on a quick preview, then enhance the full file and download "
+                                   "it. Needs the optional extra: pip install 'llve[view]'.")
+    p.add_argument("--port", type=int, default=7860, help="port to serve on (default 7860)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--weights", help="weights file, as for llve enhance (default: the bundled weights)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    p.add_argument("--max-upload-mb", type=int, default=1000, metavar="MB", help="largest upload accepted "
+                                                                               "(default 1000)")
+    p.set_defaults(func=_run_view)
+
+
+def _run_view(args: argparse.Namespace) -> None:
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as for enhance: before torch loads OpenMP
+    from llve.view import ViewerConfig, serve
+
+    if not 0 <= args.port < 65536 or args.max_upload_mb < 1:
+        raise UserInputError("need 0 <= --port < 65536 and --max-upload-mb >= 1")
+    serve(ViewerConfig(host=args.host, port=args.port, weights=args.weights, device=args.device,
+                       max_upload_mb=args.max_upload_mb))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llve", description="Low-light video enhancement (STCD).")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_enhance, _add_synth, _add_train, _add_test, _add_bench, _add_export):
+    for add in (_add_enhance, _add_synth, _add_train, _add_test, _add_bench, _add_export, _add_view):
         add(sub)
     return parser
 
