@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-AUTO_RANGE = (0.34, 0.55)     # auto targets stay in this band of mean output luma
+AUTO_RANGE = (0.32, 0.55)     # auto targets stay in this band of mean output luma
 AUTO_PIVOT = (0.03, 0.45)     # input mean luma 0.03 (~8/255) maps to target 0.45 ...
 AUTO_SLOPE = 0.035            # ... and each doubling of the input's brightness adds this much
 SMOOTHING_FRAMES = 12.0       # time constant of the scene-brightness average, in frames (~0.5 s at 24 fps)
@@ -69,7 +69,6 @@ class ExposureRecord:
 
     input_luma: float
     target: float
-    input_clipped: float = 0.0
     requested: float = float("nan")
     output_luma: float = float("nan")
     cut: bool = False
@@ -102,14 +101,9 @@ class ExposureController:
         self.last_log = math.log(luma)
         if cut:
             self.correction, self.headroom = 0.0, 1.0
-        clipped = float((rgb[::self._step(rgb), ::self._step(rgb)].max(axis=-1) >= 250).mean())
-        record = ExposureRecord(luma, self._target(), clipped, cut=cut, calibrate=cut or not self.records)
+        record = ExposureRecord(luma, self._target(), cut=cut, calibrate=cut or not self.records)
         self.records.append(record)
         return record
-
-    @staticmethod
-    def _step(rgb: np.ndarray) -> int:
-        return max(1, min(rgb.shape[:2]) // 270)
 
     def _target(self) -> float:
         if self.setting != "auto":
@@ -124,8 +118,8 @@ class ExposureController:
 
     def observe(self, record: ExposureRecord, output_luma: float, output_clipped: float = 0.0,
                 gain: float = FEEDBACK_GAIN) -> bool:
-        """Learn from the mean luma (0-1) and the clipped share of pixels the network delivered for ``record``'s
-        frame; return True when the frame missed (brightness off by more than 3%, or auto clipping highlights).
+        """Learn from the mean luma (0-1) and the newly clipped share of pixels the network delivered for ``record``'s
+        frame; return True when the frame missed (brightness off by more than 1%, or auto clipping highlights).
 
         ``gain=1`` corrects the whole brightness error at once: used to calibrate on a stream's first frame (and
         after a cut), which is then decoded again, so single images land on their target too.
@@ -134,14 +128,14 @@ class ExposureController:
         error = math.log(record.target) - math.log(max(output_luma, 1e-4))
         limit = math.log(MAX_CORRECTION)
         self.correction = float(np.clip(self.correction + gain * error, -limit, limit))
-        clipping = self.setting == "auto" and output_clipped - record.input_clipped > CLIP_BUDGET
+        clipping = self.setting == "auto" and output_clipped > CLIP_BUDGET
         floor = record.target <= AUTO_RANGE[0] + 1e-9
         if clipping and not floor:
             self.headroom *= HEADROOM_STEP[0] if gain >= 1 else HEADROOM_STEP[1]
             record.target = self._target()
-        elif output_clipped - record.input_clipped < CLIP_BUDGET / 3:
+        elif output_clipped < CLIP_BUDGET / 3:
             self.headroom = min(1.0, self.headroom * HEADROOM_RECOVERY)
-        return abs(error) > 0.03 or (clipping and not floor)
+        return abs(error) > 0.01 or (clipping and not floor)
 
     def summary(self) -> dict:
         """What was chosen, for the log and the output's metadata."""
