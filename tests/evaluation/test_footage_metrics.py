@@ -55,9 +55,9 @@ def test_exposure_gt_scores_each_sequence_at_its_ground_truths_brightness(sdsd_t
 
     data = DataConfig(kind="sdsd", root=str(sdsd_tree), frames=None, size=None)
     runs = {e: evaluate(EvalConfig(data=data, method="gamma", temporal=False, exposure=e)) for e in ("auto", "gt")}
-    gap = {e: np.mean([abs(f["luma"] - f["luma_gt"]) for f in r.frames]) for e, r in runs.items()}
+    gap = {e: np.mean([abs(f.luma - f.luma_gt) for f in r.frames]) for e, r in runs.items()}
     assert gap["gt"] < 0.5 * gap["auto"]
-    psnr = {e: next(q["psnr"] for q in r.sequences if q["name"] == "pairB") for e, r in runs.items()}
+    psnr = {e: next(q.psnr for q in r.sequences if q.name == "pairB") for e, r in runs.items()}
     assert psnr["gt"] > psnr["auto"]
     with pytest.raises(ValueError, match="exposure"):
         EvalConfig(data=data, exposure="bright")
