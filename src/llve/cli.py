@@ -76,8 +76,9 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
                                      "default: the bundled weights")
     p.add_argument("--method", choices=("stcd", "identity", "gamma", "clahe", "gamma+nlm"),
                    help="override the config's method")
-    p.add_argument("--exposure", metavar="auto|VALUE", help="target mean output brightness for the network "
-                                                            "(overrides the config; default auto)")
+    p.add_argument("--exposure", metavar="auto|VALUE|gt", help="target mean output brightness for the network "
+                   "(overrides the config; default auto); gt: each sequence at its ground truth's brightness, also "
+                   "the target of gamma and gamma+nlm (restoration scored at equal brightness)")
     p.add_argument("--root", help="override the dataset root of the config")
     p.add_argument("--pairing", choices=("next", "self"), help="override the pairing: next (official) or self "
                                                                  "(each frame alone, the frame-by-frame reference)")
@@ -95,7 +96,7 @@ def _run_test(args: argparse.Namespace) -> None:
 
     from llve.config import from_dict, load_yaml
     from llve.evaluate import EvalConfig
-    from llve.report import evaluate_to_folder
+    from llve.evaluate import evaluate_to_folder
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
@@ -111,8 +112,8 @@ def _run_test(args: argparse.Namespace) -> None:
         for key in ("psnr_mean_of_sequences", "psnr_mean_of_frames", "ssim_mean_of_sequences", "ssim_mean_of_frames",
                     "warp_error", "flicker", "exposure", "clipped_new", "noise", "relative_flicker",
                     "runtime_per_frame_s"):
-            if s.get(key) is not None:
-                print(f"{key:24s} {s[key]:.6g}")
+            if getattr(s, key) is not None:
+                print(f"{key:24s} {getattr(s, key):.6g}")
         print(f"wrote {paths['json']}, {paths['csv'].name}, {paths['html'].name}", file=sys.stderr)
 
 
