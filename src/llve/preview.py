@@ -5,7 +5,6 @@ is exactly ``llve enhance`` (:func:`llve.enhance.enhance_path`) and can be cance
 """
 from __future__ import annotations
 
-import ctypes
 import inspect
 import itertools
 import math
@@ -137,38 +136,53 @@ def accepts_exposure(enhancer_class: type) -> bool:
 
 
 class Cancelled(BaseException):
-    """Raised inside a running :class:`FullRun` by :meth:`FullRun.cancel` (a BaseException, like Ctrl-C, so no
+    """Raised inside a running :class:`FullRun` after :meth:`FullRun.cancel` (a BaseException, like Ctrl-C, so no
     ``except Exception`` on the way swallows it)."""
+
+
+class _Stoppable:
+    """An Enhancer whose stream ends with :class:`Cancelled` at the next frame once ``stop`` is set."""
+
+    def __init__(self, enhancer, stop: threading.Event):
+        self._enhancer, self._stop = enhancer, stop
+
+    def __getattr__(self, name: str):
+        return getattr(self._enhancer, name)
+
+    def stream(self, items, components: bool = True):
+        for item in self._enhancer.stream(items, components):
+            if self._stop.is_set():
+                raise Cancelled
+            yield item
 
 
 class FullRun:
     """One full-resolution enhancement into its own folder, cancellable from another thread.
 
-    Cancelling interrupts the running thread like Ctrl-C interrupts ``llve enhance``: the temporary outputs of
-    :func:`llve.enhance.enhance_path` are removed on the way out, and :meth:`run` then removes its folder.
+    Cancelling ends the enhancer's stream at the next frame with :class:`Cancelled`, which unwinds
+    :func:`llve.enhance.enhance_path` like any error (its temporary outputs are removed); :meth:`run` then removes
+    its folder.
     """
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self._lock = threading.Lock()
-        self._thread: int | None = None
-        self._cancelled = False
+        self._stop = threading.Event()
+        self._started = threading.Event()
         self._finished = threading.Event()
 
+    def stoppable(self, enhancer):
+        """``enhancer`` as the run must use it, so that :meth:`cancel` can stop it."""
+        return _Stoppable(enhancer, self._stop)
+
     def run(self, enhance: Callable[[Path], Path], name: str) -> Path:
-        """Call ``enhance(folder / name)`` in this thread; return its output, or raise :class:`Cancelled`."""
-        with self._lock:
-            if self._cancelled:
-                raise Cancelled
-            self._thread = threading.get_ident()
+        """Call ``enhance(folder / name)``; return its output, or raise :class:`Cancelled`."""
+        self._started.set()
         try:
+            if self._stop.is_set():
+                raise Cancelled
             self.folder.mkdir(parents=True, exist_ok=True)
-            try:
-                out = enhance(self.folder / name)
-            finally:
-                with self._lock:  # from here on cancel() no longer interrupts this thread
-                    self._thread = None
-            if self._cancelled:  # cancel() came as the run finished: the result is not wanted either
+            out = enhance(self.folder / name)
+            if self._stop.is_set():  # cancel() came as the run finished: the result is not wanted either
                 raise Cancelled
             return out
         except BaseException:
@@ -183,12 +197,5 @@ class FullRun:
 
     def cancel(self) -> bool:
         """Stop the run (or the run about to start); True if one was running."""
-        with self._lock:
-            self._cancelled = True
-            if self._thread is None:
-                return False
-            # The exception is delivered when the thread next runs Python code (between frames at the latest); sent
-            # once only, so that a thread that went on to other work is never interrupted later.
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), ctypes.py_object(Cancelled))
-            self._thread = None
-            return True
+        self._stop.set()
+        return self._started.is_set() and not self._finished.is_set()

@@ -191,7 +191,7 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
             src = uploaded(path)
             enhancer = enhancers.get(pairing, exposure)
             name = default_output(src, media_kind(src), lossless=False).name
-            out = job.run(lambda target: enhance_path(enhancer, src, target, progress=True), name)
+            out = job.run(lambda target: enhance_path(job.stoppable(enhancer), src, target, progress=True), name)
         except Cancelled:
             return None, CANCELLED
         except UserInputError as exc:

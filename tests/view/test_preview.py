@@ -112,7 +112,8 @@ def test_cancel_stops_a_real_enhancement_and_leaves_nothing(tmp_path):
 
     def work():
         try:
-            outcome["out"] = run.run(lambda target: enhance_path(enhancer, src, target, progress=False), "out.mp4")
+            outcome["out"] = run.run(lambda target: enhance_path(run.stoppable(enhancer), src, target, progress=False),
+                                     "out.mp4")
         except Cancelled:
             outcome["cancelled"] = True
 
