@@ -6,20 +6,20 @@ Timings are medians over frames after warm-up; on CUDA each frame ends with a sy
 speed depends on the architecture and its config, never on the weight values. Modes:
 
 * ``pair``: the plain two-frame ``forward`` per output frame, fp32, no caching (what a naive loop does);
-* ``stream``: the real streaming path - each frame encoded once, cached, and paired with its successor via
-  ``decompose_first`` - with the fast paths of :mod:`llve.runtime` (inference mode, channels-last, autocast);
+* ``stream``: what ``llve enhance`` runs per frame, minus file I/O - :class:`~llve.inference.Enhancer`'s stream
+  (:mod:`llve.streaming`: each frame encoded once and paired with its successor, uint8 in and out) with the
+  ``runtime`` options (inference mode, channels-last, autocast);
 * ``stream-tiled``: ``stream`` as ``llve enhance --tile`` runs it (bounded memory for large frames);
-* ``stream-onnxruntime``: the exported single-step streaming graph run by ONNX Runtime;
+* ``stream-onnxruntime``: ``stream`` as ``llve enhance --backend onnxruntime`` runs it (the exported graph);
 * ``video`` (``video-tiled`` with a tile size): ``llve enhance`` on a synthetic H.264 clip - decode, streaming
   enhancement, encode - timed end to end (model loading excluded).
 """
 from __future__ import annotations
 
 import dataclasses
-import functools
+import itertools
 import json
 import os
-import re
 import statistics
 import tempfile
 import time
@@ -34,7 +34,10 @@ from llve.atomic import atomic_output
 from llve.errors import UserInputError
 from llve.measure import PeakRSS, describe_device, gc_and_reset, matmul_gflops
 from llve.models import build_model
-from llve.runtime import RuntimeOptions, inference_context, prepare_frame, prepare_model, resolve_device, synchronize
+from llve.enhance import enhance_path
+from llve.inference import Enhancer
+from llve.runtime import resolve_device, synchronize
+from llve.streaming import PairStep, StreamOptions, to_uint8
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,9 @@ class BenchSettings:
         warmup: untimed frames before timing (allocator, oneDNN kernel selection, cudnn autotune).
         device: ``auto``, ``cpu``, ``cuda``...
         backend: ``torch``, or ``onnxruntime`` to add the ONNX Runtime streaming mode.
-        runtime: channels-last / precision / compile options of the ``stream`` mode.
+        runtime: stream options (channels-last, precision, compile...) of the ``stream`` and ``video`` modes.
         tile: tile size for the ``stream-tiled`` mode (0: not measured).
-        video: also time the whole video path (decode + enhance + encode) when ``llve.inference`` is present.
+        video: also time the whole video path (decode + enhance + encode).
         threads: CPU threads for PyTorch and ONNX Runtime (0: PyTorch's default, one per core).
         modes: measure only these modes (empty: every mode the other settings enable), e.g. to skip the
             untiled modes of a frame too large for memory.
@@ -64,7 +67,7 @@ class BenchSettings:
     warmup: int = 1
     device: str = "auto"
     backend: str = "torch"
-    runtime: RuntimeOptions = RuntimeOptions()
+    runtime: StreamOptions = StreamOptions()
     tile: int = 0
     video: bool = True
     threads: int = 0
@@ -102,9 +105,10 @@ def count_gflops(arch: str, height: int, width: int) -> dict[str, float]:
     with torch.device("meta"):
         model = build_from_spec(arch).eval()
         x = torch.empty(1, 3, height, width)
-        partner = model.encode(x)
+        step = PairStep(model)
+        partner = step.hold(x)
         with FlopCounterMode(display=False) as stream:
-            model.decompose_first(model.encode(x), partner)
+            step.decompose(step.hold(x), partner)
         with FlopCounterMode(display=False) as pair:
             model(x, x)
     return {"stream": stream.get_total_flops() / 1e9, "pair": pair.get_total_flops() / 1e9}
@@ -140,51 +144,12 @@ def _pair_step(model, frames: list[torch.Tensor]) -> Callable[[int], object]:
     return step
 
 
-def _stream_step(model, frames, device, options: RuntimeOptions, decompose=None) -> Callable[[int], object]:
-    """One streamed frame: encode the successor, decompose the current frame from both cached features."""
-    decompose = decompose or model.decompose_first
-    frames = [prepare_frame(f, device, options) for f in frames]
-    with inference_context(device, options):
-        cache = {"features": model.encode(frames[0])}
-
-    def step(i: int):
-        with inference_context(device, options):
-            partner = model.encode(frames[(i + 1) % len(frames)])
-            out = decompose(cache["features"], partner)
-            cache["features"] = partner
-            return out.y.float()
-    return step
-
-
-def _tiled_step(model, frames, device, options: RuntimeOptions, tile: int) -> Callable[[int], object]:
-    """As ``llve enhance --tile`` runs: cached features and tiled decoders where the network offers them."""
-    from llve.tiling import decompose_tiled
-
-    if hasattr(model, "decompose_first_tiled"):
-        return _stream_step(model, frames, device, options, decompose=functools.partial(
-            model.decompose_first_tiled, tile=tile))
-    frames = [prepare_frame(f, device, options) for f in frames]
-
-    def step(i: int):
-        with inference_context(device, options):
-            return decompose_tiled(model, frames[i % len(frames)], frames[(i + 1) % len(frames)], tile).y.float()
-    return step
-
-
-def _onnx_step(arch: str, frames, workdir: Path) -> Callable[[int], object]:
-    from llve.export import OnnxStreamingModel, export_onnx
-
-    path = workdir / (re.sub(r"[^A-Za-z0-9]+", "_", arch) + ".onnx")
-    export_onnx(build_from_spec(arch), path, height=frames[0].shape[-2], width=frames[0].shape[-1])
-    model = OnnxStreamingModel(path)
-    cache = {"features": model.encode(frames[0])}
-
-    def step(i: int):
-        partner = model.encode(frames[(i + 1) % len(frames)])
-        out = model.decompose_first(cache["features"], partner)
-        cache["features"] = partner
-        return out.y
-    return step
+def _user_path(enhancer, frames: list[torch.Tensor]) -> Callable[[int], object]:
+    """What ``llve enhance`` runs per frame, minus file I/O: the enhancer's stream over uint8 frames (conversion,
+    padding, encoding once, pairing with the successor, cropping, back to uint8), one result per call."""
+    rgb = [to_uint8(f) for f in frames]
+    results = enhancer.enhance_frames(itertools.cycle(rgb))
+    return lambda i: next(results)
 
 
 def synthetic_clip(path: Path, height: int, width: int, frames: int) -> Path:
@@ -208,13 +173,10 @@ def synthetic_clip(path: Path, height: int, width: int, frames: int) -> Path:
 def _video_fps(arch: str, height: int, width: int, frames: int, device: torch.device, s: BenchSettings,
                workdir: Path) -> dict:
     """Frames/s of ``llve enhance`` on a clip: decode + streaming enhancement + H.264 encode, model load excluded."""
-    from llve.enhance import enhance_path
-    from llve.inference import Enhancer
-
     torch.manual_seed(0)
     clip = synthetic_clip(workdir / f"clip-{width}x{height}-{frames}.mp4", height, width, frames)
-    enhancer = Enhancer(model=build_from_spec(arch), device=str(device), fp16=s.runtime.precision == "fp16",
-                        tile=s.tile)
+    enhancer = Enhancer(model=build_from_spec(arch), device=str(device),
+                        **dataclasses.asdict(dataclasses.replace(s.runtime, tile=s.tile)))
     gc_and_reset(device)
     with PeakRSS() as rss:
         before = rss.peak_bytes
@@ -246,15 +208,18 @@ def _modes(arch: str, frames, device: torch.device, s: BenchSettings, workdir: P
         torch.manual_seed(0)
         return build_from_spec(arch)
 
+    def user_path(**options) -> Callable[[int], object]:
+        return _user_path(Enhancer(model=fresh(), device=str(device), **options), frames)
+
+    stream = dataclasses.asdict(s.runtime)
     modes = {
         "pair": lambda: _pair_step(fresh().eval().to(device), [f.to(device) for f in frames]),
-        "stream": lambda: _stream_step(prepare_model(fresh(), device, s.runtime), frames, device, s.runtime),
+        "stream": lambda: user_path(**stream),
     }
     if s.tile:
-        modes["stream-tiled"] = lambda: _tiled_step(prepare_model(fresh(), device, s.runtime), frames, device,
-                                                    s.runtime, s.tile)
+        modes["stream-tiled"] = lambda: user_path(**{**stream, "tile": s.tile})
     if s.backend == "onnxruntime":
-        modes["stream-onnxruntime"] = lambda: _onnx_step(arch, frames, workdir)
+        modes["stream-onnxruntime"] = lambda: user_path(backend="onnxruntime")
     return modes
 
 
@@ -270,6 +235,8 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     if s.frames < 1 or s.min_frames < 1 or s.warmup < 0:
         raise UserInputError("--frames must be at least 1 and --warmup at least 0")
     device = resolve_device(s.device)
+    if s.runtime.precision != "fp32" and device.type != "cuda":
+        raise UserInputError(f"{s.runtime.precision} inference needs a CUDA device (got {device})")
     if s.threads:
         torch.set_num_threads(s.threads)
     log(f"device {describe_device(device)}, {torch.get_num_threads()} threads, torch {torch.__version__}, "

@@ -256,14 +256,14 @@ def _run_bench(args: argparse.Namespace) -> None:
     # on the 2-core development machine under load). OMP_WAIT_POLICY=ACTIVE in the environment overrides it.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from llve.bench import BenchSettings, parse_size, run_bench, write_report
-    from llve.runtime import RuntimeOptions
+    from llve.streaming import StreamOptions
 
     settings = BenchSettings(
         sizes=tuple(parse_size(s) for s in (args.size or ["960x512"])),
         models=tuple(args.model or ("official", "fast")), frames=args.frames, budget_s=args.budget,
         warmup=args.warmup, device=args.device, threads=args.threads, backend=args.backend, tile=args.tile,
         video=not args.no_video, modes=tuple(args.mode or ()),
-        runtime=RuntimeOptions(channels_last=not args.no_channels_last, precision=args.precision,
+        runtime=StreamOptions(channels_last=not args.no_channels_last, precision=args.precision,
                                compile=args.compile))
     report = run_bench(settings)
     if args.json:

@@ -5,10 +5,9 @@ and only renames the outputs to their final names when everything succeeded (``l
 """
 from __future__ import annotations
 
-import collections
 import contextlib
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from tqdm import tqdm
 
@@ -97,28 +96,19 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
 
     with contextlib.ExitStack() as stack:
         tmp = {k: stack.enter_context(atomic_output(p, is_dir=kind == "folder")) for k, p in targets.items()}
-        keys: collections.deque = collections.deque()  # per-frame timestamp or file name, in decode order
         if kind == "video":
             info = probe_video(src)
             writers = {k: stack.enter_context(VideoWriter(p, info, lossless, audio_from=src if k == "Y" else None))
                        for k, p in tmp.items()}
             total = info.frames
-
-            def frames() -> Iterator:
-                for rgb, pts in read_video(src):
-                    keys.append(pts)
-                    yield rgb
+            frames = ((pts, rgb) for rgb, pts in read_video(src))  # the timestamp travels with its frame
 
             def write(k: str, rgb, key) -> None:
                 writers[k].write(rgb, key)
         else:
             paths = list_frames(src) if kind == "folder" else [src]
             total = len(paths)
-
-            def frames() -> Iterator:
-                for path in paths:
-                    keys.append(path)
-                    yield read_frame(path, note)
+            frames = ((path, read_frame(path, note)) for path in paths)  # the file name travels with its frame
 
             def write(k: str, rgb, key: Path) -> None:
                 if kind == "image":
@@ -129,15 +119,12 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
         # Decoding runs ahead and encoding behind on helper threads (llve.data.background); entered last, the
         # writer thread is finished before the writers close.
         writer = stack.enter_context(OrderedWorker())
-        source = stack.enter_context(contextlib.closing(prefetch(frames())))
-        results = enhancer.decompose_frames(source) if components_dir else enhancer.enhance_frames(source)
-        for result in tqdm(results, total=total, unit="frame", desc=src.name, disable=not progress, leave=False):
-            key = keys.popleft()
-            if components_dir:
-                for k, rgb in zip(("Y", "R", "S"), (result.y, result.r, result.s)):
+        source = stack.enter_context(contextlib.closing(prefetch(frames)))
+        results = enhancer.stream(source, components=components_dir is not None)
+        for key, result in tqdm(results, total=total, unit="frame", desc=src.name, disable=not progress, leave=False):
+            for k, rgb in zip(("Y", "R", "S"), (result.y, result.r, result.s)):
+                if k in tmp:
                     writer.submit(write, k, rgb, key)
-            else:
-                writer.submit(write, "Y", result, key)
     return out
 
 

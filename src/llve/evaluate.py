@@ -11,7 +11,6 @@ import itertools
 import math
 import platform
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable, Iterator, Literal, NamedTuple
 
@@ -24,6 +23,7 @@ from llve.baselines import BASELINES
 from llve.data.eval_clips import ClipSource, DataConfig, FramePair, clip_sources
 from llve.errors import UserInputError
 from llve.inference import DEFAULT_WEIGHTS, Enhancer
+from llve.streaming import K
 
 
 @dataclass(frozen=True)
@@ -54,25 +54,26 @@ class MethodOutput(NamedTuple):
     s: np.ndarray | None
 
 
-Method = Callable[[Iterable[np.ndarray]], Iterator[MethodOutput]]  # uint8 RGB frames in, one output per frame
+# (key, uint8 RGB frame) in, (key, output) out, one per frame, in order: the key travels with its frame.
+Method = Callable[[Iterable[tuple[K, np.ndarray]]], Iterator[tuple[K, MethodOutput]]]
 
 
 def baseline_method(name: str) -> Method:
     fn = BASELINES[name]
 
-    def run(frames: Iterable[np.ndarray]) -> Iterator[MethodOutput]:
-        for f in frames:
-            yield MethodOutput(fn(f.astype(np.float32) / 255.0), None, None)
+    def run(items: Iterable[tuple[K, np.ndarray]]) -> Iterator[tuple[K, MethodOutput]]:
+        for key, f in items:
+            yield key, MethodOutput(fn(f.astype(np.float32) / 255.0), None, None)
     return run
 
 
 def network_method(enhancer: Enhancer) -> Method:
-    """The network through the streaming :class:`~llve.inference.Enhancer`, which owns the pairing rule:
+    """The network through the stream (:mod:`llve.streaming`), which owns the pairing rule:
     frame t with min(t+1, last), each frame encoded once, padded by ``Padder`` and cropped back."""
 
-    def run(frames: Iterable[np.ndarray]) -> Iterator[MethodOutput]:
-        for d in enhancer.decompose_stream(frames):
-            yield MethodOutput(*(x[0].permute(1, 2, 0).float().cpu().numpy() for x in d))
+    def run(items: Iterable[tuple[K, np.ndarray]]) -> Iterator[tuple[K, MethodOutput]]:
+        for key, d in enhancer.decompose_stream(items):
+            yield key, MethodOutput(*(x[0].permute(1, 2, 0).float().cpu().numpy() for x in d))
     return run
 
 
@@ -139,13 +140,13 @@ def _panel_indices(n: int, per_clip: int) -> set[int]:
 
 
 class _Reader:
-    """Feeds a clip's low-light frames to a method, keeping each frame's pair until its result arrives and
-    timing the reading, so that ``runtime`` counts the method alone."""
+    """Feeds a clip's low-light frames to a method, each keyed by its frame pair (ground truth, file name), and
+    times the reading, so that ``runtime`` counts the method alone."""
 
     def __init__(self, src: ClipSource):
-        self.src, self.pending, self.read_time = src, deque(), 0.0
+        self.src, self.read_time = src, 0.0
 
-    def lows(self) -> Iterator[np.ndarray]:
+    def lows(self) -> Iterator[tuple[FramePair, np.ndarray]]:
         stream, first = self.src.read(), None
         for i in itertools.count():
             start = time.perf_counter()
@@ -158,8 +159,7 @@ class _Reader:
                 raise UserInputError(f"sequence {self.src.name}, frame {i} ({pair.file}): size {pair.low.shape[1]}x"
                                      f"{pair.low.shape[0]} differs from the first frame's {first[1]}x{first[0]}; "
                                      "set data.size to resize all frames")
-            self.pending.append(pair)
-            yield pair.low
+            yield pair, pair.low
 
 
 def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: float) -> dict:
@@ -187,12 +187,13 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
     outputs = runner.method(reader.lows())
     for t in itertools.count():
         start, read_before = time.perf_counter(), reader.read_time
-        res = next(outputs, None)
-        if res is None:
+        keyed = next(outputs, None)
+        if keyed is None:
             break
         runner.sync()
         times.append(time.perf_counter() - start - (reader.read_time - read_before))
-        pair, out = reader.pending.popleft(), metrics.to_uint8(res.y)
+        pair, res = keyed
+        out = metrics.to_uint8(res.y)
         rec = _frame_record(src.name, t, pair, out, times[-1])
         if flow is not None and prev is not None:
             prev_pair, prev_out = prev

@@ -1,7 +1,7 @@
 """Enhance large frames in bounded memory: overlapping tiles, blended seams.
 
 A network's activation memory grows with the frame's pixel count (the official network holds several
-64-channel full-resolution maps: gigabytes at 4K). :func:`decompose_tiled` runs the pair through the network one
+64-channel full-resolution maps: gigabytes at 4K). :func:`blend_tiles` runs the pair through the network one
 ``tile`` x ``tile`` window at a time - the same window of both frames, so the cross-frame interaction still sees
 corresponding content - and blends neighbouring windows with linear ramps across their overlap, so no seam shows.
 
@@ -11,17 +11,16 @@ a 1080p frame). Larger tiles and overlaps make the difference smaller. Networks 
 ``decompose_first_tiled`` (the fast one) avoid it: their attention runs at 1/8 resolution on the whole frame and
 only their local, full-resolution decoders are tiled, which reproduces the untiled result.
 
-R and S are blended; Y is recomputed as R * S so the decomposition stays exact.
+R and S are blended; Y is recomputed as R * S so the decomposition stays exact. Which tiling a network gets is
+decided in one place, :class:`llve.streaming.PairStep`; :func:`llve.streaming.decompose_pair` tiles one pair.
 """
 from __future__ import annotations
 
-import math
+from typing import Callable
 
 import torch
 
-from llve.errors import UserInputError
 from llve.models import Decomposition
-from llve.models.padding import Padder
 
 MIN_TILE = 64
 
@@ -51,36 +50,11 @@ def ramp(length: int, start: int, size: int, overlap: int, device, dtype) -> tor
     return w
 
 
-def _decompose(model, x1: torch.Tensor, x2: torch.Tensor) -> Decomposition:
-    padder = Padder(x1.shape[-2], x1.shape[-1], model.size_multiple)
-    d = model.decompose_first(model.encode(padder.pad(x1)), model.encode(padder.pad(x2)))
-    return Decomposition(*(padder.crop(t) for t in d))
-
-
-def decompose_tiled(model, x1: torch.Tensor, x2: torch.Tensor, tile: int, overlap: int | None = None
-                    ) -> Decomposition:
-    """Frame 1's decomposition with frame 2 as partner, computed in overlapping tiles.
-
-    Args:
-        model: any registered network (``encode`` / ``decompose_first`` / ``size_multiple``).
-        x1, x2: (B, 3, H, W) frames in [0, 1], any size (tiles are padded with :class:`Padder`).
-        tile: window side in pixels; frames not larger than it run in one piece.
-        overlap: pixels shared by neighbouring windows (default ``tile // 8``).
-    """
-    if tile < MIN_TILE:
-        raise UserInputError(f"tile size {tile} is too small (at least {MIN_TILE} pixels)")
-    overlap = tile // 8 if overlap is None else overlap
-    if not 0 <= overlap <= tile // 2:
-        raise UserInputError(f"tile overlap {overlap} must be between 0 and half the tile ({tile // 2})")
-    if x1.shape != x2.shape:
-        raise UserInputError(f"frames of a pair differ in size: {tuple(x1.shape)} vs {tuple(x2.shape)}")
+def blend_tiles(x1: torch.Tensor, x2: torch.Tensor, tile: int, overlap: int,
+                decompose: Callable[[torch.Tensor, torch.Tensor], Decomposition]) -> Decomposition:
+    """Frame 1's decomposition assembled from ``decompose(window of x1, same window of x2)`` over overlapping
+    ``tile`` x ``tile`` windows of the (B, 3, H, W) frames, neighbours blended by :func:`ramp` weights."""
     b, _, h, w = x1.shape
-    if h <= tile and w <= tile:
-        return _decompose(model, x1, x2)
-    if hasattr(model, "decompose_first_tiled"):  # exact: only the local decoders are tiled (see FastSTCD)
-        padder = Padder(h, w, model.size_multiple)
-        d = model.decompose_first_tiled(model.encode(padder.pad(x1)), model.encode(padder.pad(x2)), tile)
-        return Decomposition(*(padder.crop(t) for t in d))
     r_sum = x1.new_zeros(b, 3, h, w, dtype=torch.float32)
     s_sum = torch.zeros_like(r_sum)
     weight = x1.new_zeros(1, 1, h, w, dtype=torch.float32)
@@ -90,19 +64,10 @@ def decompose_tiled(model, x1: torch.Tensor, x2: torch.Tensor, tile: int, overla
         for left in tile_starts(w, tile, overlap):
             wx = ramp(w, left, tw, overlap, x1.device, torch.float32)
             window = (..., slice(top, top + th), slice(left, left + tw))
-            d = _decompose(model, x1[window], x2[window])
+            d = decompose(x1[window], x2[window])
             blend = wy[:, None] * wx[None, :]  # (th, tw)
             r_sum[window] += d.r.float() * blend
             s_sum[window] += d.s.float() * blend
             weight[window] += blend
     r, s = r_sum / weight, s_sum / weight
     return Decomposition(r * s, r, s)
-
-
-def tiling_psnr(model, x1: torch.Tensor, x2: torch.Tensor, tile: int, overlap: int | None = None) -> float:
-    """PSNR (dB) of the tiled enhancement of frame 1 against the untiled one: the price of bounded memory."""
-    with torch.inference_mode():
-        whole = _decompose(model, x1, x2).y.clamp(0, 1)
-        tiled = decompose_tiled(model, x1, x2, tile, overlap).y.clamp(0, 1)
-    mse = (whole - tiled).pow(2).mean().item()
-    return float("inf") if mse == 0 else 10 * math.log10(1 / mse)

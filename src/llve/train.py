@@ -28,7 +28,7 @@ from llve.correspondence import build_backend
 from llve.correspondence.cache import CorrespondenceCache
 from llve.data.datasets import PairDataset, collate
 from llve.errors import UserInputError
-from llve.inference import to_uint8
+from llve.streaming import to_uint8
 from llve.losses import stcd_loss
 from llve.models import arch_name, build_model
 from llve.models.padding import Padder

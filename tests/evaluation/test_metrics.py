@@ -113,7 +113,7 @@ def test_streaming_and_protocol_conversions_agree():
     # llve.inference.to_uint8 (torch, what `llve enhance` writes) must round exactly like the protocol's numpy one.
     import torch
 
-    from llve.inference import to_uint8 as torch_to_uint8
+    from llve.streaming import to_uint8 as torch_to_uint8
 
     values = np.concatenate([np.random.default_rng(0).uniform(-0.1, 1.1, 3000),
                              (np.arange(256) + 0.5) / 255.0]).astype(np.float32)  # half-way points included

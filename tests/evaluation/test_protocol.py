@@ -142,7 +142,7 @@ def test_network_path_equals_official_pairwise_forward(tmp_path, cut):
 def test_network_path_output_factorises():
     torch.manual_seed(0)
     enhancer = Enhancer(model=STCD(STCDConfig(width=8, heads=2)), device="cpu")
-    outs = list(network_method(enhancer)([texture(18, 22, i) for i in range(3)]))
+    outs = [o for _, o in network_method(enhancer)(enumerate(texture(18, 22, i) for i in range(3)))]
     assert len(outs) == 3 and outs[0].y.shape == (18, 22, 3)
     for o in outs:
         np.testing.assert_allclose(o.r * o.s, o.y, atol=1e-6)
@@ -168,7 +168,7 @@ def test_single_frame_sequence_pairs_with_itself():
     torch.manual_seed(0)
     model = STCD(STCDConfig(width=8, heads=2)).eval()
     frame = texture(16, 20, 0)
-    [out] = network_method(Enhancer(model=model, device="cpu"))([frame])
+    [(_, out)] = network_method(Enhancer(model=model, device="cpu"))([(0, frame)])
     with torch.no_grad():
         x = torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 255
         np.testing.assert_allclose(out.y, model(x, x).y1[0].permute(1, 2, 0).numpy(), atol=1e-6)

@@ -173,26 +173,27 @@ def test_failure_midway_leaves_no_output(tmp_path, tiny_weights, monkeypatch):
     from llve.inference import Enhancer
 
     src = write_clip(tmp_path / "v.mp4", synthetic_frames(6, 16, 16))
-    original = Enhancer.decompose_stream
+    original = Enhancer.stream
 
-    def failing(self, frames):
-        for i, d in enumerate(original(self, frames)):
+    def failing(self, items, components=True):
+        for i, d in enumerate(original(self, items, components)):
             if i == 3:
                 raise RuntimeError("simulated crash")
             yield d
 
-    monkeypatch.setattr(Enhancer, "decompose_stream", failing)
+    monkeypatch.setattr(Enhancer, "stream", failing)
     with pytest.raises(RuntimeError):
         run(src, "--weights", tiny_weights, "--components", tmp_path / "c")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "v.mp4"] and not list((tmp_path / "c").iterdir())
 
 
 def test_python_api(tmp_path, tiny_weights):
+    from llve.enhance import enhance_path
     from llve.inference import Enhancer
 
     enhancer = Enhancer(weights=tiny_weights, device="cpu")
     src = write_clip(tmp_path / "v.mp4", synthetic_frames(3, 16, 16))
-    out = enhancer.enhance_video(src, tmp_path / "o.mp4", progress=False)
+    out = enhance_path(enhancer, src, tmp_path / "o.mp4", progress=False)
     assert len(decode_all(out)[0]) == 3
 
 

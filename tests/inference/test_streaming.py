@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from llve.errors import UserInputError
-from llve.inference import Enhancer, to_tensor, to_uint8
+from llve.inference import Enhancer
+from llve.streaming import to_tensor, to_uint8
 from llve.models import build_model
 from tests.conftest import synthetic_frames
 

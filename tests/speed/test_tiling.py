@@ -4,7 +4,9 @@ import torch
 
 from llve.errors import UserInputError
 from llve.models import Decomposition
-from llve.tiling import decompose_tiled, ramp, tile_starts, tiling_psnr
+from llve.measure import tiling_psnr
+from llve.streaming import decompose_pair as decompose_tiled
+from llve.tiling import ramp, tile_starts
 from tests.conftest import tiny_model as tiny
 
 
@@ -72,12 +74,13 @@ def test_bad_tiles_are_user_errors():
 
 def test_enhancer_tiles_with_the_same_pairing():
     """``Enhancer(tile=...)`` gives frame t the tiled decomposition with frame t+1 (the last: with itself)."""
-    from llve.inference import Enhancer, to_tensor
+    from llve.inference import Enhancer
+    from llve.streaming import to_tensor
     from tests.conftest import synthetic_frames
 
     model = tiny("official").eval()  # tiles the whole network (no decompose_first_tiled)
     frames = synthetic_frames(2, 70, 100)  # 2 x 2 tiles
-    got = list(Enhancer(model=model, device="cpu", tile=64).decompose_stream(frames))
+    got = [d for _, d in Enhancer(model=model, device="cpu", tile=64).decompose_stream(enumerate(frames))]
     x = [to_tensor(f, torch.device("cpu")) for f in frames]
     with torch.no_grad():
         want = [decompose_tiled(model, x[0], x[1], 64), decompose_tiled(model, x[1], x[1], 64)]
@@ -109,8 +112,8 @@ def test_fast_network_tiles_only_its_decoders_and_matches_untiled():
         assert not torch.allclose(decompose_tiled(model, x1, x2, tile=64).y, whole.y, atol=1e-3)
         del model.DECODER_REACH
     frames = synthetic_frames(3, 70, 100)
-    plain = list(Enhancer(model=model, device="cpu").decompose_stream(frames))
-    tiled = list(Enhancer(model=model, device="cpu", tile=64).decompose_stream(frames))
+    plain = [d for _, d in Enhancer(model=model, device="cpu").decompose_stream(enumerate(frames))]
+    tiled = [d for _, d in Enhancer(model=model, device="cpu", tile=64).decompose_stream(enumerate(frames))]
     assert len(plain) == len(tiled) == 3
     for p, t in zip(plain, tiled):
         assert torch.allclose(p.y, t.y, atol=1e-5)

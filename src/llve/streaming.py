@@ -1,0 +1,207 @@
+"""The stream: ``(key, frame)`` pairs in, ``(key, result)`` out - the one path every frame travels.
+
+Frame t is enhanced with frame t+1 as its partner (the last frame with itself), the official test pairing; or,
+with ``pairing="self"``, each frame alone. A frame waits for its partner as encoder features, so each frame is
+encoded once and only two frames' features are alive at any time: memory does not grow with video length.
+The key (a timestamp, a file name, a ground-truth pair) travels with its frame, so callers keep no queue of their own.
+
+``llve enhance``, ``llve test``, ``llve bench`` and :class:`llve.inference.Enhancer` all drive this module; it is
+the only one outside ``models/`` that calls a network's ``encode`` / ``decompose_first``. Tiling, precision,
+channels-last and pairing are fields of :class:`StreamOptions`; an ONNX Runtime model (``llve.export``) has the
+same interface as a PyTorch network and runs through the same loop.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Literal, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from llve.errors import UserInputError
+from llve.models import Decomposition
+from llve.models.padding import Padder
+from llve.tiling import MIN_TILE, blend_tiles
+
+K = TypeVar("K")
+PAIRINGS = ("next", "self")
+PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How frames travel through the network. Measured on a 2-core CPU (``llve bench``, docs/speed.md),
+    channels-last lets oneDNN pick its blocked convolution kernels (both networks stream about 1.3x faster).
+
+    Args:
+        pairing: ``next`` (frame t with t+1, the official rule) or ``self`` (each frame alone, as its own partner:
+            the frame-by-frame reference that shows what the cross-frame interaction adds).
+        tile: decompose in windows of this size (0: whole frames) to bound memory on large frames. Networks with
+            ``decompose_first_tiled`` tile only their decoders (exact); others run whole-network tiles whose seams
+            are blended (:mod:`llve.tiling`).
+        precision: ``fp32``, or ``fp16``/``bf16`` autocast (CUDA only).
+        channels_last: NHWC memory layout for weights and frames (faster convolutions on CPU and GPU).
+        compile: wrap ``encode`` and ``decompose_first`` in ``torch.compile`` (its first call compiles for tens of
+            seconds, which only pays off on long videos).
+    """
+
+    pairing: Literal["next", "self"] = "next"
+    tile: int = 0
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    channels_last: bool = True
+    compile: bool = False
+
+    def __post_init__(self):
+        if self.pairing not in PAIRINGS:
+            raise UserInputError(f"unknown pairing '{self.pairing}' (choose {' or '.join(PAIRINGS)})")
+        if self.tile and not self.tile >= MIN_TILE:
+            raise UserInputError(f"--tile {self.tile} is too small (0 for whole frames, or at least {MIN_TILE} pixels)")
+        if self.precision not in PRECISIONS:
+            raise UserInputError(f"unknown precision '{self.precision}' (choose {', '.join(PRECISIONS)})")
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One enhanced frame and its decomposition, HxWx3 uint8 RGB each: ``y ~= r * s`` (``r``, ``s``: ``None`` when
+    the components were not asked for)."""
+
+    y: np.ndarray
+    r: np.ndarray | None = None
+    s: np.ndarray | None = None
+
+
+def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
+    """HxWx3 uint8 -> (1, 3, H, W) float in [0, 1]."""
+    return torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float().div_(255.0)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) in [0, 1] -> HxWx3 uint8 (clip, x255, round: the evaluation protocol's conversion)."""
+    return x[0].float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def prepare_model(model: nn.Module, device: torch.device, options: StreamOptions = StreamOptions()) -> nn.Module:
+    """Move a PyTorch network to ``device`` in eval mode with the memory layout (and compilation) of ``options``."""
+    model = model.eval().to(device)
+    if options.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if options.compile:
+        # Compile the two streaming methods (not forward): those are what the stream calls per frame.
+        model.encode = torch.compile(model.encode, dynamic=False)
+        model.decompose_first = torch.compile(model.decompose_first, dynamic=False)
+    return model
+
+
+@contextlib.contextmanager
+def inference_context(device: torch.device, options: StreamOptions) -> Iterator[None]:
+    """``torch.inference_mode`` plus, for fp16/bf16, autocast (``to_uint8`` casts outputs back)."""
+    with torch.inference_mode():
+        if options.precision == "fp32":
+            yield
+        else:
+            with torch.autocast(device.type, dtype=PRECISIONS[options.precision]):
+                yield
+
+
+class PairStep:
+    """How a frame waits for its partner, and how (frame, partner) becomes the frame's decomposition.
+
+    The one place that chooses among whole frames, exact decoder tiles (networks with ``decompose_first_tiled``)
+    and whole-network tiles (the others): a frame waits as padded encoder features in the first two, as pixels in
+    the last (each window then encodes both frames). Decompositions come back cropped to the frame's size.
+
+    Args:
+        model: a network (``encode`` / ``decompose_first`` / ``size_multiple``) or an ONNX Runtime model.
+        tile: window size, 0 for whole frames.
+        overlap: pixels shared by neighbouring whole-network windows (default ``tile // 8``).
+    """
+
+    def __init__(self, model, tile: int = 0, overlap: int | None = None):
+        self.model, self.tile = model, tile
+        self.overlap = tile // 8 if overlap is None else overlap
+        self.pixel_tiles = bool(tile) and not hasattr(model, "decompose_first_tiled")
+        self.padder: Padder | None = None
+
+    def hold(self, x: torch.Tensor):
+        """What frame ``x`` (B, 3, H, W) keeps while it waits: its features, or itself for whole-network tiles."""
+        if self.pixel_tiles:
+            return x
+        h, w = x.shape[-2:]
+        if self.padder is None or (self.padder.height, self.padder.width) != (h, w):
+            self.padder = Padder(h, w, self.model.size_multiple)
+        return self.model.encode(self.padder.pad(x))
+
+    def decompose(self, held, partner) -> Decomposition:
+        """The held frame's decomposition with ``partner`` (held the same way, same size)."""
+        if self.pixel_tiles:
+            whole = PairStep(self.model)
+            if max(held.shape[-2:]) <= self.tile:
+                return whole.decompose(whole.hold(held), whole.hold(partner))
+            return blend_tiles(held, partner, self.tile, self.overlap,
+                               lambda a, b: whole.decompose(whole.hold(a), whole.hold(b)))
+        if self.tile:
+            d = self.model.decompose_first_tiled(held, partner, tile=self.tile)
+        else:
+            d = self.model.decompose_first(held, partner)
+        return Decomposition(*(self.padder.crop(t) for t in d))
+
+
+def decompose_pair(model, x1: torch.Tensor, x2: torch.Tensor, tile: int = 0, overlap: int | None = None
+                   ) -> Decomposition:
+    """Frame 1's decomposition with frame 2 as partner, for (B, 3, H, W) frames in [0, 1] of any size.
+
+    With ``tile``, in windows of that size (see :class:`PairStep`); ``overlap`` defaults to ``tile // 8``.
+    """
+    if tile and tile < MIN_TILE:
+        raise UserInputError(f"tile size {tile} is too small (at least {MIN_TILE} pixels)")
+    if x1.shape != x2.shape:
+        raise UserInputError(f"frames of a pair differ in size: {tuple(x1.shape)} vs {tuple(x2.shape)}")
+    step = PairStep(model, tile, overlap)
+    if not 0 <= step.overlap <= tile // 2:
+        raise UserInputError(f"tile overlap {step.overlap} must be between 0 and half the tile ({tile // 2})")
+    return step.decompose(step.hold(x1), step.hold(x2))
+
+
+def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch.device,
+                     options: StreamOptions = StreamOptions()) -> Iterator[tuple[K, Decomposition]]:
+    """``(key, HxWx3 uint8 RGB frame)`` in, ``(key, cropped decomposition)`` out, lazily and in order.
+
+    At most one frame is read ahead (the partner). Every frame must have the first frame's size.
+    """
+    step, size, waiting = PairStep(model, options.tile), None, None  # waiting: (key, held) of frame t
+    for index, (key, rgb) in enumerate(items):
+        if size is None:
+            size = rgb.shape
+        elif rgb.shape != size:
+            raise UserInputError(f"frame {index} has size {rgb.shape[1]}x{rgb.shape[0]}, "
+                                 f"but the first frame is {size[1]}x{size[0]}")
+        x = to_tensor(rgb, device)
+        if options.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        out = None
+        with inference_context(device, options):  # results leave the context before they are yielded
+            held = step.hold(x)
+            if options.pairing == "self":
+                out = key, step.decompose(held, held)
+            elif waiting is not None:
+                out = waiting[0], step.decompose(waiting[1], held)
+        if out is not None:
+            yield out
+        if options.pairing == "next":
+            waiting = key, held
+    if waiting is not None:
+        with inference_context(device, options):
+            out = waiting[0], step.decompose(waiting[1], waiting[1])
+        yield out
+
+
+def stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch.device,
+           options: StreamOptions = StreamOptions(), components: bool = True) -> Iterator[tuple[K, FrameResult]]:
+    """:func:`decompose_stream` converted to uint8 frames; R and S only with ``components``."""
+    for key, d in decompose_stream(model, items, device, options):
+        if components:
+            yield key, FrameResult(to_uint8(d.y), to_uint8(d.r), to_uint8(d.s))
+        else:
+            yield key, FrameResult(to_uint8(d.y))
