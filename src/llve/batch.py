@@ -138,9 +138,12 @@ class EnhancerSpec:
     backend: str = "torch"
 
     def build(self) -> Enhancer:
+        """The network on this process's device: under torchrun, ``auto``/``cuda`` mean ``cuda:LOCAL_RANK``."""
         from llve.inference import Enhancer
+        from llve.runtime import resolve_device
 
-        return Enhancer(weights=self.weights, device=self.device, fp16=self.fp16, tile=self.tile,
+        device = resolve_device(self.device, int(os.environ.get("LOCAL_RANK", 0)))
+        return Enhancer(weights=self.weights, device=str(device), fp16=self.fp16, tile=self.tile,
                         backend=self.backend)
 
     def identity(self) -> str:
