@@ -304,10 +304,37 @@ def _run_export(args: argparse.Namespace) -> None:
     print(f"wrote {args.onnx}", file=sys.stderr)
 
 
+def _add_view(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("view", help="try the enhancement on a clip in the browser (needs llve[view])",
+                       description="Serve a local web page: drop a dark video or image, compare before/after and the "
+                                   "R and S components on a quick preview, then enhance the full file and download "
+                                   "it. Needs the optional extra: pip install 'llve[view]'.")
+    p.add_argument("--port", type=int, default=7860, help="port to serve on (default 7860)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--weights", help="weights file, as for llve enhance (default: the bundled weights)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
+    p.add_argument("--max-upload-mb", type=int, default=1000, metavar="MB", help="largest upload accepted "
+                                                                               "(default 1000)")
+    p.set_defaults(func=_run_view)
+
+
+def _run_view(args: argparse.Namespace) -> None:
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as for enhance: before torch loads OpenMP
+    from llve.view import ViewerConfig, serve
+
+    if not 0 <= args.port < 65536 or args.max_upload_mb < 1:
+        raise UserInputError("need 0 <= --port < 65536 and --max-upload-mb >= 1")
+    serve(ViewerConfig(host=args.host, port=args.port, weights=args.weights, device=args.device,
+                       max_upload_mb=args.max_upload_mb))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llve", description="Low-light video enhancement (STCD).")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_enhance, _add_manifest, _add_synth, _add_train, _add_test, _add_bench, _add_export):
+    for add in (_add_enhance, _add_manifest, _add_synth, _add_train, _add_test, _add_bench, _add_export,
+                _add_view):
         add(sub)
     return parser
 

@@ -1,7 +1,9 @@
-"""File-level enhancement: a video, a frame folder or an image in, the same kind out.
+"""``llve enhance``: choose a source and a sink for each input (video, frame folder or image; same kind out) and run
+the stream between them.
 
-Reads lazily, enhances through :class:`llve.inference.Enhancer`, writes each result as soon as it exists,
-and only renames the outputs to their final names when everything succeeded (``llve.atomic``).
+Reads lazily (:mod:`llve.data.media`), enhances through :class:`llve.inference.Enhancer`'s stream, writes each
+result as soon as it exists, and only renames the outputs to their final names when everything succeeded
+(``llve.atomic``).
 """
 from __future__ import annotations
 
@@ -13,21 +15,13 @@ from tqdm import tqdm
 
 from llve.atomic import atomic_output
 from llve.data.background import OrderedWorker, prefetch
-from llve.data.frames import FRAME_EXTENSIONS, list_frames, read_frame, write_frame
-from llve.data.video_io import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS, VideoWriter, probe_video, read_video
+from llve.data.frames import FRAME_EXTENSIONS
+from llve.data.media import FrameSink, FrameSource, input_kind
+from llve.data.video_io import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS
 from llve.errors import UserInputError, warn
 from llve.inference import Enhancer
 
 COMPONENTS = ("R", "S")
-
-
-def input_kind(path: Path) -> str:
-    """``folder``, ``image`` or ``video``, from what the path is."""
-    if path.is_dir():
-        return "folder"
-    if not path.exists():
-        raise UserInputError(f"input not found: {path}")
-    return "image" if path.suffix.lower() in FRAME_EXTENSIONS else "video"
 
 
 def default_output(path: Path, kind: str, lossless: bool) -> Path:
@@ -85,46 +79,28 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
 
     With ``components_dir``, the R and S terms are written there too, in the same format as the output.
     """
-    src = Path(src)
-    kind = input_kind(src)
-    out = Path(out) if out else default_output(src, kind, lossless)
-    _check_output(src, out, kind, lossless, overwrite)
+    source = FrameSource(src, _once_per_kind(warn))
+    kind = source.kind
+    out = Path(out) if out else default_output(source.path, kind, lossless)
+    _check_output(source.path, out, kind, lossless, overwrite)
     targets = {"Y": out}
     if components_dir is not None:
         targets.update({c: _component_path(out, Path(components_dir), c, kind) for c in COMPONENTS})
-    note = _once_per_kind(warn)
 
     with contextlib.ExitStack() as stack:
         tmp = {k: stack.enter_context(atomic_output(p, is_dir=kind == "folder")) for k, p in targets.items()}
-        if kind == "video":
-            info = probe_video(src)
-            writers = {k: stack.enter_context(VideoWriter(p, info, lossless, audio_from=src if k == "Y" else None))
-                       for k, p in tmp.items()}
-            total = info.frames
-            frames = ((pts, rgb) for rgb, pts in read_video(src))  # the timestamp travels with its frame
-
-            def write(k: str, rgb, key) -> None:
-                writers[k].write(rgb, key)
-        else:
-            paths = list_frames(src) if kind == "folder" else [src]
-            total = len(paths)
-            frames = ((path, read_frame(path, note)) for path in paths)  # the file name travels with its frame
-
-            def write(k: str, rgb, key: Path) -> None:
-                if kind == "image":
-                    write_frame(tmp[k], rgb)
-                else:
-                    write_frame(tmp[k] / (key.stem + (".png" if lossless else key.suffix)), rgb)
-
+        # Entered after the temporary outputs: every sink is closed before any output gets its final name.
+        sinks = {k: stack.enter_context(FrameSink(source, p, lossless, audio=k == "Y")) for k, p in tmp.items()}
         # Decoding runs ahead and encoding behind on helper threads (llve.data.background); entered last, the
-        # writer thread is finished before the writers close.
+        # writer thread is finished before the sinks close.
         writer = stack.enter_context(OrderedWorker())
-        source = stack.enter_context(contextlib.closing(prefetch(frames)))
-        results = enhancer.stream(source, components=components_dir is not None)
-        for key, result in tqdm(results, total=total, unit="frame", desc=src.name, disable=not progress, leave=False):
+        frames = stack.enter_context(contextlib.closing(prefetch(source)))
+        results = enhancer.stream(frames, components=components_dir is not None)
+        for key, result in tqdm(results, total=source.total, unit="frame", desc=source.path.name,
+                                disable=not progress, leave=False):
             for k, rgb in zip(("Y", "R", "S"), (result.y, result.r, result.s)):
-                if k in tmp:
-                    writer.submit(write, k, rgb, key)
+                if k in sinks:
+                    writer.submit(sinks[k].write, key, rgb)
     return out
 
 

@@ -1,0 +1,223 @@
+"""What the viewer (``llve view``) computes, without the web framework: quick previews, their measures, full runs.
+
+A preview is the first seconds of a clip, downscaled so that the network answers in seconds on a CPU; the full run
+is exactly ``llve enhance`` (:func:`llve.enhance.enhance_path`) and can be cancelled without leaving a file behind.
+"""
+from __future__ import annotations
+
+import ctypes
+import inspect
+import itertools
+import math
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from llve.data.frames import FRAME_EXTENSIONS, read_frame
+from llve.data.video_io import probe_video, read_video
+from llve.errors import UserInputError
+from llve.metrics import mean_luma
+
+CLIP_LEVEL = 250  # 8-bit luma from which a pixel counts as clipped (blown out)
+
+
+@dataclass(frozen=True)
+class PreviewSettings:
+    """How much of a clip the preview shows.
+
+    Args:
+        seconds: the first this many seconds of a video.
+        max_frames: never more frames than this, whatever the frame rate.
+        max_side: frames are downscaled so that their longer side is at most this (never upscaled).
+    """
+
+    seconds: float = 2.0
+    max_frames: int = 60
+    max_side: int = 320
+
+
+@dataclass(frozen=True)
+class Clip:
+    """The decoded preview frames of an upload (HxWx3 uint8 RGB, downscaled) and what the upload is."""
+
+    frames: list[np.ndarray]
+    kind: str  # "image" or "video"
+    fps: float
+    width: int  # of the upload, before downscaling
+    height: int
+    total_frames: int | None  # of the whole upload (None: unknown)
+
+
+def media_kind(path: str | Path) -> str:
+    """``image`` or ``video``: what the viewer can read at ``path``; anything else is a one-line error."""
+    path = Path(path)
+    if path.suffix.lower() in FRAME_EXTENSIONS:
+        read_frame(path)  # raises UserInputError naming the file when it is not a readable image
+        return "image"
+    try:
+        probe_video(path)
+    except UserInputError:
+        raise UserInputError(f"{path.name} is not a video or an image this viewer can read") from None
+    return "video"
+
+
+def downscale(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink so the longer side is at most ``max_side`` (area averaging: no aliasing); never enlarge."""
+    h, w = rgb.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return rgb
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def load_clip(path: str | Path, settings: PreviewSettings = PreviewSettings()) -> Clip:
+    """Decode the preview frames of an image or a video (only the first seconds of a video are decoded)."""
+    path = Path(path)
+    kind = media_kind(path)
+    if kind == "image":
+        rgb = read_frame(path)
+        return Clip([downscale(rgb, settings.max_side)], kind, 0.0, rgb.shape[1], rgb.shape[0], 1)
+    info = probe_video(path)
+    fps = float(info.fps)
+    count = max(1, min(settings.max_frames, math.ceil(settings.seconds * fps)))
+    frames = [downscale(rgb, settings.max_side) for rgb, _ in itertools.islice(read_video(path), count)]
+    return Clip(frames, kind, fps, info.width, info.height, info.frames)
+
+
+@dataclass(frozen=True)
+class Measures:
+    """No-reference measures of an enhanced clip against its input (what a user judges real footage by).
+
+    Args:
+        input_brightness / output_brightness: mean luma in [0, 1].
+        newly_clipped: fraction of pixels whose output luma is >= 250/255 where the input's was not.
+        input_noise / output_noise: noise sigma in 8-bit units after scaling each frame to mean luma 128
+            (:func:`noise_sigma`), so that a brighter output is not called noisier for being brighter.
+        relative_flicker: the output's frame-to-frame brightness flicker over the input's (None: a single frame
+            or a perfectly steady input); above 1 the enhancement adds flicker.
+    """
+
+    input_brightness: float
+    output_brightness: float
+    newly_clipped: float
+    input_noise: float
+    output_noise: float
+    relative_flicker: float | None
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """Luma (0.299 R + 0.587 G + 0.114 B) of an RGB uint8 image, float64 in 8-bit units."""
+    return rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def noise_sigma(rgb: np.ndarray) -> float:
+    """Noise estimate: the median absolute Haar diagonal detail of luma / 0.6745 (Donoho's wavelet MAD sigma).
+
+    Luma is first scaled to mean 128, a common brightness. The finest diagonal band holds almost no image structure,
+    so its spread is the noise's; the median ignores the few edges that leak in.
+    """
+    y = luma(rgb)
+    y = y * (128.0 / max(y.mean(), 1e-6))
+    h, w = (y.shape[0] // 2) * 2, (y.shape[1] // 2) * 2
+    if h == 0 or w == 0:
+        return 0.0
+    a, b, c, d = y[0:h:2, 0:w:2], y[0:h:2, 1:w:2], y[1:h:2, 0:w:2], y[1:h:2, 1:w:2]
+    diagonal = (a - b - c + d) / 2.0  # orthonormal Haar HH coefficients: white noise keeps its sigma
+    return float(np.median(np.abs(diagonal)) / 0.6745)
+
+
+def log_flicker(lumas: Sequence[float]) -> float | None:
+    """Mean |change of log mean luma| between consecutive frames (scale-free: brightening alone does not count)."""
+    if len(lumas) < 2:
+        return None
+    logs = np.log(np.maximum(np.asarray(lumas, dtype=np.float64), 1.0))  # 1/255 floor: black frames stay finite
+    return float(np.mean(np.abs(np.diff(logs))))
+
+
+def measure(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> Measures:
+    """The viewer's measures of ``outputs`` (enhanced frames) against ``inputs`` (same size, same order).
+
+    A stand-in for the no-reference metrics that issue 13 adds to :mod:`llve.metrics` for ``llve test``; once
+    those land the viewer should call them so both tools report the same numbers.
+    """
+    if not inputs or len(inputs) != len(outputs):
+        raise ValueError(f"need as many outputs as inputs, got {len(inputs)} and {len(outputs)}")
+    clipped = [np.mean((luma(o) >= CLIP_LEVEL) & (luma(i) < CLIP_LEVEL)) for i, o in zip(inputs, outputs)]
+    in_lumas, out_lumas = [mean_luma(f) for f in inputs], [mean_luma(f) for f in outputs]
+    flicker_in, flicker_out = log_flicker(in_lumas), log_flicker(out_lumas)
+    relative = flicker_out / flicker_in if flicker_in and flicker_out is not None else None
+    return Measures(input_brightness=float(np.mean(in_lumas)) / 255, output_brightness=float(np.mean(out_lumas)) / 255,
+                    newly_clipped=float(np.mean(clipped)),
+                    input_noise=float(np.mean([noise_sigma(f) for f in inputs])),
+                    output_noise=float(np.mean([noise_sigma(f) for f in outputs])), relative_flicker=relative)
+
+
+def accepts_exposure(enhancer_class: type) -> bool:
+    """Whether ``enhancer_class(exposure=...)`` is understood: the exposure control (issue 13) is shown only then."""
+    parameters = inspect.signature(enhancer_class).parameters
+    if "exposure" in parameters:
+        return True
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return False
+    try:  # Enhancer(**options) forwards to StreamOptions where the streaming core has one
+        from llve.streaming import StreamOptions  # noqa: PLC0415
+    except ImportError:
+        return False
+    return "exposure" in getattr(StreamOptions, "__dataclass_fields__", {})
+
+
+class Cancelled(BaseException):
+    """Raised inside a running :class:`FullRun` by :meth:`FullRun.cancel` (a BaseException, like Ctrl-C, so no
+    ``except Exception`` on the way swallows it)."""
+
+
+class FullRun:
+    """One full-resolution enhancement into its own folder, cancellable from another thread.
+
+    Cancelling interrupts the running thread like Ctrl-C interrupts ``llve enhance``: the temporary outputs of
+    :func:`llve.enhance.enhance_path` are removed on the way out, and :meth:`run` then removes its folder.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._thread: int | None = None
+        self._cancelled = False
+
+    def run(self, enhance: Callable[[Path], Path], name: str) -> Path:
+        """Call ``enhance(folder / name)`` in this thread; return its output, or raise :class:`Cancelled`."""
+        with self._lock:
+            if self._cancelled:
+                raise Cancelled
+            self._thread = threading.get_ident()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                out = enhance(self.folder / name)
+            finally:
+                with self._lock:  # from here on cancel() no longer interrupts this thread
+                    self._thread = None
+            if self._cancelled:  # cancel() came as the run finished: the result is not wanted either
+                raise Cancelled
+            return out
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+
+    def cancel(self) -> bool:
+        """Stop the run (or the run about to start); True if one was running."""
+        with self._lock:
+            self._cancelled = True
+            if self._thread is None:
+                return False
+            # The exception is delivered when the thread next runs Python code (between frames at the latest); sent
+            # once only, so that a thread that went on to other work is never interrupted later.
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), ctypes.py_object(Cancelled))
+            self._thread = None
+            return True

@@ -1,0 +1,260 @@
+"""``llve view``: a local web page (Gradio) to try the enhancement on one's own clip before a long full run.
+
+Drop a dark video or image: the first seconds, downscaled, are enhanced at once and shown before/after with the
+R and S components, a frame scrubber and the measures a user judges real footage by (:mod:`llve.preview`). Every
+control re-renders the preview; "Enhance full video" then runs exactly what ``llve enhance`` runs.
+
+Safe by default: bound to localhost, no share link, analytics off, fonts from the system (the page loads nothing
+from elsewhere), an upload size limit, and every file (uploads, previews, results) in one temporary folder that
+is removed when the viewer stops.
+"""
+
+import importlib.util
+import os
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llve.enhance import default_output, enhance_path
+from llve.errors import UserInputError, warn
+from llve.inference import Enhancer
+from llve.preview import (Cancelled, Clip, FullRun, Measures, PreviewSettings, accepts_exposure, load_clip, measure,
+                          media_kind)
+
+INSTALL_HINT = "llve view needs the optional 'view' extra: pip install 'llve[view]'"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+PREVIEW_SIDES = (240, 320, 480, 640)
+PAIRINGS = (("with the next frame (as llve enhance)", "next"), ("each frame alone", "self"))
+
+
+@dataclass(frozen=True)
+class ViewerConfig:
+    """What ``llve view`` serves and how.
+
+    Args:
+        host / port: where the page is served (localhost by default: nobody else can reach it).
+        weights / device: as for ``llve enhance``.
+        max_upload_mb: larger uploads are refused by the server.
+        preview: how much of a clip the preview shows; the page can change its size.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    weights: str | None = None
+    device: str = "auto"
+    max_upload_mb: int = 1000
+    preview: PreviewSettings = PreviewSettings()
+
+
+def require_gradio() -> None:
+    """The one-line error that names the extra to install, without importing gradio (see :func:`serve`)."""
+    if importlib.util.find_spec("gradio") is None:
+        raise UserInputError(INSTALL_HINT)
+
+
+def import_gradio():
+    require_gradio()
+    import gradio  # noqa: PLC0415 - optional dependency
+
+    return gradio
+
+
+class Enhancers:
+    """One :class:`Enhancer` per setting of the controls, loaded on first use and kept (a handful at most)."""
+
+    def __init__(self, enhancer_class: type, weights: str | None, device: str):
+        self.enhancer_class, self.weights, self.device = enhancer_class, weights, device
+        self.exposure = accepts_exposure(enhancer_class)
+        self._cache: dict[tuple, Enhancer] = {}
+        self._lock = threading.Lock()
+
+    def get(self, pairing: str, exposure: str | float) -> Enhancer:
+        options = {"pairing": pairing} | ({"exposure": exposure} if self.exposure else {})
+        key = tuple(sorted(options.items()))
+        with self._lock:
+            if key not in self._cache:
+                if len(self._cache) >= 4:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = self.enhancer_class(weights=self.weights, device=self.device, **options)
+            return self._cache[key]
+
+
+@dataclass
+class Preview:
+    """One session's preview: the upload, its decoded frames and their enhancement with the current controls."""
+
+    path: str
+    clip: Clip
+    results: list = field(default_factory=list)  # FrameResult per frame
+    history: list = field(default_factory=list)  # one row of measures per setting tried on this upload
+
+
+def exposure_value(mode: str, value: float) -> str | float:
+    return "auto" if mode == "auto" else float(value)
+
+
+def describe(pairing: str, exposure: str | float | None) -> str:
+    text = f"partner: {pairing}"
+    return text if exposure is None else f"{text}, exposure: {exposure if exposure == 'auto' else f'{exposure:.2f}'}"
+
+
+def measures_markdown(m: Measures) -> str:
+    flicker = "n/a (one frame or a steady input)" if m.relative_flicker is None else f"{m.relative_flicker:.2f}"
+    return "\n".join([
+        "| measure (preview) | input | output |", "|---|---|---|",
+        f"| mean brightness (0-1) | {m.input_brightness:.3f} | {m.output_brightness:.3f} |",
+        f"| newly clipped (luma >= 250) | | {100 * m.newly_clipped:.2f} % |",
+        f"| noise sigma at mean luma 128 | {m.input_noise:.2f} | {m.output_noise:.2f} |",
+        f"| relative flicker (1 = as steady as the input) | | {flicker} |",
+    ])
+
+
+def history_row(label: str, m: Measures) -> list:
+    return [label, round(m.output_brightness, 3), round(100 * m.newly_clipped, 2), round(m.output_noise, 2),
+            None if m.relative_flicker is None else round(m.relative_flicker, 2)]
+
+
+HISTORY_HEADERS = ["settings", "brightness", "clipped %", "noise", "rel. flicker"]
+
+
+def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path | None = None):
+    """The page as a ``gradio.Blocks``; ``work`` is the folder for full-run results (default: the system's)."""
+    gr = import_gradio()
+    enhancers = Enhancers(enhancer_class, config.weights, config.device)
+    enhancers.get("next", "auto")  # bad --weights or --device: a one-line error now, not on the first upload
+    work = Path(work or tempfile.gettempdir())
+    runs: dict[str, FullRun] = {}  # session -> its running full enhancement, for Cancel
+
+    def render(path, mode, value, pairing, side, state: Preview | None, progress=gr.Progress()):
+        if not path:
+            return state, None, None, None, gr.update(), "", [], "Drop a dark video or image."
+        exposure = exposure_value(mode, value) if enhancers.exposure else None
+        try:
+            settings = PreviewSettings(config.preview.seconds, config.preview.max_frames, int(side))
+            start = time.perf_counter()
+            clip = load_clip(path, settings)
+            enhancer = enhancers.get(pairing, exposure)
+            results = []
+            for result in progress.tqdm(enhancer.decompose_frames(clip.frames), total=len(clip.frames),
+                                        desc="preview"):
+                results.append(result)
+            seconds = time.perf_counter() - start
+        except UserInputError as exc:
+            return None, None, None, None, gr.update(value=0, visible=False), "", [], f"llve: error: {exc}"
+        m = measure(clip.frames, [r.y for r in results])
+        history = state.history if state is not None and state.path == path else []
+        preview = Preview(path, clip, results, history + [history_row(describe(pairing, exposure), m)])
+        h, w = clip.frames[0].shape[:2]
+        status = (f"preview: {len(results)} frame(s) at {w}x{h} (upload {clip.width}x{clip.height}, "
+                  f"{clip.total_frames or '?'} frames), {describe(pairing, exposure)}, rendered in {seconds:.1f} s")
+        first = results[0]
+        return (preview, (clip.frames[0], first.y), first.r, first.s,
+                gr.update(maximum=max(1, len(results) - 1), value=0, visible=len(results) > 1),
+                measures_markdown(m), preview.history[::-1], status)
+
+    def show(index, state: Preview | None):
+        if state is None or not state.results:
+            return None, None, None
+        i = min(int(index), len(state.results) - 1)
+        return (state.clip.frames[i], state.results[i].y), state.results[i].r, state.results[i].s
+
+    def enhance_full(path, mode, value, pairing, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+        if not path:
+            return None, "Drop a dark video or image first."
+        exposure = exposure_value(mode, value) if enhancers.exposure else None
+        job = FullRun(work / "runs" / uuid.uuid4().hex)
+        runs[request.session_hash] = job
+        try:
+            src = Path(path)
+            enhancer = enhancers.get(pairing, exposure)
+            name = default_output(src, media_kind(src), lossless=False).name
+            out = job.run(lambda target: enhance_path(enhancer, src, target, progress=True), name)
+        except Cancelled:
+            return None, "full enhancement cancelled; nothing was kept"
+        except UserInputError as exc:
+            return None, f"llve: error: {exc}"
+        finally:
+            runs.pop(request.session_hash, None)
+        return str(out), f"done: {out.name} ({describe(pairing, exposure)}), full resolution"
+
+    def cancel(request: gr.Request):
+        job = runs.get(request.session_hash)
+        return "cancelling ..." if job is not None and job.cancel() else "nothing to cancel"
+
+    with gr.Blocks(title="llve viewer", analytics_enabled=False) as app:
+        gr.Markdown("## llve viewer\nDrop a dark clip: the first seconds are enhanced at preview size. "
+                    "Compare before/after with the slider, look at the view-independent R and the view-dependent S, "
+                    "then enhance the whole file at full resolution.")
+        state = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=1):
+                upload = gr.File(label="Dark video or image", type="filepath", elem_id="upload")
+                status = gr.Markdown("Drop a dark video or image.", elem_id="status")
+                mode = gr.Radio(["auto", "value"], value="auto", label="Exposure", visible=enhancers.exposure,
+                                elem_id="exposure-mode")
+                value = gr.Slider(0.05, 0.95, value=0.4, step=0.05, label="Target mean brightness (exposure value)",
+                                  visible=enhancers.exposure, elem_id="exposure-value")
+                pairing = gr.Radio(list(PAIRINGS), value="next", label="Partner frame", elem_id="pairing")
+                side = gr.Radio(list(PREVIEW_SIDES), value=config.preview.max_side,
+                                label="Preview size (longer side, pixels)", elem_id="preview-size")
+                with gr.Row():
+                    full = gr.Button("Enhance full video", variant="primary", elem_id="enhance-full")
+                    stop = gr.Button("Cancel", variant="stop", elem_id="cancel")
+                result = gr.File(label="Enhanced result (full resolution)", interactive=False, elem_id="result")
+            with gr.Column(scale=2):
+                compare = gr.ImageSlider(label="Before / after", elem_id="compare", buttons=["fullscreen"])
+                scrub = gr.Slider(0, 1, value=0, step=1, label="Frame", visible=False, elem_id="frame")
+                with gr.Row():
+                    r_img = gr.Image(label="R: view-independent (the surfaces)", elem_id="component-r",
+                                     buttons=["fullscreen"])
+                    s_img = gr.Image(label="S: view-dependent (shading and light)", elem_id="component-s",
+                                     buttons=["fullscreen"])
+                with gr.Row():
+                    measures_md = gr.Markdown(elem_id="measures")
+                    history = gr.Dataframe(headers=HISTORY_HEADERS, label="Settings tried on this clip (newest first)",
+                                           interactive=False, elem_id="history")
+
+        controls = [upload, mode, value, pairing, side, state]
+        shown = [state, compare, r_img, s_img, scrub, measures_md, history, status]
+        upload.upload(render, controls, shown, trigger_mode="always_last")
+        for control in (mode, value, pairing, side):
+            control.change(render, controls, shown, trigger_mode="always_last")
+        scrub.change(show, [scrub, state], [compare, r_img, s_img], show_progress="hidden")
+        run = full.click(enhance_full, [upload, mode, value, pairing], [result, status])
+        stop.click(cancel, None, status, cancels=[run], queue=False)
+    return app
+
+
+def serve(config: ViewerConfig) -> None:
+    """Run the viewer until Ctrl-C; every file it made is removed on the way out."""
+    require_gradio()
+    if config.host not in LOCAL_HOSTS:
+        warn(f"--host {config.host}: the viewer is reachable by other machines on the network; anyone who reaches it "
+             "can upload files and run the network")
+    with tempfile.TemporaryDirectory(prefix="llve-view-") as folder:
+        work = Path(folder)
+        # Before gradio is first imported (it reads these once): no usage statistics or version check, and its
+        # uploads and served copies go into our folder.
+        os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+        os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+        os.environ["GRADIO_TEMP_DIR"] = str(work / "uploads")
+        gr = import_gradio()
+        app = build_app(config, work=work)
+        theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                                  font_mono=["ui-monospace", "Consolas", "monospace"])  # no web fonts fetched
+        try:
+            app.queue().launch(server_name=config.host, server_port=config.port, share=False, inbrowser=False,
+                               max_file_size=f"{config.max_upload_mb}mb", ssr_mode=False, mcp_server=False,
+                               quiet=True, footer_links=[], theme=theme, prevent_thread_lock=True)
+        except OSError as exc:
+            raise UserInputError(f"cannot serve on {config.host}:{config.port}: {exc} (choose another --port)") \
+                from None
+        print(f"llve view: serving http://{config.host}:{config.port} (Ctrl-C to stop); temporary files in {work} "
+              "(removed at exit)", flush=True)
+        try:
+            app.block_thread()
+        finally:
+            app.close()

@@ -1,0 +1,44 @@
+"""Frame sources and sinks: each frame's key (timestamp or file) travels with it and tells the sink where it goes."""
+import numpy as np
+import pytest
+
+from llve.data.frames import read_frame, write_frame
+from llve.data.media import FrameSink, FrameSource
+from llve.data.video_io import read_video
+from llve.errors import UserInputError
+from tests.conftest import synthetic_frames, write_clip
+
+
+def test_folder_source_keys_are_files_in_natural_order_and_sink_keeps_names(tmp_path):
+    (tmp_path / "in").mkdir()
+    frames = synthetic_frames(3, 8, 10)
+    for i, f in zip((10, 2, 1), frames):
+        write_frame(tmp_path / "in" / f"f{i}.jpg", f)
+    source = FrameSource(tmp_path / "in")
+    assert source.kind == "folder" and source.total == 3
+    keys = [key.name for key, _ in source]
+    assert keys == ["f1.jpg", "f2.jpg", "f10.jpg"]
+    (tmp_path / "out").mkdir()
+    with FrameSink(source, tmp_path / "out", lossless=True) as sink:
+        for key, rgb in source:
+            sink.write(key, rgb)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["f1.png", "f10.png", "f2.png"]
+    assert np.array_equal(read_frame(tmp_path / "out" / "f1.png"), read_frame(tmp_path / "in" / "f1.jpg"))
+
+
+def test_video_source_keys_are_timestamps_and_sink_keeps_them(tmp_path):
+    src = write_clip(tmp_path / "v.mkv", synthetic_frames(4, 16, 16), codec="ffv1")
+    source = FrameSource(src)
+    items = list(source)
+    keys = [k for k, _ in items]
+    assert source.kind == "video" and len(items) == 4 and keys[0] == 0 and keys == sorted(set(keys))
+    with FrameSink(source, tmp_path / "o.mkv", lossless=True) as sink:
+        for key, rgb in items[::2]:  # every other frame: the gap must survive
+            sink.write(key, rgb)
+    out = list(read_video(tmp_path / "o.mkv"))
+    assert [pts for _, pts in out] == [keys[0], keys[2]] and np.array_equal(out[1][0], items[2][1])
+
+
+def test_missing_input_is_a_user_error(tmp_path):
+    with pytest.raises(UserInputError, match="not found"):
+        FrameSource(tmp_path / "nope.mp4")

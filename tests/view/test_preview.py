@@ -1,0 +1,150 @@
+"""The viewer's computations without the web page: preview decoding, measures (hand-computed), cancellable runs."""
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from llve.enhance import enhance_path
+from llve.errors import UserInputError
+from llve.inference import Enhancer
+from llve.preview import (Cancelled, FullRun, PreviewSettings, accepts_exposure, load_clip, log_flicker, measure,
+                          media_kind, noise_sigma)
+from tests.conftest import synthetic_frames, write_clip
+
+
+def gray(value: float, h: int = 8, w: int = 8) -> np.ndarray:
+    return np.full((h, w, 3), value, dtype=np.uint8)
+
+
+def test_measures_match_hand_computed_values():
+    inputs = [gray(10), gray(20)]
+    out0 = gray(100)
+    out0[:, :4] = 255  # half the pixels blown out where the input (10) was not
+    outputs = [out0, gray(100)]
+    m = measure(inputs, outputs)
+    assert m.input_brightness == pytest.approx(15 / 255)
+    assert m.output_brightness == pytest.approx(((255 + 100) / 2 + 100) / 2 / 255)
+    assert m.newly_clipped == pytest.approx(0.25)  # 0.5 in the first frame, 0 in the second
+    # log flicker: input |log 20 - log 10| = log 2; output |log 100 - log 177.5|
+    assert m.relative_flicker == pytest.approx(abs(np.log(177.5 / 100)) / np.log(2))
+    assert m.input_noise == 0 and m.output_noise == 0  # flat areas and a block-aligned edge carry no noise
+
+
+def test_already_clipped_input_is_not_newly_clipped():
+    m = measure([gray(255), gray(255)], [gray(255), gray(255)])
+    assert m.newly_clipped == 0
+    assert m.relative_flicker is None  # a perfectly steady input: no ratio to report
+
+
+def test_noise_sigma_of_a_known_pattern_and_of_white_noise():
+    pattern = np.tile(np.array([[1, -1], [-1, 1]]), (16, 16)) * 6.0 + 128  # Haar HH = 2 * 6 everywhere
+    assert noise_sigma(np.repeat(pattern[..., None], 3, axis=2).astype(np.uint8)) == pytest.approx(12 / 0.6745)
+    rng = np.random.default_rng(0)
+    noisy = np.clip(128 + rng.normal(0, 5, (256, 256)), 0, 255).round().astype(np.uint8)
+    assert noise_sigma(np.repeat(noisy[..., None], 3, axis=2)) == pytest.approx(5, rel=0.08)
+    # the same noise on a darker frame scaled to mean 128: reported as twice as strong
+    dark = np.clip(64 + rng.normal(0, 5, (256, 256)), 0, 255).round().astype(np.uint8)
+    assert noise_sigma(np.repeat(dark[..., None], 3, axis=2)) == pytest.approx(10, rel=0.08)
+
+
+def test_log_flicker_ignores_overall_scale():
+    assert log_flicker([50.0]) is None
+    assert log_flicker([10, 20, 10]) == pytest.approx(np.log(2))
+    assert log_flicker([100, 200, 100]) == pytest.approx(log_flicker([10, 20, 10]))
+
+
+def test_media_kind_accepts_videos_and_images_and_names_anything_else(tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", synthetic_frames(3, 32, 48))
+    image = tmp_path / "frame.png"
+    cv2.imwrite(str(image), synthetic_frames(1, 32, 48)[0])
+    assert media_kind(clip) == "video" and media_kind(image) == "image"
+    for name, data in (("notes.txt", b"hello"), ("fake.mp4", b"not a video at all"), ("fake.png", b"nope")):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(UserInputError, match=name.replace(".", r"\.")):
+            media_kind(tmp_path / name)
+
+
+def test_preview_takes_the_first_seconds_downscaled(tmp_path):
+    frames = synthetic_frames(30, 90, 160)
+    clip = load_clip(write_clip(tmp_path / "clip.mp4", frames, fps=10), PreviewSettings(seconds=1.5, max_side=80))
+    assert (clip.kind, len(clip.frames), clip.fps, clip.width, clip.height, clip.total_frames) == \
+        ("video", 15, 10.0, 160, 90, 30)
+    assert clip.frames[0].shape == (45, 80, 3)
+    assert len(load_clip(tmp_path / "clip.mp4", PreviewSettings(seconds=10, max_frames=7)).frames) == 7
+    small = load_clip(tmp_path / "clip.mp4", PreviewSettings(max_side=1000))
+    assert small.frames[0].shape == (90, 160, 3)  # never upscaled
+
+
+def test_exposure_control_is_offered_only_to_an_enhancer_that_takes_it():
+    class WithExposure:
+        def __init__(self, weights=None, device="auto", exposure="auto"):
+            pass
+
+    class Without:
+        def __init__(self, weights=None, device="auto", pairing="next"):
+            pass
+
+    assert accepts_exposure(WithExposure) and not accepts_exposure(Without)
+
+
+def test_exposure_forwarded_to_stream_options_counts_too(monkeypatch):
+    import dataclasses
+
+    import llve.streaming
+
+    class Forwarding:  # Enhancer(**options) -> StreamOptions(**options)
+        def __init__(self, weights=None, **options):
+            pass
+
+    monkeypatch.setattr(llve.streaming, "StreamOptions", dataclasses.make_dataclass("S", [("pairing", str)]))
+    assert not accepts_exposure(Forwarding)
+    monkeypatch.setattr(llve.streaming, "StreamOptions", dataclasses.make_dataclass("S", [("exposure", str)]))
+    assert accepts_exposure(Forwarding)
+
+
+def test_full_run_returns_its_output(tmp_path):
+    run = FullRun(tmp_path / "run")
+
+    def enhance(target: Path) -> Path:
+        target.write_text("done")
+        return target
+
+    out = run.run(enhance, "out.txt")
+    assert out == tmp_path / "run" / "out.txt" and out.read_text() == "done"
+
+
+def test_cancel_stops_a_real_enhancement_and_leaves_nothing(tmp_path):
+    src = write_clip(tmp_path / "clip.mp4", synthetic_frames(200, 96, 128))
+    enhancer = Enhancer(device="cpu")
+    run = FullRun(tmp_path / "run")
+    outcome = {}
+
+    def work():
+        try:
+            outcome["out"] = run.run(lambda target: enhance_path(enhancer, src, target, progress=False), "out.mp4")
+        except Cancelled:
+            outcome["cancelled"] = True
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "run").glob(".out.tmp-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the temporary output exists: the run is writing frames
+    assert list((tmp_path / "run").glob(".out.tmp-*")), "the run never started writing"
+    assert run.cancel()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert outcome == {"cancelled": True}
+    assert not (tmp_path / "run").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_cancel_before_start_prevents_the_run(tmp_path):
+    run = FullRun(tmp_path / "run")
+    assert not run.cancel()
+    with pytest.raises(Cancelled):
+        run.run(lambda target: pytest.fail("must not run"), "x")
+    assert not (tmp_path / "run").exists()

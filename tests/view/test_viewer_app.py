@@ -1,0 +1,83 @@
+"""``llve view`` around the page: the missing extra, the --host warning, a busy port, and the exposure control
+lighting up (in the browser) once the installed Enhancer takes ``exposure``."""
+import socket
+
+import numpy as np
+import pytest
+
+from llve.cli import main
+from llve.inference import Enhancer
+from tests.conftest import synthetic_frames, write_clip
+from tests.view.browser import chromium_page, free_port, unavailable, upload
+
+
+def test_without_gradio_one_line_names_the_extra(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gradio" else real(name, *a))
+    assert main(["view"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "llve: error: llve view needs the optional 'view' extra: pip install 'llve[view]'"
+
+
+@pytest.mark.skipif(unavailable() is not None and "gradio" in str(unavailable()), reason="gradio is not installed")
+def test_open_host_warns_and_busy_port_is_one_line(monkeypatch, tmp_path, capsys):
+    import tempfile
+
+    for name in ("GRADIO_ANALYTICS_ENABLED", "GRADIO_TEMP_DIR", "HF_HUB_DISABLE_TELEMETRY"):
+        monkeypatch.setenv(name, "")  # serve() sets them; monkeypatch puts the originals back
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["view", "--host", "0.0.0.0", "--port", str(port), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "llve: warning: --host 0.0.0.0: the viewer is reachable by other machines" in err
+    assert f"llve: error: cannot serve on 0.0.0.0:{port}" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # its temporary folder is gone
+
+
+class ExposureEnhancer(Enhancer):
+    """An Enhancer as issue 13 will have it: ``exposure`` sets the output's mean brightness (here: exactly)."""
+
+    def __init__(self, *args, exposure="auto", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.exposure = 0.5 if exposure == "auto" else exposure
+
+    def decompose_frames(self, frames):
+        for result in super().decompose_frames(frames):
+            level = np.full_like(result.y, round(255 * self.exposure))
+            yield type(result)(level, result.r, result.s)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
+def test_exposure_control_in_the_browser(tmp_path):
+    from playwright.sync_api import expect
+
+    from llve.view import ViewerConfig, build_app
+
+    clip = write_clip(tmp_path / "dark.mp4", synthetic_frames(6, 48, 64), fps=6)
+    port = free_port()
+    app = build_app(ViewerConfig(device="cpu"), enhancer_class=ExposureEnhancer, work=tmp_path / "work")
+    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False,
+                       quiet=True, share=False)
+    try:
+        with chromium_page() as page:
+            page.goto(f"http://127.0.0.1:{port}")
+            expect(page.locator("#exposure-mode")).to_be_visible()
+            upload(page, clip)
+            status, measures = page.locator("#status"), page.locator("#measures")
+            expect(status).to_contain_text("exposure: auto", timeout=120_000)
+            expect(measures).to_contain_text("0.502")  # round(255 * 0.5) / 255
+            page.locator("#exposure-mode").get_by_label("value").check()
+            expect(status).to_contain_text("exposure: 0.40", timeout=120_000)
+            number = page.locator("#exposure-value input[type=number]")
+            number.fill("0.8")
+            number.press("Enter")
+            expect(status).to_contain_text("exposure: 0.80", timeout=120_000)
+            expect(measures).to_contain_text("0.800")  # the preview really ran with the new target
+    finally:
+        app.close()
