@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# The model card's figures: the 36 held-out real pairs (configs/lol_holdout.txt) scored with `llve test` for the
-# default weights and the classical baselines, and temporal metrics on ../shared/data/real_dark.
-# Usage (repository root, ../shared present):  bash scripts/validate_default.sh [WEIGHTS] [OUT]
+# The model card's figures: every validation set that the default recipe never trains on, scored with `llve test`
+# for the given weights (auto exposure, and fixed 0.3 / 0.6 for the control's accuracy) and for the classical
+# anchors. Usage (repository root, ../shared present):
+#   bash scripts/validate_default.sh [WEIGHTS] [OUT] [baselines|network|all]
 set -euo pipefail
 WEIGHTS=${1:-src/llve/weights/default.safetensors}
 OUT=${2:-runs/validation}
-HOLD=data/lol_holdout
-if [ ! -d "$HOLD/low" ]; then  # one single-frame sequence per held-out pair (a still is its own partner)
-  for name in $(grep -v '^#' configs/lol_holdout.txt); do
-    for side in low high; do
-      mkdir -p "$HOLD/$side/${name%.png}"
-      ln -sf "$(realpath ../shared/data/lol_pairs/$side/$name)" "$HOLD/$side/${name%.png}/0.png"
+WHAT=${3:-all}
+[ -d data/val/lol_scenes ] || python scripts/make_validation_data.py
+SETS="footage_davis footage_sice lol_scenes real_dark"
+if [ "$WHAT" != network ]; then
+  for set in $SETS; do
+    for method in gamma gamma+nlm; do
+      llve test -c "configs/test_$set.yaml" --method "$method" --out "$OUT/${set}_$method" --quiet
     done
   done
 fi
-for method in identity gamma clahe; do
-  llve test -c configs/test_lol_holdout.yaml --method "$method" --out "$OUT/lol_$method"
-done
-llve test -c configs/test_lol_holdout.yaml --weights "$WEIGHTS" --out "$OUT/lol_stcd"
-for pairing in next self; do
-  llve test -c configs/test_real_dark.yaml --weights "$WEIGHTS" --pairing "$pairing" --out "$OUT/real_dark_$pairing"
-done
+if [ "$WHAT" != baselines ]; then
+  for set in $SETS; do
+    llve test -c "configs/test_$set.yaml" --weights "$WEIGHTS" --out "$OUT/${set}_stcd" --quiet
+  done
+  for exposure in 0.3 0.6; do
+    for set in footage_davis real_dark; do
+      llve test -c "configs/test_$set.yaml" --weights "$WEIGHTS" --exposure "$exposure" \
+        --out "$OUT/${set}_stcd_$exposure" --quiet
+    done
+  done
+fi
+python scripts/summarise_validation.py "$OUT"

@@ -15,6 +15,8 @@ Baseline = Callable[[np.ndarray], np.ndarray]
 GAMMA_TARGET = 0.4   # mean luma (in [0, 1]) the gamma curve aims for
 CLAHE_CLIP = 2.0     # OpenCV's clip limit (contrast amplification cap per tile)
 CLAHE_TILES = (8, 8)
+NLM_STRENGTH = 1.2   # non-local-means filter strength h per unit of estimated noise sigma
+NLM_TEMPLATE, NLM_SEARCH = 7, 21  # OpenCV's recommended patch and search window sizes
 
 
 def identity(frame: np.ndarray) -> np.ndarray:
@@ -41,4 +43,20 @@ def clahe(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB).astype(np.float32) / 255.0
 
 
-BASELINES: dict[str, Baseline] = {"identity": identity, "gamma": gamma, "clahe": clahe}
+def gamma_nlm(frame: np.ndarray) -> np.ndarray:
+    """:func:`gamma`, then OpenCV's non-local-means colour denoising: the classical brighten-and-denoise anchor.
+
+    The filter strength follows the brightened frame's own noise (wavelet MAD sigma,
+    :func:`llve.metrics.noise_sigma` at the frame's own brightness): ``h = clip(1.2 sigma, 3, 30)`` in 8-bit units.
+    """
+    from llve.metrics import noise_sigma
+
+    bright = np.round(np.clip(gamma(frame), 0.0, 1.0) * 255.0).astype(np.uint8)
+    sigma = noise_sigma(bright, reference=max(float(bright.mean()), 1.0))
+    h = float(np.clip(NLM_STRENGTH * sigma, 3.0, 30.0))
+    bgr = np.ascontiguousarray(bright[:, :, ::-1])
+    clean = cv2.fastNlMeansDenoisingColored(bgr, None, h, h, NLM_TEMPLATE, NLM_SEARCH)
+    return clean[:, :, ::-1].astype(np.float32) / 255.0
+
+
+BASELINES: dict[str, Baseline] = {"identity": identity, "gamma": gamma, "clahe": clahe, "gamma+nlm": gamma_nlm}

@@ -125,6 +125,7 @@ class Settings:
     fp16: bool = False
     lossless: bool = False
     components: bool = False
+    exposure: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class EnhancerSpec:
     fp16: bool = False
     tile: int = 0
     backend: str = "torch"
+    exposure: str = "auto"
 
     def build(self) -> Enhancer:
         """The network on this process's device: under torchrun, ``auto``/``cuda`` mean ``cuda:LOCAL_RANK``."""
@@ -144,7 +146,7 @@ class EnhancerSpec:
 
         device = resolve_device(self.device, int(os.environ.get("LOCAL_RANK", 0)))
         return Enhancer(weights=self.weights, device=str(device), fp16=self.fp16, tile=self.tile,
-                        backend=self.backend)
+                        backend=self.backend, exposure=self.exposure)
 
     def identity(self) -> str:
         """``sha256:`` of the weights file's bytes (the bundled file when none is given)."""
@@ -363,7 +365,8 @@ def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: Enh
 
     inputs = [Path(p) for p in inputs]
     outputs = batch_outputs(inputs, output, lossless)
-    settings = Settings(spec.tile, spec.backend, spec.fp16, lossless, components_dir is not None)
+    settings = Settings(spec.tile, spec.backend, spec.fp16, lossless, components_dir is not None,
+                        str(spec.exposure))
     context = Context(spec.identity(), settings, shard)
     manifest = None
     if output is not None:

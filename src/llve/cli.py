@@ -32,6 +32,9 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--components", metavar="DIR", help="also write the R (view-independent) and S "
                                                        "(view-dependent) streams into DIR")
     p.add_argument("--lossless", action="store_true", help="FFV1 video (in .mkv/.avi) or PNG frames")
+    p.add_argument("--exposure", default="auto", metavar="auto|VALUE",
+                   help="target mean brightness of the output in (0, 1), e.g. 0.45; auto (default) picks it from "
+                        "the scene and adapts slowly, like a camera")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output (never the input)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     b = p.add_argument_group("many inputs", "with several inputs and -o OUTDIR, OUTDIR/llve-manifest*.jsonl records "
@@ -56,14 +59,16 @@ def _run_enhance(args: argparse.Namespace) -> None:
     from llve.batch import EnhancerSpec
 
     spec = EnhancerSpec(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
-                        backend=args.backend)
+                        backend=args.backend, exposure=args.exposure)
     if len(args.input) == 1 and args.shard is None and args.engine == "local":
         from llve.enhance import enhance_path
 
-        out = enhance_path(spec.build(), args.input[0], args.output, components_dir=args.components,
+        enhancer = spec.build()
+        out = enhance_path(enhancer, args.input[0], args.output, components_dir=args.components,
                            lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet)
         if not args.quiet:
-            print(f"wrote {out}", file=sys.stderr)
+            log = enhancer.exposure_log
+            print(f"wrote {out} ({log.describe()})" if log else f"wrote {out}", file=sys.stderr)
     else:
         _run_batch(args, spec)
 
@@ -129,7 +134,10 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-c", "--config", required=True, help="evaluation config (YAML), e.g. configs/test_sdsd_indoor.yaml")
     p.add_argument("--weights", help="weights for --method stcd (.safetensors, official .pth or an llve checkpoint); "
                                      "default: the bundled weights")
-    p.add_argument("--method", choices=("stcd", "identity", "gamma", "clahe"), help="override the config's method")
+    p.add_argument("--method", choices=("stcd", "identity", "gamma", "clahe", "gamma+nlm"),
+                   help="override the config's method")
+    p.add_argument("--exposure", metavar="auto|VALUE", help="target mean output brightness for the network "
+                                                            "(overrides the config; default auto)")
     p.add_argument("--root", help="override the dataset root of the config")
     p.add_argument("--pairing", choices=("next", "self"), help="override the pairing: next (official) or self "
                                                                  "(each frame alone, the frame-by-frame reference)")
@@ -151,7 +159,7 @@ def _run_test(args: argparse.Namespace) -> None:
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
-                                   ("fp16", args.fp16 or None)) if v is not None}
+                                   ("fp16", args.fp16 or None), ("exposure", args.exposure)) if v is not None}
     cfg = dataclasses.replace(cfg, **overrides)
     data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
@@ -161,7 +169,8 @@ def _run_test(args: argparse.Namespace) -> None:
     if not args.quiet:
         s = results.summary
         for key in ("psnr_mean_of_sequences", "psnr_mean_of_frames", "ssim_mean_of_sequences", "ssim_mean_of_frames",
-                    "warp_error", "flicker", "runtime_per_frame_s"):
+                    "warp_error", "flicker", "exposure", "clipped_new", "noise", "relative_flicker",
+                    "runtime_per_frame_s"):
             if s.get(key) is not None:
                 print(f"{key:24s} {s[key]:.6g}")
         print(f"wrote {paths['json']}, {paths['csv'].name}, {paths['html'].name}", file=sys.stderr)

@@ -22,6 +22,7 @@ from llve import metrics
 from llve.baselines import BASELINES
 from llve.data.eval_clips import ClipSource, DataConfig, FramePair, clip_sources
 from llve.errors import UserInputError
+from llve.exposure import parse_exposure
 from llve.inference import DEFAULT_WEIGHTS, Enhancer
 from llve.streaming import K
 
@@ -31,19 +32,22 @@ class EvalConfig:
     """Args: data: which frames and how (see DataConfig); method: ``stcd`` (the network in ``weights``, any llve
     architecture; default: the bundled weights) or a baseline name; device: auto|cpu|cuda[:N]; fp16: half-precision autocast on CUDA;
     temporal: compute warping error and flicker; panels: how many frames the report shows as
-    input | output | R | S | ground truth."""
+    input | output | R | S | ground truth; exposure: ``auto`` or a target mean brightness in (0, 1) for networks
+    with exposure control."""
 
     data: DataConfig
-    method: Literal["stcd", "identity", "gamma", "clahe"] = "stcd"
+    method: Literal["stcd", "identity", "gamma", "clahe", "gamma+nlm"] = "stcd"
     weights: str | None = None
     device: str = "auto"
     fp16: bool = False
     temporal: bool = True
     panels: int = 4
+    exposure: str | float = "auto"
 
     def __post_init__(self):
         if self.panels < 0:
             raise ValueError(f"panels must be >= 0, got {self.panels}")
+        object.__setattr__(self, "exposure", parse_exposure(self.exposure))
 
 
 class MethodOutput(NamedTuple):
@@ -92,7 +96,8 @@ def build_runner(cfg: EvalConfig) -> Runner:
         return Runner(baseline_method(cfg.method), f"cpu ({platform.machine()}, numpy/OpenCV)", lambda: None)
     from llve.models import arch_name
 
-    enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16, pairing=cfg.data.pairing)  # None: the bundled weights
+    enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16, pairing=cfg.data.pairing,
+                        exposure=cfg.exposure)  # None: the bundled weights
     dev = enhancer.device
     if dev.type == "cuda":
         name, sync = torch.cuda.get_device_name(dev), (lambda: torch.cuda.synchronize(dev))
@@ -125,6 +130,16 @@ class Results:
 def _mean(values) -> float | None:
     values = [v for v in values if v is not None]
     return float(np.mean(values)) if values else None  # an inf PSNR makes the mean inf, as upstream
+
+
+def _least(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(min(values)) if values else None
+
+
+def _most(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(max(values)) if values else None
 
 
 def _thumb(img: np.ndarray | None, width: int = 320) -> np.ndarray | None:
@@ -164,7 +179,10 @@ class _Reader:
 
 def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: float) -> dict:
     rec = {"sequence": name, "index": t, "file": pair.file, "psnr": None, "ssim": None,
-           "luma": metrics.mean_luma(out), "luma_gt": None, "warp_error": None, "runtime_s": seconds}
+           "luma": metrics.mean_luma(out), "luma_gt": None, "warp_error": None, "runtime_s": seconds,
+           # No-reference measures of real footage (docs/evaluation.md): need only the input and the output.
+           "luma_input": metrics.mean_luma(pair.low), "clipped_new": metrics.newly_clipped(pair.low, out),
+           "noise": metrics.noise_sigma(out)}
     if pair.gt is not None:
         if pair.gt.shape != out.shape:
             raise UserInputError(f"sequence {name}, frame {t} ({pair.file}): output is {out.shape[1]}x{out.shape[0]} "
@@ -212,7 +230,10 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
     seq = {"name": src.name, "frames": len(records), "psnr": _mean(r["psnr"] for r in records),
            "ssim": _mean(r["ssim"] for r in records), "flow_source": None, "warp_error": None, "warp_error_gt": None,
            "flicker": metrics.brightness_flicker([r["luma"] for r in records]), "flicker_gt": None,
-           "runtime_per_frame_s": _mean(times)}
+           "runtime_per_frame_s": _mean(times), "exposure": _mean(r["luma"] for r in records),
+           "clipped_new": _mean(r["clipped_new"] for r in records), "noise": _mean(r["noise"] for r in records),
+           "relative_flicker": metrics.relative_flicker([r["luma_input"] for r in records],
+                                                        [r["luma"] for r in records])}
     if per_frame_gt:
         seq["flicker_gt"] = metrics.brightness_flicker([r["luma_gt"] for r in records])
     if temporal:
@@ -234,6 +255,11 @@ def _summary(results: Results, times: list[float]) -> dict:
         "ssim_mean_of_frames": _mean(f["ssim"] for f in frames),
         "warp_error": _mean(s["warp_error"] for s in seqs), "warp_error_gt": _mean(s["warp_error_gt"] for s in seqs),
         "flicker": _mean(s["flicker"] for s in seqs), "flicker_gt": _mean(s["flicker_gt"] for s in seqs),
+        "exposure": _mean(s["exposure"] for s in seqs), "exposure_min": _least(s["exposure"] for s in seqs),
+        "exposure_max": _most(s["exposure"] for s in seqs), "clipped_new": _mean(s["clipped_new"] for s in seqs),
+        "clipped_new_max": _most(s["clipped_new"] for s in seqs), "noise": _mean(s["noise"] for s in seqs),
+        "relative_flicker": _mean(s["relative_flicker"] for s in seqs),
+        "relative_flicker_max": _most(s["relative_flicker"] for s in seqs),
         # The first frame carries one-off costs (allocation, cuDNN autotuning); it is reported on its own.
         "runtime_per_frame_s": _mean(times[1:] if len(times) > 1 else times),
         "runtime_first_frame_s": times[0] if times else None,

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from llve.errors import UserInputError, warn
+from llve.exposure import ExposureController
 from llve.models import Decomposition
 from llve.models.weights import load_model
 from llve.runtime import resolve_device
@@ -31,7 +32,8 @@ class Enhancer:
         backend: ``torch``, or ``onnxruntime`` (a ``.onnx`` weights file implies it; other weights are exported
             to ONNX first).
         **options: fields of :class:`~llve.streaming.StreamOptions`: ``pairing`` (``next``/``self``), ``tile``,
-            ``precision``, ``channels_last``, ``compile``.
+            ``precision``, ``channels_last``, ``compile``, ``exposure`` (``auto`` or a target mean brightness in
+            (0, 1); :attr:`exposure_log` then holds what the last stream chose, frame by frame).
     """
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto", fp16: bool = False,
@@ -64,6 +66,9 @@ class Enhancer:
             self.options = dataclasses.replace(self.options, channels_last=False, compile=False)
         else:
             self.model = prepare_model(model, self.device, self.options)
+        self.exposure_log: ExposureController | None = None
+        if self.options.exposure != "auto" and not getattr(self.model, "exposure_control", False):
+            warn("these weights have no exposure control; the exposure setting is ignored")
 
     @property
     def fp16(self) -> bool:
@@ -73,11 +78,17 @@ class Enhancer:
                ) -> Iterator[tuple[K, FrameResult]]:
         """``(key, HxWx3 uint8 RGB)`` in, ``(key, FrameResult)`` out, lazily and in order (R and S with
         ``components``). The key - a timestamp, a file name - is handed back with its frame's result."""
-        return stream(self.model, items, self.device, self.options, components)
+        return stream(self.model, items, self.device, self.options, components, self._new_exposure_log())
 
     def decompose_stream(self, items: Iterable[tuple[K, np.ndarray]]) -> Iterator[tuple[K, Decomposition]]:
         """Like :meth:`stream`, with the cropped (1, 3, H, W) float tensors instead of uint8 frames."""
-        return decompose_stream(self.model, items, self.device, self.options)
+        return decompose_stream(self.model, items, self.device, self.options, self._new_exposure_log())
+
+    def _new_exposure_log(self) -> ExposureController | None:
+        """Each stream decides its own exposure from its first frame on; the last one stays readable."""
+        if getattr(self.model, "exposure_control", False):
+            self.exposure_log = ExposureController(self.options.exposure)
+        return self.exposure_log
 
     def enhance_frames(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """HxWx3 uint8 RGB frames in, enhanced HxWx3 uint8 RGB frames out, lazily and in order."""

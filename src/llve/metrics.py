@@ -135,3 +135,51 @@ def warping_error(out_t: np.ndarray, out_next: np.ndarray, forward: np.ndarray, 
     a = out_t.astype(np.float32) / 255.0
     b = warp_back(out_next.astype(np.float32) / 255.0, forward)
     return float(np.mean((a - b)[mask].astype(np.float64) ** 2))
+
+
+# --- No-reference measures of real footage (no ground truth): exposure, clipping, noise, relative flicker ---
+
+CLIP_LEVEL = 250          # 8-bit value at or above which a pixel counts as clipped (any channel)
+NOISE_REFERENCE = 128.0   # noise is measured after scaling the luma to this mean, so brightness does not count
+FLICKER_FLOOR = 1e-3      # added to both flickers of relative_flicker (0.1% brightness change per frame)
+
+
+def newly_clipped(inp: np.ndarray, out: np.ndarray, level: int = CLIP_LEVEL) -> float:
+    """Fraction of pixels clipped in the output (a channel >= ``level``) that were not clipped in the input."""
+    _check_pair(inp, out)
+    return float(((out.max(axis=-1) >= level) & (inp.max(axis=-1) < level)).mean())
+
+
+def noise_sigma(img: np.ndarray, reference: float = NOISE_REFERENCE) -> float:
+    """Noise level of an RGB uint8 frame: wavelet MAD sigma (Donoho) of its luma scaled to mean ``reference``.
+
+    The luma is multiplied by ``reference / mean`` (so a brighter output is not called noisier for being
+    brighter), cut into 2x2 blocks, and the finest Haar diagonal detail ``(a - b - c + d) / 2`` taken per block;
+    for white Gaussian noise of deviation s that detail has deviation s, and ``median(|d|) / 0.6745`` estimates s
+    robustly against edges. In 8-bit units at the reference brightness.
+    """
+    y = img.astype(np.float64) @ LUMA_WEIGHTS
+    y = y * (reference / max(float(y.mean()), 1e-6))
+    h, w = (y.shape[0] // 2) * 2, (y.shape[1] // 2) * 2
+    a, b, c, d = y[0:h:2, 0:w:2], y[0:h:2, 1:w:2], y[1:h:2, 0:w:2], y[1:h:2, 1:w:2]
+    return float(np.median(np.abs(a - b - c + d) / 2) / 0.6745)
+
+
+def log_flicker(lumas: Sequence[float]) -> float | None:
+    """Mean absolute change of log mean luma between consecutive frames; None below two frames."""
+    if len(lumas) < 2:
+        return None
+    return float(np.mean(np.abs(np.diff(np.log(np.maximum(np.asarray(lumas, np.float64), 1e-3))))))
+
+
+def relative_flicker(input_lumas: Sequence[float], output_lumas: Sequence[float]) -> float | None:
+    """Output's log flicker over the input's: ``(F_out + FLICKER_FLOOR) / (F_in + FLICKER_FLOOR)``.
+
+    ``F`` is :func:`log_flicker`, so a global brightness gain does not change it; above 1.0 the enhancement
+    flickers more than the footage it was given. The floor keeps a steady input from turning tiny output
+    changes into huge ratios. None below two frames.
+    """
+    f_in, f_out = log_flicker(input_lumas), log_flicker(output_lumas)
+    if f_in is None or f_out is None:
+        return None
+    return (f_out + FLICKER_FLOOR) / (f_in + FLICKER_FLOOR)

@@ -21,8 +21,9 @@ import numpy as np
 from llve.atomic import atomic_output
 from llve.evaluate import Results
 
-SCHEMA_VERSION = 1
-CSV_COLUMNS = ("sequence", "index", "file", "psnr", "ssim", "luma", "luma_gt", "warp_error", "runtime_s")
+SCHEMA_VERSION = 2  # 2: no-reference measures (luma_input, clipped_new, noise, exposure, relative_flicker)
+CSV_COLUMNS = ("sequence", "index", "file", "psnr", "ssim", "luma", "luma_gt", "warp_error", "runtime_s",
+               "luma_input", "clipped_new", "noise")
 
 
 def _json_safe(x):
@@ -143,7 +144,7 @@ def render_html(results: Results) -> str:
     meta, s = results.meta, results.summary
     summary_rows = [{"metric": k, "value": v} for k, v in s.items()]
     seq_cols = ["name", "frames", "psnr", "ssim", "warp_error", "warp_error_gt", "flicker", "flicker_gt",
-                "runtime_per_frame_s"]
+                "exposure", "clipped_new", "noise", "relative_flicker", "runtime_per_frame_s"]
     plots = "".join(f'<img src="{uri}" alt="{html.escape(t)}"><br>' for t, uri in _plots(results))
     warns = "".join(f"<li class='warn'>{html.escape(w)}</li>" for w in results.warnings)
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>llve test: {html.escape(meta['method'])}</title>

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from llve.errors import UserInputError
+from llve.exposure import FEEDBACK_GAIN, ExposureController, ExposureRecord, parse_exposure
 from llve.models import Decomposition
 from llve.models.padding import Padder
 from llve.tiling import MIN_TILE, blend_tiles
@@ -45,6 +46,8 @@ class StreamOptions:
         channels_last: NHWC memory layout for weights and frames (faster convolutions on CPU and GPU).
         compile: wrap ``encode`` and ``decompose_first`` in ``torch.compile`` (its first call compiles for tens of
             seconds, which only pays off on long videos).
+        exposure: ``auto`` or the target mean brightness of the output in (0, 1), for networks with exposure
+            control (:mod:`llve.exposure`); others ignore it.
     """
 
     pairing: Literal["next", "self"] = "next"
@@ -52,8 +55,13 @@ class StreamOptions:
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     channels_last: bool = True
     compile: bool = False
+    exposure: str | float = "auto"
 
     def __post_init__(self):
+        try:
+            object.__setattr__(self, "exposure", parse_exposure(self.exposure))
+        except ValueError as exc:
+            raise UserInputError(str(exc)) from None
         if self.pairing not in PAIRINGS:
             raise UserInputError(f"unknown pairing '{self.pairing}' (choose {' or '.join(PAIRINGS)})")
         if self.tile and not self.tile >= MIN_TILE:
@@ -133,18 +141,22 @@ class PairStep:
             self.padder = Padder(h, w, self.model.size_multiple)
         return self.model.encode(self.padder.pad(x))
 
-    def decompose(self, held, partner) -> Decomposition:
-        """The held frame's decomposition with ``partner`` (held the same way, same size)."""
+    def decompose(self, held, partner, exposure: float | None = None) -> Decomposition:
+        """The held frame's decomposition with ``partner`` (held the same way, same size); ``exposure``: the
+        target brightness for networks with exposure control."""
         if self.pixel_tiles:
             whole = PairStep(self.model)
             if max(held.shape[-2:]) <= self.tile:
                 return whole.decompose(whole.hold(held), whole.hold(partner))
             return blend_tiles(held, partner, self.tile, self.overlap,
                                lambda a, b: whole.decompose(whole.hold(a), whole.hold(b)))
+        target = {}
+        if exposure is not None and getattr(self.model, "exposure_control", False):
+            target["exposure"] = torch.full((held.pixels.shape[0],), exposure, device=held.pixels.device)
         if self.tile:
-            d = self.model.decompose_first_tiled(held, partner, tile=self.tile)
+            d = self.model.decompose_first_tiled(held, partner, tile=self.tile, **target)
         else:
-            d = self.model.decompose_first(held, partner)
+            d = self.model.decompose_first(held, partner, **target)
         return Decomposition(*(self.padder.crop(t) for t in d))
 
 
@@ -164,13 +176,39 @@ def decompose_pair(model, x1: torch.Tensor, x2: torch.Tensor, tile: int = 0, ove
     return step.decompose(step.hold(x1), step.hold(x2))
 
 
+def mean_luma(x: torch.Tensor) -> float:
+    """Mean BT.601 luma in [0, 1] of a (1, 3, H, W) frame, as the uint8 conversion will see it."""
+    y = x[0].float().clamp(0, 1)
+    return float((0.299 * y[0] + 0.587 * y[1] + 0.114 * y[2]).mean())
+
+
+def _exposed(step: PairStep, held, partner, control: ExposureController | None,
+             record: ExposureRecord | None) -> Decomposition:
+    """Decompose with the exposure the controller asks for, and tell it what came out (module doc of
+    :mod:`llve.exposure`); a stream's first frame and the first after a cut are decoded again once calibrated."""
+    if control is None:
+        return step.decompose(held, partner)
+    d = step.decompose(held, partner, control.ask(record))
+    if record.calibrate:
+        control.observe(record, mean_luma(d.y), gain=1.0)
+        d = step.decompose(held, partner, control.ask(record))
+    control.observe(record, mean_luma(d.y), gain=FEEDBACK_GAIN)
+    return d
+
+
 def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch.device,
-                     options: StreamOptions = StreamOptions()) -> Iterator[tuple[K, Decomposition]]:
+                     options: StreamOptions = StreamOptions(), exposure_log: ExposureController | None = None
+                     ) -> Iterator[tuple[K, Decomposition]]:
     """``(key, HxWx3 uint8 RGB frame)`` in, ``(key, cropped decomposition)`` out, lazily and in order.
 
-    At most one frame is read ahead (the partner). Every frame must have the first frame's size.
+    At most one frame is read ahead (the partner). Every frame must have the first frame's size. For a network
+    with exposure control, ``exposure_log`` (default: a new one for ``options.exposure``) decides each frame's
+    target and keeps the record of what it chose.
     """
-    step, size, waiting = PairStep(model, options.tile), None, None  # waiting: (key, held) of frame t
+    control = None
+    if getattr(model, "exposure_control", False):
+        control = exposure_log if exposure_log is not None else ExposureController(options.exposure)
+    step, size, waiting = PairStep(model, options.tile), None, None  # waiting: (key, held, record) of frame t
     for index, (key, rgb) in enumerate(items):
         if size is None:
             size = rgb.shape
@@ -180,27 +218,29 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
         x = to_tensor(rgb, device)
         if options.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        record = control.request(rgb) if control is not None else None
         out = None
         with inference_context(device, options):  # results leave the context before they are yielded
             held = step.hold(x)
             if options.pairing == "self":
-                out = key, step.decompose(held, held)
+                out = key, _exposed(step, held, held, control, record)
             elif waiting is not None:
-                out = waiting[0], step.decompose(waiting[1], held)
+                out = waiting[0], _exposed(step, waiting[1], held, control, waiting[2])
         if out is not None:
             yield out
         if options.pairing == "next":
-            waiting = key, held
+            waiting = key, held, record
     if waiting is not None:
         with inference_context(device, options):
-            out = waiting[0], step.decompose(waiting[1], waiting[1])
+            out = waiting[0], _exposed(step, waiting[1], waiting[1], control, waiting[2])
         yield out
 
 
 def stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch.device,
-           options: StreamOptions = StreamOptions(), components: bool = True) -> Iterator[tuple[K, FrameResult]]:
+           options: StreamOptions = StreamOptions(), components: bool = True,
+           exposure_log: ExposureController | None = None) -> Iterator[tuple[K, FrameResult]]:
     """:func:`decompose_stream` converted to uint8 frames; R and S only with ``components``."""
-    for key, d in decompose_stream(model, items, device, options):
+    for key, d in decompose_stream(model, items, device, options, exposure_log):
         if components:
             yield key, FrameResult(to_uint8(d.y), to_uint8(d.r), to_uint8(d.s))
         else:

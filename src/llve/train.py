@@ -36,6 +36,10 @@ from llve.schedule import ScheduleFactor
 from llve.train_config import TrainConfig
 
 
+# Prefixes of layers that are initialised to leave a network's output unchanged, so fine-tuning may add them.
+FRESH_LAYERS = ("exposure.",)
+
+
 @dataclass(frozen=True)
 class TrainSummary:
     """What a finished run reports: its folder, the iterations done in this call and their speed."""
@@ -99,10 +103,15 @@ def _prune(folder: Path, keep: int) -> None:
         old.unlink(missing_ok=True)
 
 
-def _forward(model, x1: torch.Tensor, x2: torch.Tensor):
-    """Run the pair through the network at any size: pad to its size multiple, crop every output back."""
-    padder = Padder(x1.shape[-2], x1.shape[-1], distributed.unwrap(model).size_multiple)
-    out = model(padder.pad(x1), padder.pad(x2))
+def _forward(model, x1: torch.Tensor, x2: torch.Tensor, exposure1: torch.Tensor, exposure2: torch.Tensor):
+    """Run the pair through the network at any size: pad to its size multiple, crop every output back.
+
+    A network with exposure control is asked for each ground truth's own brightness (``exposure1/2``, (B,)).
+    """
+    net = distributed.unwrap(model)
+    padder = Padder(x1.shape[-2], x1.shape[-1], net.size_multiple)
+    targets = (exposure1, exposure2) if getattr(net, "exposure_control", False) else ()
+    out = model(padder.pad(x1), padder.pad(x2), *targets)
     return type(out)(*(padder.crop(t) for t in out))
 
 
@@ -115,7 +124,8 @@ def validate(model, dataset: PairDataset, device: torch.device, max_items: int =
     scores, first = [], None
     for i in range(len(dataset) if max_items <= 0 else min(max_items, len(dataset))):
         item = dataset[i]
-        out = _forward(net, item["low1"][None].to(device), item["low2"][None].to(device))
+        out = _forward(net, item["low1"][None].to(device), item["low2"][None].to(device),
+                       item["exposure1"][None].to(device), item["exposure2"][None].to(device))
         # The protocol's PSNR (uint8, peak 255) on the trainer's crops: a quick number; `llve test` is the full one.
         scores.append(metrics.psnr(to_uint8(out.y1), to_uint8(item["gt1"][None])))
         if first is None:
@@ -175,10 +185,18 @@ def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.dev
 
         state, _, _ = read_weights(cfg.model.weights)
         try:
-            net.load_state_dict(state, strict=True)
+            missing, unexpected = net.load_state_dict(state, strict=False)
         except RuntimeError as exc:
             raise UserInputError(f"weights {cfg.model.weights} do not fit model '{cfg.model.arch}': "
                                  f"{str(exc).splitlines()[0]}") from None
+        # Layers that start as the identity (the exposure control) may be new; any other gap is an error.
+        new = [k for k in missing if not k.startswith(FRESH_LAYERS)]
+        if new or unexpected:
+            raise UserInputError(f"weights {cfg.model.weights} do not fit model '{cfg.model.arch}': "
+                                 f"missing {', '.join(new[:5]) or 'none'}; unexpected {', '.join(unexpected[:5]) or 'none'}")
+        if missing:
+            log(f"llve: starting from {cfg.model.weights}; new layers start as the identity: "
+                f"{', '.join(sorted({k.split('.')[0] for k in missing}))}")
     net.to(device).train()
     opt_cfg = cfg.train.optim
     optimizer = torch.optim.Adam(net.parameters(), lr=opt_cfg.lr, betas=opt_cfg.betas,
@@ -221,7 +239,7 @@ def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.dev
                             num_workers=cfg.data.workers, pin_memory=device.type == "cuda")
         for data in loader:
             data = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in data.items()}
-            out = _forward(model, data["low1"], data["low2"])
+            out = _forward(model, data["low1"], data["low2"], data["exposure1"], data["exposure2"])
             terms = stcd_loss(out, data, cfg.train.loss)
             optimizer.zero_grad(set_to_none=True)
             terms.total.backward()

@@ -79,3 +79,36 @@ def test_stills_become_moving_clips(tmp_path):
     first, last = read_frame(seqs[0].gt[0]), read_frame(seqs[0].gt[-1])
     assert np.array_equal(first, read_frame(stills / "img0.png"))  # the clip starts at the still
     assert np.abs(first.astype(int) - last.astype(int)).mean() > 1  # and the camera moves
+
+
+def test_reexpose_keeps_gain_one_and_never_clips_new_pixels():
+    from llve.data.synthesis import mean_luma, reexpose
+
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (48, 48, 3)).astype(np.uint8)
+    img[0, 0] = 255
+    assert np.array_equal(reexpose(img, 1.0), img)
+    brighter, darker = reexpose(img, 2.0), reexpose(img, 0.5)
+    assert mean_luma(darker) < mean_luma(img) < mean_luma(brighter)
+    order = np.argsort(img[..., 1], axis=None)
+    assert np.all(np.diff(brighter[..., 1].ravel()[order].astype(int)) >= 0)   # monotone tone curve
+    assert brighter.max() == 255 and (brighter == 255).sum() <= (img >= 200).sum()  # only the brightest reach white
+
+
+def test_camera_extras_add_banding_chroma_and_compression():
+    from llve.data.synthesis import LowLightParams, darken
+
+    flat = np.full((64, 64, 3), 128, np.uint8)
+    plain = LowLightParams(exposure=0.2, cast=(1, 1, 1), full_well=1e6, read_noise=1e-5, seed=0)
+    banded = LowLightParams(exposure=0.2, cast=(1, 1, 1), full_well=1e6, read_noise=1e-5, seed=0, banding=0.01)
+    chroma = LowLightParams(exposure=0.2, cast=(1, 1, 1), full_well=1e6, read_noise=1e-5, seed=0, chroma=0.01)
+    a = darken(flat, plain, np.random.default_rng(0)).astype(float)
+    b = darken(flat, banded, np.random.default_rng(0)).astype(float)
+    c = darken(flat, chroma, np.random.default_rng(0)).astype(float)
+    assert b.mean(axis=(1, 2)).std() > 5 * a.mean(axis=(1, 2)).std() + 0.1       # rows differ
+    assert (c[..., 0] - c[..., 2]).std() > 5 * (a[..., 0] - a[..., 2]).std() + 0.1  # colour noise
+    jpeg = LowLightParams(exposure=0.2, cast=(1, 1, 1), full_well=300, read_noise=0.003, seed=0, jpeg_quality=30)
+    raw = LowLightParams(exposure=0.2, cast=(1, 1, 1), full_well=300, read_noise=0.003, seed=0)
+    j = darken(flat, jpeg, np.random.default_rng(0)).astype(float)
+    r = darken(flat, raw, np.random.default_rng(0)).astype(float)
+    assert np.abs(np.diff(j, axis=1)).mean() < np.abs(np.diff(r, axis=1)).mean()   # compression smooths noise

@@ -250,3 +250,44 @@ def test_an_unreadable_video_is_a_clean_error_and_leaves_no_partial_cache(tmp_pa
         PairDataset([SourceConfig(kind="videos", root=str(tmp_path / "vid"))], SamplingConfig(), cache,
                     cache_root=tmp_path / "cache")
     assert not list((tmp_path / "cache").rglob("*.png"))
+
+
+def _stacks(root: Path, names=("s1", "s2", "s3")) -> Path:
+    for i, name in enumerate(names):
+        (root / name).mkdir(parents=True)
+        ref = _texture(40, 40, i)
+        cv2.imwrite(str(root / name / "reference.png"), ref[:, :, ::-1])
+        cv2.imwrite(str(root / name / "dark1.png"), (ref // 8)[:, :, ::-1])
+        cv2.imwrite(str(root / name / "dark2.png"), (ref // 4)[:, :, ::-1])
+    return root
+
+
+def test_stacks_split_by_stack_and_items_carry_their_targets_exposure(tmp_path):
+    src = SourceConfig(kind="stacks", root=str(_stacks(tmp_path / "sice")), test=("s3",))
+    sampling = SamplingConfig(crop=(32, 32), motion=MotionConfig(flow=1.0))
+    corr = CorrespondenceCache(build_backend(), None)
+    train = PairDataset([src], sampling, corr, split="train", cache_root=tmp_path)
+    test = PairDataset([src], sampling, corr, split="test", cache_root=tmp_path)
+    assert len(train) == 4 and len(test) == 2                        # (stack, shot) pairs, split by stack
+    assert {e[1][0].split("/")[0] for e in train.entries} == {"s1", "s2"}
+    item = train[0]
+    luma = (item["gt1"] * torch.tensor([0.299, 0.587, 0.114])[:, None, None]).sum(0).mean()
+    assert abs(float(item["exposure1"]) - float(luma)) < 2e-3       # the target is the ground truth's own mean
+    assert item["low1"].mean() < item["gt1"].mean()
+
+
+def test_synthesised_sources_make_new_dark_frames_and_reexposure_moves_the_target(tmp_path):
+    root = tmp_path / "clean"
+    (root / "imgs").mkdir(parents=True)
+    for i in range(3):
+        cv2.imwrite(str(root / "imgs" / f"{i}.png"), _texture(48, 48, i)[:, :, ::-1])
+    src = SourceConfig(kind="images", root=str(root), low="imgs", high="imgs", synthesize=True)
+    corr = CorrespondenceCache(build_backend(), None)
+    plain = PairDataset([src], SamplingConfig(crop=(32, 32)), corr, cache_root=tmp_path)
+    item = plain[0]
+    assert item["low1"].mean() < 0.7 * item["gt1"].mean()            # darkened anew, not the clean image
+    plain.set_epoch(1)
+    assert not torch.equal(plain[0]["low1"], item["low1"])             # a new camera and new noise each epoch
+    bright = PairDataset([src], SamplingConfig(crop=(32, 32), reexpose=(3.0, 3.0), reexpose_prob=1.0), corr,
+                         cache_root=tmp_path)
+    assert float(bright[0]["exposure1"]) > float(item["exposure1"]) + 0.05

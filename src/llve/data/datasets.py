@@ -6,7 +6,13 @@ random smooth motion (:mod:`llve.data.motion`). Frames are resized to ``size`` a
 flipped/transposed — identically for both frames, their ground truth, flows and certainties.
 
 Item contract (all float32 tensors): ``low1, low2, gt1, gt2`` (3, H, W) in [0, 1]; ``flow12, flow21``
-(2, H, W) pixel displacements (x, y); ``cert1, cert2`` (1, H, W) in [0, 1]; plus ``seq`` (str), ``index`` (int).
+(2, H, W) pixel displacements (x, y); ``cert1, cert2`` (1, H, W) in [0, 1]; ``exposure1, exposure2`` () the
+mean luma of each ground truth, the target brightness an exposure-controlled network is asked for; plus ``seq``
+(str), ``index`` (int).
+
+Sources with ``synthesize`` get new low-light frames for every item (a random camera, the same for both frames,
+independent noise), and ``sampling.reexpose`` re-exposes the ground truth of training items so that one network
+learns every target brightness (:func:`llve.data.synthesis.reexpose`).
 
 Randomness comes from ``numpy.random.default_rng((seed, epoch, index))``, so an item depends only on those
 three numbers — not on worker count, rank or what was drawn before — which makes resumed runs bit-for-bit equal.
@@ -29,6 +35,7 @@ from llve.correspondence.warp import inside
 from llve.data.motion import MotionConfig, random_motion
 from llve.data.sequences import PairedSequence
 from llve.data.sources import SourceConfig, load_frame, resolve
+from llve.data.synthesis import darken, draw_params, mean_luma, reexpose
 from llve.errors import UserInputError
 
 
@@ -37,7 +44,8 @@ class SamplingConfig:
     """Args: size: resize every frame to (width, height) first (official SDSD: [960, 512]); crop: then cut a
     random (width, height) window (the same for both frames); radius: partner frame distance (official 1);
     hflip, vflip, transpose: random augmentations (transpose + flips give all 90-degree rotations);
-    motion: random motion for static image pairs."""
+    motion: random motion for static image pairs; reexpose: (min, max) linear gain, drawn log-uniformly, that
+    re-exposes the ground truth of a training item with probability ``reexpose_prob`` (None: never)."""
 
     size: tuple[int, int] | None = None
     crop: tuple[int, int] | None = None
@@ -46,6 +54,8 @@ class SamplingConfig:
     vflip: bool = True
     transpose: bool = False
     motion: MotionConfig = field(default_factory=MotionConfig)
+    reexpose: tuple[float, float] | None = None
+    reexpose_prob: float = 0.7
 
     def __post_init__(self):
         if self.radius < 0:
@@ -99,6 +109,7 @@ def _to_tensors(pair: Pair, seq: str, index: int) -> dict:
     item = {k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() / 255 for k in ("low1", "low2", "gt1", "gt2")}
     item.update({k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() for k in ("flow12", "flow21")})
     item.update({k: torch.from_numpy(pair[k])[None].float() for k in ("cert1", "cert2")})
+    item.update({f"exposure{i}": torch.tensor(mean_luma(pair[f"gt{i}"]), dtype=torch.float32) for i in (1, 2)})
     item.update(seq=seq, index=index)
     return item
 
@@ -142,8 +153,13 @@ class PairDataset(Dataset):
             pair, name = self._video_pair(self.sources[s], unit, t, rng), unit.name
         else:
             pair, name = self._image_pair(self.sources[s], unit, rng), unit[0]
+        if self.sources[s].synthesize:
+            pair = _synthesize(pair, rng)
+        cfg = self.sampling
+        if self.split == "train" and cfg.reexpose and rng.random() < cfg.reexpose_prob:
+            gain = float(np.exp(rng.uniform(*np.log(cfg.reexpose))))
+            pair["gt1"], pair["gt2"] = reexpose(pair["gt1"], gain), reexpose(pair["gt2"], gain)
         if self.split == "train":
-            cfg = self.sampling
             flips = rng.random(3) < 0.5
             pair = augment(pair, cfg.hflip and flips[0], cfg.vflip and flips[1], cfg.transpose and flips[2])
         return _to_tensors(pair, name, index)
@@ -192,6 +208,13 @@ class PairDataset(Dataset):
             raise UserInputError(f"crop {cw}x{ch} is larger than the image {low_path} ({w}x{h})")
         m = random_motion(low, gt, (cw, ch), self.sampling.motion, rng)
         return Pair(low1=m.low1, low2=m.low2, gt1=m.gt1, gt2=m.gt2, **m.corr._asdict())
+
+
+def _synthesize(pair: Pair, rng: np.random.Generator) -> Pair:
+    """New low-light frames from the ground truth: one random camera for the pair, independent noise per frame."""
+    camera = draw_params(rng)
+    noise = np.random.default_rng(camera.seed)
+    return Pair(pair, low1=darken(pair["gt1"], camera, noise), low2=darken(pair["gt2"], camera, noise))
 
 
 def collate(items: list[dict]) -> dict:

@@ -36,15 +36,24 @@ class SourceConfig:
         low, high: sub-folder names for ``folders``, ``videos`` and ``images``.
         channel_order: how ``.npy`` frames are stored; ``bgr`` reverses channels like the official loader.
             Default: ``bgr`` for sdsd/smid, ``rgb`` otherwise.
+        synthesize: the low-light frames are made anew for every item from the ground truth by a random camera
+            (:mod:`llve.data.synthesis`): clean footage becomes endless realistic training pairs. Set ``low`` to
+            the ``high`` folder (e.g. both ``.`` for a folder of clean videos or images).
+        inputs, reference: for ``stacks`` (ROOT/<stack>/<input>.jpg + ROOT/<stack>/<reference>.jpg, real
+            multi-exposure stacks such as SICE): the shots used as low-light inputs and the target's name.
+            Each (stack, input) is a static image pair; ``test`` lists stack names.
     """
 
-    kind: Literal["sdsd", "smid", "folders", "videos", "images"]
+    kind: Literal["sdsd", "smid", "folders", "videos", "images", "stacks"]
     root: str
     test: tuple[str, ...] = ()
     name: str | None = None
     low: str = "low"
     high: str = "high"
     channel_order: Literal["rgb", "bgr"] | None = None
+    synthesize: bool = False
+    inputs: tuple[str, ...] = ("dark1", "dark2")
+    reference: str = "reference"
 
     @property
     def key(self) -> str:
@@ -112,6 +121,29 @@ def image_pairs(root: Path, low: str, high: str, names: list[str] | None,
     return [(s, lows[s], highs[s]) for s in sorted(stems, key=lambda s: natural_key(Path(s)))]
 
 
+def stack_pairs(root: Path, inputs: tuple[str, ...], reference: str, names: list[str] | None,
+                exclude: tuple[str, ...]) -> list[tuple[str, Path, Path]]:
+    """Real exposure stacks ``ROOT/<stack>/<input>.<ext>`` -> reference, as (``stack/input``, low, high) pairs."""
+    if not root.is_dir():
+        raise UserInputError(f"dataset folder not found: {root}")
+    stacks = sorted((p for p in root.iterdir() if p.is_dir()), key=natural_key)
+    present = {p.name for p in stacks}
+    if names is not None:
+        absent = [n for n in names if n not in present]
+        if absent:
+            raise UserInputError(f"stacks not found under {root}: {', '.join(absent[:5])}")
+        stacks = [root / n for n in names]
+    out = []
+    for stack in stacks:
+        if stack.name in exclude:
+            continue
+        shots = {p.stem: p for p in list_frames(stack)}
+        if reference not in shots:
+            raise UserInputError(f"stack {stack} has no '{reference}' image")
+        out.extend((f"{stack.name}/{i}", shots[i], shots[reference]) for i in inputs if i in shots)
+    return out
+
+
 def resolve(cfg: SourceConfig, split: Literal["train", "test"], cache: Path) -> list:
     """The sequences (or image pairs) of one split: ``train`` is everything but ``cfg.test``; ``test`` is ``cfg.test``."""
     root = Path(cfg.root)
@@ -127,7 +159,9 @@ def resolve(cfg: SourceConfig, split: Literal["train", "test"], cache: Path) -> 
         return folder_sequences(root, names, exclude, low=cfg.low, high=cfg.high)
     if cfg.kind == "videos":
         return video_sequences(root, cfg.low, cfg.high, cache / "videos" / cfg.key, names, exclude)
+    if cfg.kind == "stacks":
+        return stack_pairs(root, cfg.inputs, cfg.reference, names, exclude)
     return image_pairs(root, cfg.low, cfg.high, names, exclude)
 
 
-__all__ = ["FRAME_EXTENSIONS", "SourceConfig", "image_pairs", "load_frame", "resolve", "video_sequences"]
+__all__ = ["FRAME_EXTENSIONS", "SourceConfig", "image_pairs", "load_frame", "resolve", "stack_pairs", "video_sequences"]

@@ -30,6 +30,9 @@ from torch import nn
 from llve.models.blocks import CrossAttentionBlock, SelfAttentionBlock
 from llve.models.stcd import Decomposition, PairOutput
 
+# Target mean luma (sRGB, 0-1) used when a network with exposure control is given none: about LOL's ground truth.
+DEFAULT_EXPOSURE = 0.42
+
 
 class FastFeatures(NamedTuple):
     """Encoder output of one frame; everything that depends on that frame alone, so it is computed once."""
@@ -52,6 +55,8 @@ class FastSTCDConfig:
             beside R's logits and restores the pixel-level detail that 2x2-pixel heads blur; 8 channels
             bought 0.44 dB (mean of two seeds) for 1.16x the time per frame (docs/speed.md). Weights saved before this option
             existed have none (``read_weights`` fills in 0).
+        exposure: the S path takes a target brightness (:class:`ExposureModulation`); without it the network
+            reproduces the one exposure it was trained on.
     """
 
     half_width: int = 16
@@ -60,6 +65,7 @@ class FastSTCDConfig:
     heads: int = 4
     ffn_expansion: float = 2.0
     refine: int = 8
+    exposure: bool = False
 
     def __post_init__(self):
         if min(self.half_width, self.quarter_width, self.width, self.heads) < 1 or self.width % self.heads:
@@ -110,13 +116,37 @@ class Decoder(nn.Module):
             self.refine = nn.Sequential(nn.Conv2d(6, refine, 3, padding=1), nn.LeakyReLU(0.1),
                                         nn.Conv2d(refine, 3, 3, padding=1))
 
-    def forward(self, fused: torch.Tensor, skips: FastFeatures) -> torch.Tensor:
+    def forward(self, fused: torch.Tensor, skips: FastFeatures, bias: torch.Tensor | None = None) -> torch.Tensor:
         x = self.up_quarter(fused, skips.quarter)                           # (B, C2, H/4, W/4)
         x = self.up_half(x, skips.half)                                     # (B, C1, H/2, W/2)
         x = F.pixel_shuffle(self.head(torch.cat([x, skips.pixels], 1)), 2)  # (B, 3, H, W)
         if self.refine is not None:
             x = x + self.refine(torch.cat([x, F.pixel_shuffle(skips.pixels, 2)], 1))
+        if bias is not None:
+            x = x + bias[:, :, None, None]                                  # per-channel logit shift (B, 3)
         return torch.sigmoid(x)
+
+
+class ExposureModulation(nn.Module):
+    """The target brightness as an input of the S path: R is exposure-independent, S carries the illumination.
+
+    A small MLP turns the target mean luma ``e`` (B,) into a per-channel scale and shift of the S decoder's 1/8
+    input (FiLM) and a per-channel shift of S's logits. It starts as the identity (zero-initialised output), so
+    weights trained without it keep their behaviour at the start of fine-tuning.
+    """
+
+    def __init__(self, channels: int, hidden: int = 32):
+        super().__init__()
+        self.channels = channels
+        self.mlp = nn.Sequential(nn.Linear(2, hidden), nn.LeakyReLU(0.1), nn.Linear(hidden, 2 * channels + 3))
+        nn.init.zeros_(self.mlp[2].weight)
+        nn.init.zeros_(self.mlp[2].bias)
+
+    def forward(self, fused: torch.Tensor, exposure: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        e = exposure.to(fused.dtype).clamp(0.01, 0.99).reshape(-1, 1)
+        code = self.mlp(torch.cat([torch.logit(e), 4 * (e - 0.4)], 1))    # (B, 2C + 3)
+        scale, shift, bias = code.split([self.channels, self.channels, 3], 1)
+        return fused * (1 + scale[:, :, None, None]) + shift[:, :, None, None], bias
 
 
 class FusionBlock(nn.Module):
@@ -156,6 +186,12 @@ class FastSTCD(nn.Module):
         self.fusion = FusionBlock(2 * c3)
         self.decoder_r = Decoder(cfg, cfg.refine)
         self.decoder_s = Decoder(cfg)
+        self.exposure = ExposureModulation(2 * c3) if cfg.exposure else None
+
+    @property
+    def exposure_control(self) -> bool:
+        """True when :meth:`decode` honours a target brightness."""
+        return self.exposure is not None
 
     def encode(self, x: torch.Tensor) -> FastFeatures:
         pixels = F.pixel_unshuffle(x, 2)                       # (B, 12, H/2, W/2)
@@ -171,17 +207,25 @@ class FastSTCD(nn.Module):
         g1, g2 = self.fusion(torch.cat([a1, a2], 1)).chunk(2, dim=1)  # 2 x (B, C3, H/8, W/8)
         return torch.cat([g1, a1], 1), torch.cat([g2, a2], 1)
 
-    def decode(self, fused: torch.Tensor, skips: FastFeatures) -> Decomposition:
+    def decode(self, fused: torch.Tensor, skips: FastFeatures, exposure: torch.Tensor | None = None) -> Decomposition:
+        """R from the fused features alone; S also from the target brightness ``exposure`` (B,), when given."""
         r = self.decoder_r(fused, skips)
-        s = self.decoder_s(fused, skips)
+        fused_s, bias = fused, None
+        if self.exposure is not None:
+            if exposure is None:
+                exposure = fused.new_full((fused.shape[0],), DEFAULT_EXPOSURE)
+            fused_s, bias = self.exposure(fused, exposure)
+        s = self.decoder_s(fused_s, skips, bias)
         return Decomposition(r * s, r, s)
 
-    def decompose_first(self, f1: FastFeatures, f2: FastFeatures) -> Decomposition:
+    def decompose_first(self, f1: FastFeatures, f2: FastFeatures,
+                        exposure: torch.Tensor | None = None) -> Decomposition:
         """Enhance frame 1 of a pair from cached encoder features; frame 2's decoders are skipped."""
         fused1, _ = self.interact(f1, f2)
-        return self.decode(fused1, f1)
+        return self.decode(fused1, f1, exposure)
 
-    def decompose_first_tiled(self, f1: FastFeatures, f2: FastFeatures, tile: int) -> Decomposition:
+    def decompose_first_tiled(self, f1: FastFeatures, f2: FastFeatures, tile: int,
+                              exposure: torch.Tensor | None = None) -> Decomposition:
         """:meth:`decompose_first` with the decoders - the only full-resolution work - run window by window.
 
         The interaction (and its attention) sees the whole frame at 1/8 resolution, where memory is small; the
@@ -201,15 +245,16 @@ class FastSTCD(nn.Module):
                     scale = h // x.shape[-2]
                     return x[..., t0 // scale:t1 // scale, l0 // scale:l1 // scale]
 
-                part = self.decode(window(fused), FastFeatures(*map(window, f1)))
+                part = self.decode(window(fused), FastFeatures(*map(window, f1)), exposure)
                 th, tw = min(tile, h - top), min(tile, w - left)
                 for whole, piece in zip(out, part):
                     inner = piece[..., top - t0:top - t0 + th, left - l0:left - l0 + tw]
                     whole[..., top:top + th, left:left + tw] = inner
         return Decomposition(*out)
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> PairOutput:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, exposure1: torch.Tensor | None = None,
+                exposure2: torch.Tensor | None = None) -> PairOutput:
         f1, f2 = self.encode(x1), self.encode(x2)
         fused1, fused2 = self.interact(f1, f2)
-        d1, d2 = self.decode(fused1, f1), self.decode(fused2, f2)
+        d1, d2 = self.decode(fused1, f1, exposure1), self.decode(fused2, f2, exposure2)
         return PairOutput(d1.r, d2.r, d1.y, d2.y, d1.s, d2.s)

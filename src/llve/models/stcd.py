@@ -61,6 +61,7 @@ class STCD(nn.Module):
     """The official network. Input height and width must be multiples of :attr:`size_multiple`."""
 
     size_multiple = 4
+    exposure_control = False  # the published network has no brightness input
 
     def __init__(self, cfg: STCDConfig = STCDConfig()):
         super().__init__()

@@ -1,0 +1,48 @@
+"""No-reference measures of real footage against hand-computed values."""
+import numpy as np
+import pytest
+
+from llve.baselines import BASELINES, gamma_nlm
+from llve.metrics import log_flicker, newly_clipped, noise_sigma, relative_flicker
+
+
+def test_newly_clipped_counts_only_pixels_the_enhancement_clipped():
+    inp = np.zeros((2, 2, 3), np.uint8)
+    inp[0, 0] = 255                          # already clipped in the input: never counted
+    out = np.full((2, 2, 3), 100, np.uint8)
+    out[0, 0] = 255
+    out[0, 1, 2] = 250                       # one channel at the level: clipped
+    out[1, 0] = 249                          # just below
+    assert newly_clipped(inp, out) == pytest.approx(1 / 4)
+
+
+def test_noise_sigma_recovers_gaussian_noise_and_ignores_brightness():
+    rng = np.random.default_rng(0)
+    img = np.clip(np.round(128 + rng.normal(0, 6.0, (256, 256, 1))), 0, 255).repeat(3, -1).astype(np.uint8)
+    assert noise_sigma(img) == pytest.approx(6.0, rel=0.06)
+    dim = np.clip(np.round(64 + rng.normal(0, 3.0, (256, 256, 1))), 0, 255).repeat(3, -1).astype(np.uint8)
+    assert noise_sigma(dim) == pytest.approx(6.0, rel=0.08)      # half the signal, half the noise: same at 128
+    assert noise_sigma(np.full((64, 64, 3), 90, np.uint8)) == 0.0
+
+
+def test_relative_flicker_by_hand():
+    inp = [10.0, 20.0, 10.0]                   # |ln 2| twice
+    out = [100.0, 100.0 * 2 ** 0.5, 100.0]     # |ln sqrt 2| twice
+    assert log_flicker(inp) == pytest.approx(np.log(2))
+    expected = (np.log(2) / 2 + 1e-3) / (np.log(2) + 1e-3)
+    assert relative_flicker(inp, out) == pytest.approx(expected)
+    assert relative_flicker([5.0, 5.0], [50.0, 50.0]) == pytest.approx(1.0)   # steady in, steady out
+    assert relative_flicker([5.0], [50.0]) is None
+
+
+def test_gamma_nlm_brightens_and_removes_noise():
+    rng = np.random.default_rng(1)
+    x = np.linspace(0.02, 0.08, 96, dtype=np.float32)
+    clean = np.repeat(np.repeat(x[None, :, None], 96, 0), 3, 2)
+    noisy = np.clip(clean + rng.normal(0, 0.01, clean.shape).astype(np.float32), 0, 1)
+    out = gamma_nlm(noisy)
+    ref = BASELINES["gamma"](noisy)
+    assert out.shape == noisy.shape and out.dtype == np.float32
+    assert out.mean() > 3 * noisy.mean()
+    as8 = lambda a: np.round(a * 255).astype(np.uint8)
+    assert noise_sigma(as8(out)) < 0.5 * noise_sigma(as8(ref))

@@ -1,0 +1,80 @@
+"""The exposure decision: parsing, the auto curve, temporal smoothing, scene cuts and the feedback loop."""
+import math
+
+import numpy as np
+import pytest
+
+from llve.exposure import (AUTO_RANGE, CUT_RATIO, ExposureController, auto_target, mean_luma, parse_exposure)
+
+
+def flat(level: float, size: int = 32) -> np.ndarray:
+    return np.full((size, size, 3), round(level * 255), np.uint8)
+
+
+def test_parse_exposure_accepts_auto_and_unit_values_only():
+    assert parse_exposure("auto") == "auto" and parse_exposure(None) == "auto" and parse_exposure(" AUTO ") == "auto"
+    assert parse_exposure("0.3") == pytest.approx(0.3)
+    for bad in ("0", "1", "1.5", "-0.2", "bright", "nan"):
+        with pytest.raises(ValueError, match="exposure"):
+            parse_exposure(bad)
+
+
+def test_auto_target_rises_with_the_scene_and_stays_bounded():
+    scenes = [1 / 255, 3 / 255, 10 / 255, 30 / 255, 61 / 255, 120 / 255, 250 / 255]
+    targets = [auto_target(s) for s in scenes]
+    assert all(b >= a for a, b in zip(targets, targets[1:]))
+    assert targets[0] < targets[-1]
+    assert all(AUTO_RANGE[0] <= t <= AUTO_RANGE[1] for t in targets)
+    assert AUTO_RANGE[0] * 255 >= 80 and AUTO_RANGE[1] * 255 <= 170  # the issue's band of natural exposures
+
+
+def test_a_brightness_step_moves_the_target_smoothly_and_boundedly():
+    ctrl = ExposureController("auto")
+    levels = [0.02] * 20 + [0.04] * 60  # the light doubles: no cut (factor < CUT_RATIO)
+    targets = [ctrl.request(flat(v)).target for v in levels]
+    steps = np.abs(np.diff(targets))
+    final = auto_target(mean_luma(flat(0.04)))
+    assert targets[19] == pytest.approx(auto_target(mean_luma(flat(0.02))))
+    assert steps.max() < 0.25 * (final - targets[19])      # no jump: the change is spread over many frames
+    assert np.all(np.diff(targets[19:]) >= -1e-12)          # and monotone (no overshoot, no pumping)
+    assert targets[-1] == pytest.approx(final, abs=0.003)   # it gets there
+    assert not any(r.cut for r in ctrl.records)
+
+
+def test_a_scene_cut_resets_the_target_at_once():
+    ctrl = ExposureController("auto")
+    for _ in range(10):
+        ctrl.request(flat(0.01))
+    record = ctrl.request(flat(0.01 * CUT_RATIO * 4))
+    assert record.cut
+    assert record.target == pytest.approx(auto_target(mean_luma(flat(0.01 * CUT_RATIO * 4))))
+
+
+def test_feedback_lands_the_output_on_a_fixed_target():
+    """A network that delivers 70% of what it is asked for still ends on target: calibration + integral feedback."""
+    ctrl = ExposureController(0.3)
+    delivered = []
+    for i in range(12):
+        record = ctrl.request(flat(0.05))
+        assert record.calibrate == (i == 0)
+        out = 0.7 * ctrl.ask(record)
+        if record.calibrate:
+            ctrl.observe(record, out, gain=1.0)
+            out = 0.7 * ctrl.ask(record)
+        ctrl.observe(record, out)
+        delivered.append(out)
+    assert abs(delivered[0] - 0.3) < 0.01          # the first frame, decoded again after calibration
+    assert all(abs(d - 0.3) < 0.01 for d in delivered)
+    summary = ctrl.summary()
+    assert summary["setting"] == "0.300" and summary["frames"] == 12 and summary["target_min"] == 0.3
+    assert "exposure 0.300" in ctrl.describe()
+
+
+def test_the_correction_is_bounded():
+    ctrl = ExposureController(0.5)
+    for _ in range(30):
+        record = ctrl.request(flat(0.05))
+        ctrl.ask(record)
+        ctrl.observe(record, 0.0)  # a network that never responds
+    assert ctrl.records[-1].requested <= min(0.98, 0.5 * 2.0) + 1e-9
+    assert math.isfinite(ctrl.correction)
