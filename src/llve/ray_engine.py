@@ -91,7 +91,11 @@ def ray_engine(settings: RaySettings = RaySettings()) -> Engine:
             return
         started = not ray.is_initialized()
         if started:
-            ray.init(address=settings.address, logging_level=logging.WARNING, include_dashboard=False)
+            try:
+                ray.init(address=settings.address, logging_level=logging.WARNING, include_dashboard=False)
+            except Exception as exc:  # a wrong address, no cluster there, a local start that timed out
+                where = settings.address or "a local Ray"
+                raise UserInputError(f"cannot start or join {where}: {str(exc).splitlines()[0]}") from None
         try:
             yield from _run_on_workers(ray, settings, jobs, spec, context)
         finally:

