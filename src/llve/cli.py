@@ -155,7 +155,7 @@ def _run_test(args: argparse.Namespace) -> None:
 
     from llve.config import from_dict, load_yaml
     from llve.evaluate import EvalConfig
-    from llve.report import evaluate_to_folder
+    from llve.evaluate import evaluate_to_folder
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
@@ -171,8 +171,8 @@ def _run_test(args: argparse.Namespace) -> None:
         for key in ("psnr_mean_of_sequences", "psnr_mean_of_frames", "ssim_mean_of_sequences", "ssim_mean_of_frames",
                     "warp_error", "flicker", "exposure", "clipped_new", "noise", "relative_flicker",
                     "runtime_per_frame_s"):
-            if s.get(key) is not None:
-                print(f"{key:24s} {s[key]:.6g}")
+            if getattr(s, key) is not None:
+                print(f"{key:24s} {getattr(s, key):.6g}")
         print(f"wrote {paths['json']}, {paths['csv'].name}, {paths['html'].name}", file=sys.stderr)
 
 

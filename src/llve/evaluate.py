@@ -11,7 +11,8 @@ import itertools
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable, Iterable, Iterator, Literal, NamedTuple
 
 import cv2
@@ -19,11 +20,17 @@ import numpy as np
 import torch
 
 from llve import metrics
+from llve.atomic import atomic_output
 from llve.baselines import BASELINES
+from llve.config import to_yaml
+from llve.correspondence.dis import DISBackend
 from llve.data.eval_clips import ClipSource, DataConfig, FramePair, clip_sources
+from llve.data.frames import write_frame
 from llve.errors import UserInputError
 from llve.exposure import parse_exposure
 from llve.inference import DEFAULT_WEIGHTS, Enhancer
+from llve.records import FrameRecord, Panel, Results, RunInfo, SequenceRecord, Summary, mean
+from llve.report import write_results
 from llve.streaming import K
 
 
@@ -106,42 +113,6 @@ def build_runner(cfg: EvalConfig) -> Runner:
     return Runner(network_method(enhancer), name + (" fp16" if enhancer.fp16 else ""), sync, arch_name(enhancer.model))
 
 
-@dataclass
-class Panel:
-    """Thumbnails (uint8 RGB) for one frame of the report: input | output | R | S | ground truth."""
-
-    sequence: str
-    index: int
-    images: dict[str, np.ndarray | None]
-
-
-@dataclass
-class Results:
-    """Everything ``metrics.json`` holds (see docs/evaluation.md for the schema), plus report panels."""
-
-    meta: dict
-    summary: dict = field(default_factory=dict)
-    sequences: list[dict] = field(default_factory=list)
-    frames: list[dict] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    panels: list[Panel] = field(default_factory=list)
-
-
-def _mean(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.mean(values)) if values else None  # an inf PSNR makes the mean inf, as upstream
-
-
-def _least(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(min(values)) if values else None
-
-
-def _most(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(max(values)) if values else None
-
-
 def _thumb(img: np.ndarray | None, width: int = 320) -> np.ndarray | None:
     if img is None:
         return None
@@ -177,19 +148,17 @@ class _Reader:
             yield pair, pair.low
 
 
-def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: float) -> dict:
-    rec = {"sequence": name, "index": t, "file": pair.file, "psnr": None, "ssim": None,
-           "luma": metrics.mean_luma(out), "luma_gt": None, "warp_error": None, "runtime_s": seconds,
-           # No-reference measures of real footage (docs/evaluation.md): need only the input and the output.
-           "luma_input": metrics.mean_luma(pair.low), "clipped_new": metrics.newly_clipped(pair.low, out),
-           "noise": metrics.noise_sigma(out)}
+def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: float) -> FrameRecord:
+    psnr = ssim = luma_gt = None
     if pair.gt is not None:
         if pair.gt.shape != out.shape:
             raise UserInputError(f"sequence {name}, frame {t} ({pair.file}): output is {out.shape[1]}x{out.shape[0]} "
                                  f"but ground truth is {pair.gt.shape[1]}x{pair.gt.shape[0]}")
-        rec.update(psnr=metrics.psnr(out, pair.gt), ssim=metrics.ssim(out, pair.gt),
-                   luma_gt=metrics.mean_luma(pair.gt))
-    return rec
+        psnr, ssim, luma_gt = metrics.psnr(out, pair.gt), metrics.ssim(out, pair.gt), metrics.mean_luma(pair.gt)
+    # The no-reference measures of real footage (docs/evaluation.md) need only the input and the output.
+    return FrameRecord(name, t, pair.file, psnr, ssim, metrics.mean_luma(out), luma_gt, None, seconds,
+                       luma_input=metrics.mean_luma(pair.low), clipped_new=metrics.newly_clipped(pair.low, out),
+                       noise=metrics.noise_sigma(out))
 
 
 def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: set[int],
@@ -199,7 +168,7 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
     Temporal metrics use the flow between consecutive ground-truth frames when each frame has its own ground
     truth, else between consecutive outputs; only the previous frame is kept in memory.
     """
-    reader, flow = _Reader(src), metrics.FlowEstimator() if cfg.temporal else None
+    reader, flow = _Reader(src), DISBackend().flows if cfg.temporal else None
     per_frame_gt = src.gt == "per_frame"
     records, times, gt_errors, prev = [], [], [], None
     outputs = runner.method(reader.lows())
@@ -216,7 +185,7 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
         if flow is not None and prev is not None:
             prev_pair, prev_out = prev
             fwd, bwd = flow(prev_pair.gt, pair.gt) if per_frame_gt else flow(prev_out, out)
-            records[-1]["warp_error"] = metrics.warping_error(prev_out, out, fwd, bwd)
+            records[-1].warp_error = metrics.warping_error(prev_out, out, fwd, bwd)
             if per_frame_gt:
                 gt_errors.append(metrics.warping_error(prev_pair.gt, pair.gt, fwd, bwd))
         if t in panel_frames:
@@ -227,43 +196,19 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
         records.append(rec)
         prev = (pair, out)
     temporal = flow is not None and len(records) > 1
-    seq = {"name": src.name, "frames": len(records), "psnr": _mean(r["psnr"] for r in records),
-           "ssim": _mean(r["ssim"] for r in records), "flow_source": None, "warp_error": None, "warp_error_gt": None,
-           "flicker": metrics.brightness_flicker([r["luma"] for r in records]), "flicker_gt": None,
-           "runtime_per_frame_s": _mean(times), "exposure": _mean(r["luma"] for r in records),
-           "clipped_new": _mean(r["clipped_new"] for r in records), "noise": _mean(r["noise"] for r in records),
-           "relative_flicker": metrics.relative_flicker([r["luma_input"] for r in records],
-                                                        [r["luma"] for r in records])}
-    if per_frame_gt:
-        seq["flicker_gt"] = metrics.brightness_flicker([r["luma_gt"] for r in records])
-    if temporal:
-        seq.update(flow_source="ground_truth" if per_frame_gt else "output",
-                   warp_error=_mean(r["warp_error"] for r in records),
-                   warp_error_gt=_mean(gt_errors) if per_frame_gt else None)
+    lumas = [r.luma for r in records]
     results.frames.extend(records)
-    results.sequences.append(seq)
+    results.sequences.append(SequenceRecord(
+        src.name, len(records), psnr=mean(r.psnr for r in records), ssim=mean(r.ssim for r in records),
+        flow_source=("ground_truth" if per_frame_gt else "output") if temporal else None,
+        warp_error=mean(r.warp_error for r in records) if temporal else None,
+        warp_error_gt=mean(gt_errors) if temporal and per_frame_gt else None,
+        flicker=metrics.brightness_flicker(lumas),
+        flicker_gt=metrics.brightness_flicker([r.luma_gt for r in records]) if per_frame_gt else None,
+        runtime_per_frame_s=mean(times), exposure=mean(lumas), clipped_new=mean(r.clipped_new for r in records),
+        noise=mean(r.noise for r in records),
+        relative_flicker=metrics.relative_flicker([r.luma_input for r in records], lumas)))
     return times
-
-
-def _summary(results: Results, times: list[float]) -> dict:
-    seqs, frames = results.sequences, results.frames
-    return {
-        "sequences": len(seqs), "frames": len(frames),
-        "psnr_mean_of_sequences": _mean(s["psnr"] for s in seqs),
-        "ssim_mean_of_sequences": _mean(s["ssim"] for s in seqs),
-        "psnr_mean_of_frames": _mean(f["psnr"] for f in frames),
-        "ssim_mean_of_frames": _mean(f["ssim"] for f in frames),
-        "warp_error": _mean(s["warp_error"] for s in seqs), "warp_error_gt": _mean(s["warp_error_gt"] for s in seqs),
-        "flicker": _mean(s["flicker"] for s in seqs), "flicker_gt": _mean(s["flicker_gt"] for s in seqs),
-        "exposure": _mean(s["exposure"] for s in seqs), "exposure_min": _least(s["exposure"] for s in seqs),
-        "exposure_max": _most(s["exposure"] for s in seqs), "clipped_new": _mean(s["clipped_new"] for s in seqs),
-        "clipped_new_max": _most(s["clipped_new"] for s in seqs), "noise": _mean(s["noise"] for s in seqs),
-        "relative_flicker": _mean(s["relative_flicker"] for s in seqs),
-        "relative_flicker_max": _most(s["relative_flicker"] for s in seqs),
-        # The first frame carries one-off costs (allocation, cuDNN autotuning); it is reported on its own.
-        "runtime_per_frame_s": _mean(times[1:] if len(times) > 1 else times),
-        "runtime_first_frame_s": times[0] if times else None,
-    }
 
 
 def _protocol_line(data: DataConfig) -> str:
@@ -275,7 +220,7 @@ def _protocol_line(data: DataConfig) -> str:
 def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None] | None = None,
              warn: Callable[[str], None] | None = None, progress: bool = False) -> Results:
     """Run ``cfg.method`` on every test sequence and score it. ``save_images(seq, file, uint8)`` gets each output."""
-    results = Results(meta={})
+    results = Results()
 
     def note(msg: str) -> None:
         results.warnings.append(msg)
@@ -294,9 +239,30 @@ def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None
         known = src.count or cfg.data.frames or 1  # unknown video length: spread over the protocol's frames
         panel_frames = _panel_indices(known, per_clip) if i < shown else set()
         times += _score_clip(src, runner, cfg, panel_frames, results, save_images)
-    results.summary = _summary(results, times)
+    results.summary = Summary.of(results.sequences, results.frames, times)
     weights = (cfg.weights or str(DEFAULT_WEIGHTS)) if cfg.method == "stcd" else None
-    results.meta = {"method": cfg.method, "arch": runner.arch, "weights": weights,
-                    "device": runner.device, "torch": torch.__version__, "config": asdict(cfg),
-                    "protocol": _protocol_line(cfg.data)}
+    results.meta = RunInfo(cfg.method, runner.arch, weights, runner.device, torch.__version__, asdict(cfg),
+                           _protocol_line(cfg.data))
     return results
+
+
+def evaluate_to_folder(cfg: EvalConfig, out_dir: str | Path, save_images: bool = False, progress: bool = False,
+                       warn=None) -> tuple[Results, dict[str, Path]]:
+    """``llve test``: evaluate, then write the results files, the resolved config and (optionally) the outputs.
+
+    Output frames go to ``out_dir/images/<sequence>/<frame>.png``, a folder that appears only when complete.
+    """
+    out_dir = Path(out_dir)
+    if save_images:
+        with atomic_output(out_dir / "images", is_dir=True) as img_dir:
+            def save(seq: str, file: str, img: np.ndarray) -> None:
+                (img_dir / seq).mkdir(exist_ok=True)
+                write_frame(img_dir / seq / (Path(file.replace("#", "_")).stem + ".png"), img)
+            results = evaluate(cfg, save_images=save, warn=warn, progress=progress)
+    else:
+        results = evaluate(cfg, warn=warn, progress=progress)
+    paths = write_results(out_dir, results)
+    with atomic_output(out_dir / "config.yaml") as tmp:
+        tmp.write_text(to_yaml(cfg))
+    paths["config"] = out_dir / "config.yaml"
+    return results, paths

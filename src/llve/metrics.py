@@ -18,16 +18,13 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from llve.correspondence.warp import valid_flow_mask, warp_np
 from llve.errors import UserInputError
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 SSIM_C1 = (0.01 * 255) ** 2
 SSIM_C2 = (0.03 * 255) ** 2
-# Forward-backward occlusion test (Sundaram et al. 2010, as used by Lai et al. 2018 for E_warp):
-# a pixel is kept when |F + B(x+F)|^2 <= FB_ALPHA * (|F|^2 + |B(x+F)|^2) + FB_BETA (in pixels^2).
-FB_ALPHA = 0.01
-FB_BETA = 0.5
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
 
 
@@ -89,51 +86,18 @@ def brightness_flicker(lumas: Sequence[float]) -> float | None:
     return float(np.mean(np.abs(np.diff(np.asarray(lumas, dtype=np.float64)))))
 
 
-class FlowEstimator:
-    """OpenCV DIS optical flow (medium preset) on the luma of two RGB uint8 frames: flow t -> t+1 and back."""
-
-    def __init__(self):
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-
-    def __call__(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ga, gb = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
-        return self._dis.calc(ga, gb, None), self._dis.calc(gb, ga, None)
-
-
-def _sample(img: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
-    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def valid_flow_mask(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
-    """Pixels of frame t whose flow lands inside frame t+1 and passes the forward-backward check (HxW bool)."""
-    h, w = forward.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    map_x, map_y = gx + forward[..., 0], gy + forward[..., 1]
-    inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
-    back = _sample(backward, map_x, map_y)
-    round_trip = np.sum((forward + back) ** 2, axis=-1)
-    bound = FB_ALPHA * (np.sum(forward ** 2, axis=-1) + np.sum(back ** 2, axis=-1)) + FB_BETA
-    return inside & (round_trip <= bound)
-
-
-def warp_back(frame_next: np.ndarray, forward: np.ndarray) -> np.ndarray:
-    """Frame t+1 resampled at x + F(x), i.e. aligned to frame t (bilinear)."""
-    h, w = forward.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return _sample(frame_next, gx + forward[..., 0], gy + forward[..., 1])
-
-
 def warping_error(out_t: np.ndarray, out_next: np.ndarray, forward: np.ndarray, backward: np.ndarray) -> float | None:
     """E_warp of one frame pair: sum_x M(x) * sum_c (O_t - W(O_t+1))^2 / (3 * sum_x M(x)), intensities in [0, 1].
 
-    ``forward``/``backward`` are the flows t -> t+1 and t+1 -> t (from ground truth when available);
-    M is :func:`valid_flow_mask`. Returns None when no pixel is valid.
+    ``forward``/``backward`` are the flows t -> t+1 and t+1 -> t
+    (:meth:`llve.correspondence.dis.DISBackend.flows`, on ground truth when available); M is
+    :func:`~llve.correspondence.warp.valid_flow_mask`. Returns None when no pixel is valid.
     """
     mask = valid_flow_mask(forward, backward)
     if not mask.any():
         return None
     a = out_t.astype(np.float32) / 255.0
-    b = warp_back(out_next.astype(np.float32) / 255.0, forward)
+    b = warp_np(out_next.astype(np.float32) / 255.0, forward)  # frame t+1 aligned to frame t
     return float(np.mean((a - b)[mask].astype(np.float64) ** 2))
 
 

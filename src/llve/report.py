@@ -8,6 +8,7 @@ panels are inlined as base64 PNG.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import csv
 import html
 import io
@@ -19,11 +20,9 @@ import cv2
 import numpy as np
 
 from llve.atomic import atomic_output
-from llve.evaluate import Results
+from llve.records import SCHEMA_VERSION, FrameRecord, Results
 
-SCHEMA_VERSION = 2  # 2: no-reference measures (luma_input, clipped_new, noise, exposure, relative_flicker)
-CSV_COLUMNS = ("sequence", "index", "file", "psnr", "ssim", "luma", "luma_gt", "warp_error", "runtime_s",
-               "luma_input", "clipped_new", "noise")
+CSV_COLUMNS = tuple(f.name for f in dataclasses.fields(FrameRecord))
 
 
 def _json_safe(x):
@@ -37,8 +36,10 @@ def _json_safe(x):
 
 
 def results_dict(results: Results) -> dict:
-    return _json_safe({"schema_version": SCHEMA_VERSION, **results.meta, "summary": results.summary,
-                       "sequences": results.sequences, "frames": results.frames, "warnings": results.warnings})
+    asdict = dataclasses.asdict
+    return _json_safe({"schema_version": SCHEMA_VERSION, **asdict(results.meta), "summary": asdict(results.summary),
+                       "sequences": [asdict(s) for s in results.sequences],
+                       "frames": [asdict(f) for f in results.frames], "warnings": results.warnings})
 
 
 def write_json(path: Path, results: Results) -> None:
@@ -51,7 +52,7 @@ def write_csv(path: Path, results: Results) -> None:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for rec in results.frames:
-            writer.writerow({k: ("" if rec[k] is None else rec[k]) for k in CSV_COLUMNS})
+            writer.writerow({k: ("" if v is None else v) for k, v in dataclasses.asdict(rec).items()})
 
 
 def _png_uri(rgb: np.ndarray) -> str:
@@ -74,18 +75,19 @@ def _plots(results: Results) -> list[tuple[str, str]]:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    by_seq: dict[str, list[dict]] = {}
+    by_seq: dict[str, list[FrameRecord]] = {}
     for rec in results.frames:
-        by_seq.setdefault(rec["sequence"], []).append(rec)
+        by_seq.setdefault(rec.sequence, []).append(rec)
     wanted = [("psnr", "PSNR (dB) per frame"), ("ssim", "SSIM per frame"), ("luma", "mean luma of the output (0-255)"),
               ("warp_error", "warping error of pair (t, t+1), [0,1]^2 units")]
     out = []
     for key, title in wanted:
-        if all(r[key] is None for r in results.frames):
+        if all(getattr(r, key) is None for r in results.frames):
             continue
         fig, ax = plt.subplots(figsize=(8, 3.2))
         for name, recs in by_seq.items():
-            pts = [(r["index"], r[key]) for r in recs if r[key] is not None and math.isfinite(r[key])]
+            pts = [(r.index, getattr(r, key)) for r in recs
+                   if getattr(r, key) is not None and math.isfinite(getattr(r, key))]
             if pts:
                 ax.plot(*zip(*pts), marker=".", label=name)
         ax.set_xlabel("frame")
@@ -96,10 +98,10 @@ def _plots(results: Results) -> list[tuple[str, str]]:
             ax.legend(fontsize=7, ncol=4)
         out.append((title, _figure_uri(fig)))
         plt.close(fig)
-    seqs = [q for q in results.sequences if q["psnr"] is not None and math.isfinite(q["psnr"])]
+    seqs = [q for q in results.sequences if q.psnr is not None and math.isfinite(q.psnr)]
     if len(seqs) > 1:
         fig, ax = plt.subplots(figsize=(8, 3.2))
-        ax.bar([q["name"] for q in seqs], [q["psnr"] for q in seqs], color="#4878a8")
+        ax.bar([q.name for q in seqs], [q.psnr for q in seqs], color="#4878a8")
         ax.set_title("PSNR (dB) per sequence (mean over its frames)")
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
         ax.grid(alpha=0.3, axis="y")
@@ -116,9 +118,9 @@ def _fmt(v, digits: int = 4) -> str:
     return html.escape(str(v))
 
 
-def _table(rows: list[dict], columns: list[str]) -> str:
+def _table(rows: list, columns: list[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(getattr(r, c))}</td>" for c in columns) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -140,20 +142,26 @@ figcaption{text-align:center;font-size:13px}.na{width:240px;height:135px;backgro
 align-items:center;justify-content:center;color:#888}.warn{color:#a40}"""
 
 
+@dataclasses.dataclass(frozen=True)
+class _Row:
+    metric: str
+    value: object
+
+
 def render_html(results: Results) -> str:
-    meta, s = results.meta, results.summary
-    summary_rows = [{"metric": k, "value": v} for k, v in s.items()]
+    meta = results.meta
+    summary_rows = [_Row(k, v) for k, v in dataclasses.asdict(results.summary).items()]
     seq_cols = ["name", "frames", "psnr", "ssim", "warp_error", "warp_error_gt", "flicker", "flicker_gt",
                 "exposure", "clipped_new", "noise", "relative_flicker", "runtime_per_frame_s"]
     plots = "".join(f'<img src="{uri}" alt="{html.escape(t)}"><br>' for t, uri in _plots(results))
     warns = "".join(f"<li class='warn'>{html.escape(w)}</li>" for w in results.warnings)
-    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>llve test: {html.escape(meta['method'])}</title>
+    return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>llve test: {html.escape(meta.method)}</title>
 <style>{_STYLE}</style></head><body>
-<h1>llve test &mdash; {html.escape(meta['method'])}</h1>
-<p>protocol: {html.escape(meta['protocol'])}; network: {html.escape(str(meta.get('arch')))};
-data: {html.escape(meta['config']['data']['kind'])}
-{html.escape(meta['config']['data']['root'])}; device: {html.escape(meta['device'])}; weights:
-{html.escape(str(meta['weights']))}</p>
+<h1>llve test &mdash; {html.escape(meta.method)}</h1>
+<p>protocol: {html.escape(meta.protocol)}; network: {html.escape(str(meta.arch))};
+data: {html.escape(meta.config['data']['kind'])}
+{html.escape(meta.config['data']['root'])}; device: {html.escape(meta.device)}; weights:
+{html.escape(str(meta.weights))}</p>
 {f'<ul>{warns}</ul>' if warns else ''}
 <h2>Summary</h2>{_table(summary_rows, ['metric', 'value'])}
 <h2>Sequences</h2>{_table(results.sequences, seq_cols)}
@@ -176,29 +184,3 @@ def write_results(out_dir: str | Path, results: Results) -> dict[str, Path]:
     write_csv(paths["csv"], results)
     write_report(paths["html"], results)
     return paths
-
-
-def evaluate_to_folder(cfg, out_dir: str | Path, save_images: bool = False, progress: bool = False,
-                       warn=None) -> tuple[Results, dict[str, Path]]:
-    """``llve test``: evaluate, then write the results files, the resolved config and (optionally) the outputs.
-
-    Output frames go to ``out_dir/images/<sequence>/<frame>.png``, a folder that appears only when complete.
-    """
-    from llve.config import to_yaml
-    from llve.data.frames import write_frame
-    from llve.evaluate import evaluate
-
-    out_dir = Path(out_dir)
-    if save_images:
-        with atomic_output(out_dir / "images", is_dir=True) as img_dir:
-            def save(seq: str, file: str, img: np.ndarray) -> None:
-                (img_dir / seq).mkdir(exist_ok=True)
-                write_frame(img_dir / seq / (Path(file.replace("#", "_")).stem + ".png"), img)
-            results = evaluate(cfg, save_images=save, warn=warn, progress=progress)
-    else:
-        results = evaluate(cfg, warn=warn, progress=progress)
-    paths = write_results(out_dir, results)
-    with atomic_output(out_dir / "config.yaml") as tmp:
-        tmp.write_text(to_yaml(cfg))
-    paths["config"] = out_dir / "config.yaml"
-    return results, paths

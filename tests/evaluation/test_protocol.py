@@ -12,11 +12,11 @@ from llve.data.eval_clips import DataConfig, clip_sources
 from llve.data.frames import write_frame
 from llve.errors import UserInputError
 from llve import metrics
-from llve.evaluate import EvalConfig, evaluate, network_method
+from llve.evaluate import EvalConfig, evaluate, evaluate_to_folder, network_method
 from llve.inference import Enhancer
 from llve.models.stcd import STCD, STCDConfig
 from llve.models.weights import save_model
-from llve.report import evaluate_to_folder, results_dict
+from llve.report import results_dict
 
 PSNR_10 = 10 * math.log10(255 ** 2 / 100)  # every value off by 10
 PSNR_5 = 10 * math.log10(255 ** 2 / 25)
@@ -30,28 +30,28 @@ def _cfg(root, kind="sdsd", **data):
 def test_known_per_sequence_numbers_and_both_averages(sdsd_tree):
     warnings = []
     res = evaluate(_cfg(sdsd_tree, sequences=("pairB", "pairC")), warn=warnings.append)
-    seqs = {s["name"]: s for s in res.sequences}
-    assert seqs["pairB"]["psnr"] == pytest.approx(PSNR_10, abs=1e-9) and seqs["pairB"]["frames"] == 3
-    assert seqs["pairC"]["psnr"] == pytest.approx(PSNR_5, abs=1e-9) and seqs["pairC"]["frames"] == 2
-    assert 0.9 < seqs["pairB"]["ssim"] < seqs["pairC"]["ssim"] < 1.0  # a larger offset costs more SSIM
+    seqs = {s.name: s for s in res.sequences}
+    assert seqs["pairB"].psnr == pytest.approx(PSNR_10, abs=1e-9) and seqs["pairB"].frames == 3
+    assert seqs["pairC"].psnr == pytest.approx(PSNR_5, abs=1e-9) and seqs["pairC"].frames == 2
+    assert 0.9 < seqs["pairB"].ssim < seqs["pairC"].ssim < 1.0  # a larger offset costs more SSIM
     s = res.summary
-    assert s["psnr_mean_of_sequences"] == pytest.approx((PSNR_10 + PSNR_5) / 2)
-    assert s["psnr_mean_of_frames"] == pytest.approx((3 * PSNR_10 + 2 * PSNR_5) / 5)
-    assert s["frames"] == 5 and s["sequences"] == 2
+    assert s.psnr_mean_of_sequences == pytest.approx((PSNR_10 + PSNR_5) / 2)
+    assert s.psnr_mean_of_frames == pytest.approx((3 * PSNR_10 + 2 * PSNR_5) / 5)
+    assert s.frames == 5 and s.sequences == 2
     assert len(warnings) == 1 and "pairC" in warnings[0] and res.warnings == warnings
     # The ground truth is the input plus a constant: same motion, same flicker, same warping error.
-    assert seqs["pairB"]["flicker"] == pytest.approx(seqs["pairB"]["flicker_gt"], abs=1e-9)
-    assert seqs["pairB"]["flow_source"] == "ground_truth"
+    assert seqs["pairB"].flicker == pytest.approx(seqs["pairB"].flicker_gt, abs=1e-9)
+    assert seqs["pairB"].flow_source == "ground_truth"
 
 
 def test_identical_ground_truth_gives_inf_and_one_in_strict_json(sdsd_tree, tmp_path):
     res, paths = evaluate_to_folder(_cfg(sdsd_tree), tmp_path / "out")
-    seqs = {s["name"]: s for s in res.sequences}
-    assert seqs["pairA"]["psnr"] == math.inf and seqs["pairA"]["ssim"] == pytest.approx(1.0)
+    seqs = {s.name: s for s in res.sequences}
+    assert seqs["pairA"].psnr == math.inf and seqs["pairA"].ssim == pytest.approx(1.0)
     data = json.loads(paths["json"].read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON token {c}"))
     assert data["summary"]["psnr_mean_of_sequences"] == "inf"
     assert [f["psnr"] for f in data["frames"] if f["sequence"] == "pairA"] == ["inf"] * 3
-    assert data["summary"]["ssim_mean_of_frames"] == pytest.approx(np.mean([f["ssim"] for f in res.frames]))
+    assert data["summary"]["ssim_mean_of_frames"] == pytest.approx(np.mean([f.ssim for f in res.frames]))
     csv_lines = paths["csv"].read_text().splitlines()
     assert csv_lines[0].startswith("sequence,index,file,psnr,ssim") and len(csv_lines) == 1 + 8
     page = paths["html"].read_text()
@@ -84,8 +84,8 @@ def test_smid_scores_every_frame_against_the_single_gt(tmp_path):
     write_npy_sequence(root / "SMID_Long_np" / "0013", [gt])
     write_npy_sequence(root / "SMID_LQ_np" / "0013", [gt, (gt.astype(int) + 10).astype(np.uint8), gt])
     res = evaluate(_cfg(root, kind="smid", sequences=("0013",)))
-    assert [f["psnr"] for f in res.frames] == [math.inf, pytest.approx(PSNR_10), math.inf]
-    assert res.sequences[0]["flow_source"] == "output" and res.sequences[0]["flicker_gt"] is None
+    assert [f.psnr for f in res.frames] == [math.inf, pytest.approx(PSNR_10), math.inf]
+    assert res.sequences[0].flow_source == "output" and res.sequences[0].flicker_gt is None
 
 
 def test_no_ground_truth_mode_reports_temporal_only(tmp_path):
@@ -94,8 +94,8 @@ def test_no_ground_truth_mode_reports_temporal_only(tmp_path):
     for i in range(3):  # a static clip: no motion, no flicker
         write_frame(clip / f"frame{i}.png", texture(32, 48, 5))
     res = evaluate(_cfg(clip, kind="none", frames=None))
-    assert res.summary["psnr_mean_of_frames"] is None and res.summary["ssim_mean_of_sequences"] is None
-    assert res.summary["warp_error"] < 1e-6 and res.summary["flicker"] == pytest.approx(0.0)
+    assert res.summary.psnr_mean_of_frames is None and res.summary.ssim_mean_of_sequences is None
+    assert res.summary.warp_error < 1e-6 and res.summary.flicker == pytest.approx(0.0)
 
 
 def test_size_mismatch_names_sequence_and_frame(tmp_path):
@@ -134,9 +134,9 @@ def test_network_path_equals_official_pairwise_forward(tmp_path, cut):
     res = evaluate(cfg)
     n = cut or 4
     expected = [metrics.psnr(metrics.to_uint8(y), g) for y, g in zip(_official_outputs(model, frames[:n]), gts)]
-    assert [f["psnr"] for f in res.frames] == pytest.approx(expected, abs=1e-6)
+    assert [f.psnr for f in res.frames] == pytest.approx(expected, abs=1e-6)
     assert len(set(round(e, 3) for e in expected)) == n  # all frames differ, so a pairing slip would show
-    assert res.meta["arch"] == "official" and res.panels[0].images["R"] is not None
+    assert res.meta.arch == "official" and res.panels[0].images["R"] is not None
 
 
 def test_network_path_output_factorises():
@@ -160,7 +160,7 @@ def test_videos_kind_pairs_by_name(tmp_path):
                 c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="bgr0")))
             c.mux(s.encode())
     res = evaluate(_cfg(tmp_path, kind="videos", frames=None))
-    assert res.summary["frames"] == 3 and res.summary["psnr_mean_of_frames"] == math.inf  # lossless, GT == input
+    assert res.summary.frames == 3 and res.summary.psnr_mean_of_frames == math.inf  # lossless, GT == input
     assert results_dict(res)["frames"][2]["file"] == "clip.mkv#2"
 
 
@@ -182,7 +182,7 @@ def test_frame_size_change_inside_a_sequence_is_an_error(tmp_path):
     with pytest.raises(UserInputError, match=r"sequence clip, frame 1 \(f1.png\): size 48x30 differs"):
         evaluate(_cfg(clip, kind="none", frames=None))
     res = evaluate(_cfg(clip, kind="none", frames=None, size=(24, 16)))  # resizing makes it valid
-    assert res.summary["frames"] == 2
+    assert res.summary.frames == 2
 
 
 def test_negative_panels_rejected():

@@ -8,14 +8,15 @@ import pytest
 import torch
 
 from llve.errors import UserInputError
-from llve.export import OnnxStreamingModel, export_onnx, onnx_runtime_model
 from llve.inference import Enhancer
 from llve.models import ARCHITECTURES
 from llve.models.weights import save_model
 from tests.conftest import synthetic_frames
 from tests.conftest import tiny_model as tiny
 
+pytest.importorskip("onnx")  # before llve.export, which needs the ONNX extras: a skip, not a collection error
 pytest.importorskip("onnxruntime")
+from llve.export import OnnxStreamingModel, export_onnx, onnx_runtime_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -14,35 +14,16 @@ keeps them on disk and an epoch after the first reads them back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import numpy as np
 
-from llve.correspondence.warp import forward_backward_certainty, warp, warp_np
+from llve.correspondence.warp import (Correspondence, forward_backward_certainty, identity_correspondence, warp,
+                                      warp_np)
 from llve.errors import UserInputError
 
 
-class Correspondence(NamedTuple):
-    """Flows (H, W, 2) float32 in pixels (x, y), certainties (H, W) float32 in [0, 1]."""
-
-    flow12: np.ndarray
-    flow21: np.ndarray
-    cert1: np.ndarray
-    cert2: np.ndarray
-
-    def swapped(self) -> "Correspondence":
-        """The same correspondence seen from frame 2."""
-        return Correspondence(self.flow21, self.flow12, self.cert2, self.cert1)
-
-
 Backend = Callable[[np.ndarray, np.ndarray], Correspondence]
-
-
-def identity_correspondence(height: int, width: int) -> Correspondence:
-    """A frame matched with itself (same frame sampled twice, or SMID's single ground truth)."""
-    zero = np.zeros((height, width, 2), np.float32)
-    one = np.ones((height, width), np.float32)
-    return Correspondence(zero, zero.copy(), one, one.copy())
 
 
 @dataclass(frozen=True)

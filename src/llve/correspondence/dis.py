@@ -4,8 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from llve.correspondence import Correspondence
-from llve.correspondence.warp import forward_backward_certainty
+from llve.correspondence.warp import Correspondence, forward_backward_certainty
 
 
 class DISBackend:
@@ -30,8 +29,12 @@ class DISBackend:
     def __getstate__(self):
         return {"preset": self.preset, "_dis": None}
 
-    def __call__(self, img1: np.ndarray, img2: np.ndarray) -> Correspondence:
+    def flows(self, img1: np.ndarray, img2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flows 1 -> 2 and 2 -> 1 (H, W, 2) float32 between two RGB uint8 frames, computed on their luma."""
         g1 = cv2.cvtColor(img1, cv2.COLOR_RGB2GRAY)
         g2 = cv2.cvtColor(img2, cv2.COLOR_RGB2GRAY)
-        f12, f21 = self._flow(g1, g2), self._flow(g2, g1)
+        return self._flow(g1, g2), self._flow(g2, g1)
+
+    def __call__(self, img1: np.ndarray, img2: np.ndarray) -> Correspondence:
+        f12, f21 = self.flows(img1, img2)
         return Correspondence(f12, f21, forward_backward_certainty(f12, f21), forward_backward_certainty(f21, f12))

@@ -12,8 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from llve.correspondence import Correspondence
-from llve.correspondence.warp import forward_backward_certainty
+from llve.correspondence.warp import Correspondence, forward_backward_certainty
 from llve.errors import UserInputError
 from llve.models.padding import Padder
 

@@ -1,0 +1,61 @@
+"""The package itself: ``import llve`` is cheap, ``from llve import Enhancer`` is the Python API's entry point."""
+import subprocess
+import sys
+
+import pytest
+
+
+def test_import_llve_loads_no_torch_and_enhancer_is_lazy():
+    code = ("import sys, llve; cheap = 'torch' not in sys.modules; from llve import Enhancer; "
+            "print(cheap, 'torch' in sys.modules, Enhancer.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "True", "llve.inference"]
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    import llve
+
+    with pytest.raises(AttributeError, match="no attribute 'Enhancr'"):
+        llve.Enhancr
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """llve module -> llve modules it imports anywhere in its file (function-local imports included)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "src"
+    files = {".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in (root / "llve").rglob("*.py")}
+    graph = {}
+    for name, path in files.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                candidates = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                candidates = [a.name for a in node.names]
+            else:
+                continue
+            found |= {c for c in candidates if c in files and c != name}
+        graph[name] = found - {"llve"}  # every module imports its package; the package's lazy Enhancer is the API
+    return graph
+
+
+def test_no_import_cycles_even_through_function_local_imports():
+    graph = _module_imports()
+    assert "llve.enhance" in graph["llve.bench"]  # the scan sees imports (a broken scan would find no cycle)
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in graph[node]:
+            assert state.get(nxt) != 1, "import cycle: " + " -> ".join(path[path.index(nxt):] + [node, nxt]) \
+                if nxt in path else f"import cycle through {node} -> {nxt}"
+            if nxt not in state:
+                visit(nxt, path + [node])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
