@@ -43,7 +43,7 @@ def clahe(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB).astype(np.float32) / 255.0
 
 
-def gamma_nlm(frame: np.ndarray) -> np.ndarray:
+def gamma_nlm(frame: np.ndarray, target: float = GAMMA_TARGET) -> np.ndarray:
     """:func:`gamma`, then OpenCV's non-local-means colour denoising: the classical brighten-and-denoise anchor.
 
     The filter strength follows the brightened frame's own noise (wavelet MAD sigma,
@@ -51,7 +51,7 @@ def gamma_nlm(frame: np.ndarray) -> np.ndarray:
     """
     from llve.metrics import noise_sigma
 
-    bright = np.round(np.clip(gamma(frame), 0.0, 1.0) * 255.0).astype(np.uint8)
+    bright = np.round(np.clip(gamma(frame, target), 0.0, 1.0) * 255.0).astype(np.uint8)
     sigma = noise_sigma(bright, reference=max(float(bright.mean()), 1.0))
     h = float(np.clip(NLM_STRENGTH * sigma, 3.0, 30.0))
     bgr = np.ascontiguousarray(bright[:, :, ::-1])

@@ -35,7 +35,9 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exposure", default="auto", metavar="auto|VALUE",
                    help="target mean brightness of the output in (0, 1), e.g. 0.45; auto (default) picks it from "
                         "the scene and adapts slowly, like a camera")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output (never the input)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing output (the input only if -o names it; a folder output only if it "
+                        "holds nothing but frames)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     b = p.add_argument_group("many inputs", "with several inputs and -o OUTDIR, OUTDIR/llve-manifest*.jsonl records "
                                             "each input; a rerun skips what is done and unchanged")
@@ -136,8 +138,9 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
                                      "default: the bundled weights")
     p.add_argument("--method", choices=("stcd", "identity", "gamma", "clahe", "gamma+nlm"),
                    help="override the config's method")
-    p.add_argument("--exposure", metavar="auto|VALUE", help="target mean output brightness for the network "
-                                                            "(overrides the config; default auto)")
+    p.add_argument("--exposure", metavar="auto|VALUE|gt", help="target mean output brightness for the network "
+                   "(overrides the config; default auto); gt: each sequence at its ground truth's brightness, also "
+                   "the target of gamma and gamma+nlm (restoration scored at equal brightness)")
     p.add_argument("--root", help="override the dataset root of the config")
     p.add_argument("--pairing", choices=("next", "self"), help="override the pairing: next (official) or self "
                                                                  "(each frame alone, the frame-by-frame reference)")

@@ -97,9 +97,13 @@ def load_yaml(path: str | Path) -> dict:
     if not path.is_file():
         raise UserInputError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UserInputError(f"config {path} is not a text file (YAML expected)") from None
     except yaml.YAMLError as exc:
         raise UserInputError(f"config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise UserInputError(f"cannot read config {path}: {exc.strerror or exc}") from None
     if not isinstance(data, dict):
         raise UserInputError(f"config {path} must be a mapping at the top level")
     return data

@@ -15,11 +15,11 @@ from tqdm import tqdm
 
 from llve.atomic import atomic_output
 from llve.data.background import OrderedWorker, prefetch
-from llve.data.frames import FRAME_EXTENSIONS
 from llve.data.media import FrameSink, FrameSource, input_kind
 from llve.data.video_io import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS
 from llve.errors import UserInputError, warn
 from llve.inference import Enhancer
+from llve.outputs import check_output
 
 COMPONENTS = ("R", "S")
 
@@ -35,24 +35,6 @@ def default_output(path: Path, kind: str, lossless: bool) -> Path:
     elif kind == "video" and suffix.lower() not in VIDEO_EXTENSIONS:
         suffix = ".mp4"
     return path.with_name(f"{path.stem}_enhanced{suffix}")
-
-
-def _check_output(src: Path, out: Path, kind: str, lossless: bool, overwrite: bool) -> None:
-    if out.resolve() == src.resolve() and not overwrite:
-        raise UserInputError(f"output {out} is the input; refusing to overwrite it (pass --overwrite to replace it)")
-    if out.exists() and not overwrite:
-        raise UserInputError(f"output {out} exists (pass --overwrite to replace it)")
-    suffix = out.suffix.lower()
-    if kind == "video" and suffix not in VIDEO_EXTENSIONS:
-        raise UserInputError(f"output {out}: a video needs a video file name ({', '.join(sorted(VIDEO_EXTENSIONS))})")
-    if kind == "video" and lossless and suffix not in LOSSLESS_CONTAINERS:
-        raise UserInputError(f"output {out}: lossless FFV1 needs a .mkv, .avi or .nut file")
-    if kind == "image" and suffix not in FRAME_EXTENSIONS:
-        raise UserInputError(f"output {out}: an image needs an image file name (.png, .jpg, ...)")
-    if kind == "image" and lossless and suffix not in (".png", ".npy", ".bmp", ".tif", ".tiff"):
-        raise UserInputError(f"output {out}: --lossless needs a lossless image format such as .png")
-    if kind == "folder" and out.exists() and not out.is_dir():
-        raise UserInputError(f"output {out}: a frame folder's output must be a folder, not a file")
 
 
 def _component_path(out: Path, dir_: Path, name: str, kind: str) -> Path:
@@ -82,13 +64,16 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
     source = FrameSource(src, _once_per_kind(warn))
     kind = source.kind
     out = Path(out) if out else default_output(source.path, kind, lossless)
-    _check_output(source.path, out, kind, lossless, overwrite)
+    check_output(source.path, out, kind, lossless, overwrite)
     targets = {"Y": out}
     if components_dir is not None:
         targets.update({c: _component_path(out, Path(components_dir), c, kind) for c in COMPONENTS})
+        for c in COMPONENTS:
+            check_output(source.path, targets[c], kind, lossless, overwrite, what="component")
 
     with contextlib.ExitStack() as stack:
-        tmp = {k: stack.enter_context(atomic_output(p, is_dir=kind == "folder")) for k, p in targets.items()}
+        tmp = {k: stack.enter_context(atomic_output(p, is_dir=kind == "folder", overwrite=overwrite))
+               for k, p in targets.items()}
         # Entered after the temporary outputs: every sink is closed before any output gets its final name.
         sinks = {k: stack.enter_context(FrameSink(source, p, lossless, audio=k == "Y")) for k, p in tmp.items()}
         # Decoding runs ahead and encoding behind on helper threads (llve.data.background); entered last, the

@@ -11,4 +11,14 @@ def warn(message: str) -> None:
 
 
 class UserInputError(Exception):
-    """Bad input, config, weights or arguments; the message names the problem and is shown as is."""
+    """Bad input, config, weights or arguments; the message names the problem and is shown as is.
+
+    A DataLoader worker's error reaches the main process re-raised with the worker's whole traceback as its
+    message; only the original one-line message is kept.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        marker = f"{type(self).__module__}.{type(self).__qualname__}: "
+        if message.startswith("Caught ") and "Original Traceback" in message and marker in message:
+            message = message.rsplit(marker, 1)[1].strip()
+        super().__init__(message)

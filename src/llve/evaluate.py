@@ -7,6 +7,7 @@ the mean of per-sequence means and the mean over all frames. See ``docs/evaluati
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import platform
@@ -39,8 +40,9 @@ class EvalConfig:
     """Args: data: which frames and how (see DataConfig); method: ``stcd`` (the network in ``weights``, any llve
     architecture; default: the bundled weights) or a baseline name; device: auto|cpu|cuda[:N]; fp16: half-precision autocast on CUDA;
     temporal: compute warping error and flicker; panels: how many frames the report shows as
-    input | output | R | S | ground truth; exposure: ``auto`` or a target mean brightness in (0, 1) for networks
-    with exposure control."""
+    input | output | R | S | ground truth; exposure: ``auto``, a target mean brightness in (0, 1), or ``gt``: each
+    sequence at its ground truth's mean brightness (for the network's exposure control, and the target of
+    ``gamma``/``gamma+nlm``), which scores restoration at equal brightness instead of the choice of brightness."""
 
     data: DataConfig
     method: Literal["stcd", "identity", "gamma", "clahe", "gamma+nlm"] = "stcd"
@@ -54,7 +56,8 @@ class EvalConfig:
     def __post_init__(self):
         if self.panels < 0:
             raise ValueError(f"panels must be >= 0, got {self.panels}")
-        object.__setattr__(self, "exposure", parse_exposure(self.exposure))
+        if self.exposure != "gt":
+            object.__setattr__(self, "exposure", parse_exposure(self.exposure))
 
 
 class MethodOutput(NamedTuple):
@@ -65,16 +68,20 @@ class MethodOutput(NamedTuple):
     s: np.ndarray | None
 
 
-# (key, uint8 RGB frame) in, (key, output) out, one per frame, in order: the key travels with its frame.
-Method = Callable[[Iterable[tuple[K, np.ndarray]]], Iterator[tuple[K, MethodOutput]]]
+# (key, uint8 RGB frame) in, (key, output) out, one per frame, in order: the key travels with its frame. The second
+# argument, when not None, is the brightness the output should have (``exposure: gt``).
+Method = Callable[[Iterable[tuple[K, np.ndarray]], float | None], Iterator[tuple[K, MethodOutput]]]
+TARGETED_BASELINES = ("gamma", "gamma+nlm")  # baselines with a brightness target
 
 
 def baseline_method(name: str) -> Method:
     fn = BASELINES[name]
 
-    def run(items: Iterable[tuple[K, np.ndarray]]) -> Iterator[tuple[K, MethodOutput]]:
+    def run(items: Iterable[tuple[K, np.ndarray]], target: float | None = None
+            ) -> Iterator[tuple[K, MethodOutput]]:
+        aim = {"target": target} if target is not None and name in TARGETED_BASELINES else {}
         for key, f in items:
-            yield key, MethodOutput(fn(f.astype(np.float32) / 255.0), None, None)
+            yield key, MethodOutput(fn(f.astype(np.float32) / 255.0, **aim), None, None)
     return run
 
 
@@ -82,7 +89,10 @@ def network_method(enhancer: Enhancer) -> Method:
     """The network through the stream (:mod:`llve.streaming`), which owns the pairing rule:
     frame t with min(t+1, last), each frame encoded once, padded by ``Padder`` and cropped back."""
 
-    def run(items: Iterable[tuple[K, np.ndarray]]) -> Iterator[tuple[K, MethodOutput]]:
+    def run(items: Iterable[tuple[K, np.ndarray]], target: float | None = None
+            ) -> Iterator[tuple[K, MethodOutput]]:
+        if target is not None:
+            enhancer.options = dataclasses.replace(enhancer.options, exposure=target)
         for key, d in enhancer.decompose_stream(items):
             yield key, MethodOutput(*(x[0].permute(1, 2, 0).float().cpu().numpy() for x in d))
     return run
@@ -104,7 +114,7 @@ def build_runner(cfg: EvalConfig) -> Runner:
     from llve.models import arch_name
 
     enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16, pairing=cfg.data.pairing,
-                        exposure=cfg.exposure)  # None: the bundled weights
+                        exposure="auto" if cfg.exposure == "gt" else cfg.exposure)  # None: the bundled weights
     dev = enhancer.device
     if dev.type == "cuda":
         name, sync = torch.cuda.get_device_name(dev), (lambda: torch.cuda.synchronize(dev))
@@ -161,6 +171,14 @@ def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: 
                        noise=metrics.noise_sigma(out))
 
 
+def _gt_brightness(src: ClipSource) -> float:
+    """Mean luma (0-1) of a sequence's ground truth over the scored frames (one extra read of the sequence)."""
+    lumas = [metrics.mean_luma(pair.gt) / 255.0 for pair in src.read() if pair.gt is not None]
+    if not lumas:
+        raise UserInputError(f"exposure: gt needs ground truth, and sequence {src.name} has none")
+    return float(np.clip(np.mean(lumas), 0.02, 0.98))
+
+
 def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: set[int],
                 results: Results, save: Callable[[str, str, np.ndarray], None] | None) -> list[float]:
     """Enhance and score one clip frame by frame; appends frame and sequence records; returns per-frame runtimes.
@@ -171,7 +189,8 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
     reader, flow = _Reader(src), DISBackend().flows if cfg.temporal else None
     per_frame_gt = src.gt == "per_frame"
     records, times, gt_errors, prev = [], [], [], None
-    outputs = runner.method(reader.lows())
+    target = _gt_brightness(src) if cfg.exposure == "gt" else None
+    outputs = runner.method(reader.lows(), target)
     for t in itertools.count():
         start, read_before = time.perf_counter(), reader.read_time
         keyed = next(outputs, None)

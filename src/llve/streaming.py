@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from llve.errors import UserInputError
-from llve.exposure import FEEDBACK_GAIN, ExposureController, ExposureRecord, parse_exposure
+from llve.exposure import (CALIBRATION_TRIES, CLIP_LEVEL, FEEDBACK_GAIN, ExposureController, ExposureRecord,
+                           parse_exposure)
 from llve.models import Decomposition
 from llve.models.padding import Padder
 from llve.tiling import MIN_TILE, blend_tiles
@@ -176,23 +177,32 @@ def decompose_pair(model, x1: torch.Tensor, x2: torch.Tensor, tile: int = 0, ove
     return step.decompose(step.hold(x1), step.hold(x2))
 
 
-def mean_luma(x: torch.Tensor) -> float:
-    """Mean BT.601 luma in [0, 1] of a (1, 3, H, W) frame, as the uint8 conversion will see it."""
-    y = x[0].float().clamp(0, 1)
-    return float((0.299 * y[0] + 0.587 * y[1] + 0.114 * y[2]).mean())
+def clipped(x: torch.Tensor) -> torch.Tensor:
+    """(H, W) mask of the pixels of a (1, 3, H, W) frame in [0, 1] with a channel at or above the clipping level
+    once converted to uint8."""
+    return x[0].float().amax(0) >= CLIP_LEVEL - 0.5 / 255
+
+
+def measure(y: torch.Tensor, input_clipped: torch.Tensor) -> tuple[float, float]:
+    """Mean BT.601 luma in [0, 1] of an output frame (1, 3, H, W), and its share of newly clipped pixels."""
+    c = y[0].float().clamp(0, 1)
+    luma = float((0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]).mean())
+    return luma, float((clipped(y) & ~input_clipped).float().mean())
 
 
 def _exposed(step: PairStep, held, partner, control: ExposureController | None,
-             record: ExposureRecord | None) -> Decomposition:
+             record: tuple[ExposureRecord, torch.Tensor] | None) -> Decomposition:
     """Decompose with the exposure the controller asks for, and tell it what came out (module doc of
-    :mod:`llve.exposure`); a stream's first frame and the first after a cut are decoded again once calibrated."""
+    :mod:`llve.exposure`); a stream's first frame and the first after a cut are decoded again (up to
+    ``CALIBRATION_TRIES`` times) until they hit the target without clipping."""
     if control is None:
         return step.decompose(held, partner)
+    record, input_clipped = record
     d = step.decompose(held, partner, control.ask(record))
-    if record.calibrate:
-        control.observe(record, mean_luma(d.y), gain=1.0)
+    tries = CALIBRATION_TRIES if record.calibrate else 0
+    while control.observe(record, *measure(d.y, input_clipped), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
+        tries -= 1
         d = step.decompose(held, partner, control.ask(record))
-    control.observe(record, mean_luma(d.y), gain=FEEDBACK_GAIN)
     return d
 
 
@@ -218,7 +228,7 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
         x = to_tensor(rgb, device)
         if options.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        record = control.request(rgb) if control is not None else None
+        record = (control.request(rgb), clipped(x)) if control is not None else None
         out = None
         with inference_context(device, options):  # results leave the context before they are yielded
             held = step.hold(x)

@@ -10,8 +10,6 @@ RNG state and the iteration; the data order is a function of (seed, epoch) and e
 """
 from __future__ import annotations
 
-import dataclasses
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,8 @@ from torch.utils.data import DataLoader
 
 from llve import distributed, metrics
 from llve.atomic import atomic_output
+from llve.checkpoints import latest_checkpoint  # noqa: F401 (re-exported: llve.train.latest_checkpoint)
+from llve.checkpoints import check_run_folder, prune, read_for_resume, restore, save_checkpoint
 from llve.config import to_yaml
 from llve.correspondence import build_backend
 from llve.correspondence.cache import CorrespondenceCache
@@ -30,7 +30,7 @@ from llve.data.datasets import PairDataset, collate
 from llve.errors import UserInputError
 from llve.streaming import to_uint8
 from llve.losses import stcd_loss
-from llve.models import arch_name, build_model
+from llve.models import build_model
 from llve.models.padding import Padder
 from llve.schedule import ScheduleFactor
 from llve.train_config import TrainConfig
@@ -52,55 +52,6 @@ class TrainSummary:
     val_psnr: float | None
     world_size: int = 1
     rank_divergence: float = 0.0  # max |weight difference| between ranks at the end (0.0: in sync)
-
-
-def _rng_state() -> dict:
-    np_state = np.random.get_state()
-    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1]),
-             "numpy": [torch.from_numpy(np_state[1].astype(np.int64)), int(np_state[2]), int(np_state[3]),
-                       float(np_state[4])]}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate((3, tuple(state["python"]), None))
-    keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state(("MT19937", keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def save_checkpoint(path: Path, model, optimizer, scheduler, iteration: int, cfg: TrainConfig) -> None:
-    """Everything a bit-for-bit resume needs, plus ``arch``/``model_config`` so ``load_model`` reads it."""
-    net = distributed.unwrap(model)
-    sched = scheduler.state_dict()
-    sched["lr_lambdas"] = [None] * len(sched["lr_lambdas"])  # rebuilt from the config; keeps the file tensor-only
-    state = {"model": net.state_dict(), "arch": arch_name(net), "model_config": dataclasses.asdict(net.cfg),
-             "optimizer": optimizer.state_dict(), "scheduler": sched, "iteration": iteration,
-             "rng": _rng_state(), "config": dataclasses.asdict(cfg)}
-    with atomic_output(path) as tmp:
-        torch.save(state, tmp)
-
-
-def latest_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file, or the newest one in a run folder / checkpoints folder."""
-    path = Path(path)
-    if path.is_dir():
-        found = sorted(path.glob("iter_*.pt")) or sorted((path / "checkpoints").glob("iter_*.pt"))
-        if not found:
-            raise UserInputError(f"no checkpoints (iter_*.pt) in {path}")
-        return found[-1]
-    if not path.is_file():
-        raise UserInputError(f"checkpoint not found: {path}")
-    return path
-
-
-def _prune(folder: Path, keep: int) -> None:
-    for old in sorted(folder.glob("iter_*.pt"))[:-keep] if keep > 0 else []:
-        old.unlink(missing_ok=True)
 
 
 def _forward(model, x1: torch.Tensor, x2: torch.Tensor, exposure1: torch.Tensor, exposure2: torch.Tensor):
@@ -162,9 +113,7 @@ def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.dev
         torch.set_num_threads(cfg.train.threads)
     run_dir = Path(cfg.out_dir) / cfg.name
     cache_root = Path(cfg.data.correspondence.cache_dir or Path(cfg.out_dir) / "cache")
-    if world.primary:
-        with atomic_output(run_dir / "config.yaml") as tmp:
-            tmp.write_text(to_yaml(cfg))
+    check_run_folder(run_dir, resume)
     if not world.primary:
         distributed.barrier()  # rank 0 decodes videos and lists files first
     train_set, val_set = _make_datasets(cfg, cache_root)
@@ -205,16 +154,14 @@ def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.dev
     torch.manual_seed(cfg.train.seed + world.rank)  # per-rank stream from here on (a resume restores it)
     iteration = 0
     if resume:
-        path = latest_checkpoint(resume)
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        path, ckpt = read_for_resume(resume)
         if ckpt.get("arch") != cfg.model.arch:
             raise UserInputError(f"checkpoint {path} is for model '{ckpt.get('arch')}', config says '{cfg.model.arch}'")
-        net.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        _set_rng_state(ckpt["rng"])
-        iteration = int(ckpt["iteration"])
+        iteration = restore(ckpt, path, net, optimizer, scheduler)
         log(f"llve: resumed {path} at iteration {iteration}")
+    if world.primary:  # only now that the run can start: a failed resume leaves the old config.yaml as it was
+        with atomic_output(run_dir / "config.yaml") as tmp:
+            tmp.write_text(to_yaml(cfg))
     model = distributed.wrap(net, world, device)
 
     writer = None
@@ -261,7 +208,7 @@ def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.dev
                     writer.add_image("val/input_output_R_S_GT", panel(*shown.values()), iteration)
             if world.primary and cfg.log.checkpoint_every and iteration % cfg.log.checkpoint_every == 0:
                 save_checkpoint(ckpt_dir / f"iter_{iteration:08d}.pt", model, optimizer, scheduler, iteration, cfg)
-                _prune(ckpt_dir, cfg.log.keep_last)
+                prune(ckpt_dir, cfg.log.keep_last)
             if iteration >= cfg.train.iterations:
                 break
     seconds = time.perf_counter() - t0
@@ -270,7 +217,7 @@ def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.dev
         log(f"llve: weights on all {world.size} ranks: max difference {spread}")
     if world.primary:
         save_checkpoint(ckpt_dir / f"iter_{iteration:08d}.pt", model, optimizer, scheduler, iteration, cfg)
-        _prune(ckpt_dir, cfg.log.keep_last)
+        prune(ckpt_dir, cfg.log.keep_last)
         from llve.models.weights import save_model
 
         save_model(distributed.unwrap(model), run_dir / "model.safetensors")

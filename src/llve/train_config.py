@@ -20,6 +20,13 @@ from llve.losses import LossConfig
 from llve.schedule import ScheduleConfig
 
 
+def _at_least(section, low: int, *names: str) -> None:
+    """Counts and intervals below ``low`` would fail later with a traceback deep in the loop: say so at load."""
+    for name in names:
+        if getattr(section, name) < low:
+            raise ValueError(f"{name} must be at least {low} (got {getattr(section, name)})")
+
+
 @dataclass(frozen=True)
 class ModelSection:
     """Args: arch: registry name (``llve.models.ARCHITECTURES``); config: that architecture's config fields;
@@ -43,6 +50,10 @@ class DataSection:
     workers: int = 2
     val_items: int = 0
 
+    def __post_init__(self):
+        _at_least(self, 1, "batch_size")
+        _at_least(self, 0, "workers", "val_items")
+
 
 @dataclass(frozen=True)
 class TrainSection:
@@ -57,6 +68,11 @@ class TrainSection:
     optim: ScheduleConfig = field(default_factory=ScheduleConfig)
     grad_clip: float | None = None
 
+    def __post_init__(self):
+        _at_least(self, 0, "iterations")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1 (got {self.threads})")
+
 
 @dataclass(frozen=True)
 class LogSection:
@@ -68,6 +84,9 @@ class LogSection:
     val_every: int = 500
     checkpoint_every: int = 500
     keep_last: int = 3
+
+    def __post_init__(self):
+        _at_least(self, 0, "print_every", "scalars_every", "images_every", "val_every", "checkpoint_every", "keep_last")
 
 
 @dataclass(frozen=True)

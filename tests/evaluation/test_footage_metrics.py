@@ -46,3 +46,18 @@ def test_gamma_nlm_brightens_and_removes_noise():
     assert out.mean() > 3 * noisy.mean()
     as8 = lambda a: np.round(a * 255).astype(np.uint8)
     assert noise_sigma(as8(out)) < 0.5 * noise_sigma(as8(ref))
+
+
+def test_exposure_gt_scores_each_sequence_at_its_ground_truths_brightness(sdsd_tree):
+    """`exposure: gt` moves a targeted baseline's output to the ground truth's mean; auto does not."""
+    from llve.data.eval_clips import DataConfig
+    from llve.evaluate import EvalConfig, evaluate
+
+    data = DataConfig(kind="sdsd", root=str(sdsd_tree), frames=None, size=None)
+    runs = {e: evaluate(EvalConfig(data=data, method="gamma", temporal=False, exposure=e)) for e in ("auto", "gt")}
+    gap = {e: np.mean([abs(f.luma - f.luma_gt) for f in r.frames]) for e, r in runs.items()}
+    assert gap["gt"] < 0.5 * gap["auto"]
+    psnr = {e: next(q.psnr for q in r.sequences if q.name == "pairB") for e, r in runs.items()}
+    assert psnr["gt"] > psnr["auto"]
+    with pytest.raises(ValueError, match="exposure"):
+        EvalConfig(data=data, exposure="bright")

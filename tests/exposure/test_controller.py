@@ -78,3 +78,25 @@ def test_the_correction_is_bounded():
         ctrl.observe(record, 0.0)  # a network that never responds
     assert ctrl.records[-1].requested <= min(0.98, 0.5 * 2.0) + 1e-9
     assert math.isfinite(ctrl.correction)
+
+
+def test_auto_lowers_its_target_while_highlights_clip_and_keeps_the_floor():
+    """A network that clips 5% of the pixels above a brightness of 0.4: auto backs off to 0.4, a fixed value not."""
+    from llve.exposure import AUTO_RANGE
+
+    def network(request: float) -> tuple[float, float]:
+        return request, (0.05 if request > 0.4 else 0.0)
+
+    for setting, expect_below in (("auto", 0.4 + 1e-9), (0.5, None)):
+        ctrl = ExposureController(setting)
+        for i in range(40):
+            record = ctrl.request(flat(0.1))
+            tries = 3 if record.calibrate else 0
+            while ctrl.observe(record, *network(ctrl.ask(record)), gain=1.0 if tries else 0.5) and tries:
+                tries -= 1
+        if expect_below:
+            assert ctrl.records[0].target <= expect_below + 0.05      # the first frame already backs off
+            assert ctrl.records[-1].target <= expect_below
+            assert ctrl.records[-1].target >= AUTO_RANGE[0]
+        else:
+            assert ctrl.records[-1].target == 0.5                     # the user's choice is kept

@@ -23,11 +23,16 @@ def natural_key(path: Path) -> list:
 
 
 def list_frames(folder: str | Path) -> list[Path]:
-    """Frame files of a folder in natural order; an error if there are none."""
+    """Frame files of a folder in natural order; an error if there are none.
+
+    Hidden files are skipped: they are the temporary names an interrupted run leaves (``.x.tmp-*.png``, see
+    ``llve.atomic``) or the system's own (``._x.png``), never frames.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise UserInputError(f"not a folder: {folder}")
-    frames = sorted((p for p in folder.iterdir() if p.suffix.lower() in FRAME_EXTENSIONS and p.is_file()),
+    frames = sorted((p for p in folder.iterdir()
+                     if p.suffix.lower() in FRAME_EXTENSIONS and not p.name.startswith(".") and p.is_file()),
                     key=natural_key)
     if not frames:
         raise UserInputError(f"no frames ({', '.join(sorted(FRAME_EXTENSIONS))}) in folder {folder}")

@@ -66,23 +66,69 @@ def probe_video(path: str | Path) -> VideoInfo:
                          Fraction(time_base), count or None, bool(container.streams.audio))
 
 
+def _announced_seconds(container, stream) -> float | None:
+    """How long the container says the video stream is (its index or header), or None if it does not say.
+
+    Read before decoding: a file cut short keeps its header, so this is what the whole file held.
+    """
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    tag = (stream.metadata or {}).get("DURATION")  # Matroska writes the track length as a tag
+    if tag:
+        try:
+            h, m, sec = tag.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+        except ValueError:
+            pass
+    if container.duration and len(container.streams) == 1:  # only the video stream can make up that length
+        return container.duration / av.time_base
+    return None
+
+
+def _check_complete(path: Path, count: int, first_pts, last_pts, stream, announced: float | None) -> None:
+    """Warn when decoding ended well before the length the container announced (a file cut short).
+
+    Threaded decoding does not always raise at the cut, so the decoded length is compared with the announced one.
+    Variable frame rates and dropped duplicate frames do not trigger it: it compares times, not frame counts.
+    """
+    fps = float(stream.average_rate or stream.guessed_rate or 0)
+    if announced is None or not fps or last_pts is None or first_pts is None or not stream.time_base:
+        return
+    decoded = float((last_pts - first_pts) * stream.time_base) + 1 / fps
+    if announced - decoded > max(2.5 / fps, 0.01 * announced):
+        warn(f"{path} is truncated or damaged: the container announces {announced:.2f} s "
+             f"(about {round(announced * fps)} frames) but decoding ended after {count} frames ({decoded:.2f} s); "
+             f"the output holds those {count} frames")
+
+
 def read_video(path: str | Path) -> Iterator[tuple[np.ndarray, int | None]]:
-    """Yield (RGB frame, presentation timestamp in the stream's time base). A corrupt or truncated file: the frames before the damage are yielded, then a
-    warning says where decoding stopped (the output is kept); a file with no decodable frame is an error."""
+    """Yield (RGB frame, presentation timestamp in the stream's time base).
+
+    A corrupt or truncated file: the frames before the damage are yielded, then a warning says where decoding
+    stopped (the output is kept), also when the decoder stopped quietly short of the announced length; a file
+    with no decodable frame is an error.
+    """
     path = Path(path)
-    count = 0
+    count, first_pts, last_pts = 0, None, None
     with _open(path) as container:
         stream = container.streams.video[0]
+        announced = _announced_seconds(container, stream)
         stream.thread_type = "AUTO"
         try:
             for frame in container.decode(stream):
                 yield frame.to_ndarray(format="rgb24"), frame.pts
                 count += 1
+                if frame.pts is not None:
+                    first_pts = frame.pts if first_pts is None else min(first_pts, frame.pts)
+                    last_pts = frame.pts if last_pts is None else max(last_pts, frame.pts)
         except (av.FFmpegError, ValueError) as exc:
             if count == 0:
                 raise UserInputError(f"cannot decode any frame of {path}: {exc}") from None
             warn(f"{path} is corrupt or truncated: decoding stopped after {count} frames ({exc}); "
                  f"the output holds those {count} frames")
+            return
+        if count:
+            _check_complete(path, count, first_pts, last_pts, stream, announced)
     if count == 0:
         raise UserInputError(f"video {path} has no frames")
 
@@ -106,7 +152,8 @@ class VideoWriter:
             self.stream = self.container.add_stream("ffv1", rate=info.fps)
             self.stream.pix_fmt = "bgr0"
         else:
-            self.stream = self.container.add_stream("libx264", rate=info.fps, options={"crf": str(crf)})
+            codec, options = _lossy_codec(self.path, crf)
+            self.stream = self.container.add_stream(codec, rate=info.fps, options=options)
             odd = info.width % 2 or info.height % 2
             self.stream.pix_fmt = "yuv444p" if odd else "yuv420p"
         self.stream.width, self.stream.height = info.width, info.height
@@ -165,6 +212,15 @@ class VideoWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.abort() if exc_type else self.close()
+
+
+def _lossy_codec(path: Path, crf: int) -> tuple[str, dict]:
+    """H.264, except in WebM, which only takes VP8/VP9/AV1: VP9 at a constant quality there."""
+    if path.suffix.lower() != ".webm":
+        return "libx264", {"crf": str(crf)}
+    if "libvpx-vp9" not in av.codecs_available:
+        raise UserInputError(f"cannot write {path.name}: this PyAV build has no VP9 encoder for WebM (use .mp4 or .mkv)")
+    return "libvpx-vp9", {"crf": str(crf + 13), "b:v": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"}
 
 
 def _container_format(path: Path) -> str | None:

@@ -52,6 +52,13 @@ class STCDConfig:
     heads: int = 4
     ffn_expansion: float = 2.66
 
+    def __post_init__(self):
+        if min(self.width, self.heads) < 1 or self.width % self.heads:
+            raise ValueError(f"width and heads must be positive and width ({self.width}) divisible by heads "
+                             f"({self.heads})")
+        if not self.ffn_expansion > 0:
+            raise ValueError(f"ffn_expansion must be > 0 (got {self.ffn_expansion})")
+
 
 def _lrelu(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, 0.1)

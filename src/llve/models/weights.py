@@ -42,7 +42,13 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], str | None,
         except Exception as exc:  # safetensors raises several unrelated types for a bad file
             raise UserInputError(f"cannot read weights {path}: {exc}") from None
         arch = meta.get("arch")
-        return state, arch, _with_legacy_defaults(arch, json.loads(meta.get("config", "{}")))
+        try:
+            config = json.loads(meta.get("config", "{}"))
+        except json.JSONDecodeError as exc:
+            raise UserInputError(f"weights {path}: malformed 'config' metadata ({exc})") from None
+        if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+            raise UserInputError(f"weights {path}: malformed 'config' metadata (expected a mapping, got {config!r:.60})")
+        return state, arch, _with_legacy_defaults(arch, config)
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -50,6 +56,8 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], str | None,
     arch, config = None, {}
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):  # an llve training checkpoint
         arch, config, obj = obj.get("arch"), obj.get("model_config", {}), obj["model"]
+        if not isinstance(config, dict) or (arch is not None and not isinstance(arch, str)):
+            raise UserInputError(f"checkpoint {path}: malformed 'arch'/'model_config' entries")
     elif isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()) or not obj:
