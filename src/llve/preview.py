@@ -21,9 +21,7 @@ import numpy as np
 from llve.data.frames import FRAME_EXTENSIONS, read_frame
 from llve.data.video_io import probe_video, read_video
 from llve.errors import UserInputError
-from llve.metrics import mean_luma
-
-CLIP_LEVEL = 250  # 8-bit luma from which a pixel counts as clipped (blown out)
+from llve.metrics import mean_luma, newly_clipped, noise_sigma, relative_flicker
 
 
 @dataclass(frozen=True)
@@ -92,15 +90,16 @@ def load_clip(path: str | Path, settings: PreviewSettings = PreviewSettings()) -
 
 @dataclass(frozen=True)
 class Measures:
-    """No-reference measures of an enhanced clip against its input (what a user judges real footage by).
+    """No-reference measures of an enhanced clip against its input, as ``llve test`` reports them for real footage
+    (:mod:`llve.metrics`).
 
     Args:
         input_brightness / output_brightness: mean luma in [0, 1].
-        newly_clipped: fraction of pixels whose output luma is >= 250/255 where the input's was not.
-        input_noise / output_noise: noise sigma in 8-bit units after scaling each frame to mean luma 128
-            (:func:`noise_sigma`), so that a brighter output is not called noisier for being brighter.
-        relative_flicker: the output's frame-to-frame brightness flicker over the input's (None: a single frame
-            or a perfectly steady input); above 1 the enhancement adds flicker.
+        newly_clipped: fraction of pixels clipped in the output (a channel >= 250) that were not in the input.
+        input_noise / output_noise: wavelet MAD noise sigma in 8-bit units after scaling each frame to mean luma 128,
+            so that a brighter output is not called noisier for being brighter.
+        relative_flicker: the output's frame-to-frame log-brightness flicker over the input's (None: a single
+            frame); above 1 the enhancement adds flicker.
     """
 
     input_brightness: float
@@ -111,51 +110,16 @@ class Measures:
     relative_flicker: float | None
 
 
-def luma(rgb: np.ndarray) -> np.ndarray:
-    """Luma (0.299 R + 0.587 G + 0.114 B) of an RGB uint8 image, float64 in 8-bit units."""
-    return rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-
-
-def noise_sigma(rgb: np.ndarray) -> float:
-    """Noise estimate: the median absolute Haar diagonal detail of luma / 0.6745 (Donoho's wavelet MAD sigma).
-
-    Luma is first scaled to mean 128, a common brightness. The finest diagonal band holds almost no image structure,
-    so its spread is the noise's; the median ignores the few edges that leak in.
-    """
-    y = luma(rgb)
-    y = y * (128.0 / max(y.mean(), 1e-6))
-    h, w = (y.shape[0] // 2) * 2, (y.shape[1] // 2) * 2
-    if h == 0 or w == 0:
-        return 0.0
-    a, b, c, d = y[0:h:2, 0:w:2], y[0:h:2, 1:w:2], y[1:h:2, 0:w:2], y[1:h:2, 1:w:2]
-    diagonal = (a - b - c + d) / 2.0  # orthonormal Haar HH coefficients: white noise keeps its sigma
-    return float(np.median(np.abs(diagonal)) / 0.6745)
-
-
-def log_flicker(lumas: Sequence[float]) -> float | None:
-    """Mean |change of log mean luma| between consecutive frames (scale-free: brightening alone does not count)."""
-    if len(lumas) < 2:
-        return None
-    logs = np.log(np.maximum(np.asarray(lumas, dtype=np.float64), 1.0))  # 1/255 floor: black frames stay finite
-    return float(np.mean(np.abs(np.diff(logs))))
-
-
 def measure(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> Measures:
-    """The viewer's measures of ``outputs`` (enhanced frames) against ``inputs`` (same size, same order).
-
-    A stand-in for the no-reference metrics that issue 13 adds to :mod:`llve.metrics` for ``llve test``; once
-    those land the viewer should call them so both tools report the same numbers.
-    """
+    """The measures of ``outputs`` (enhanced frames) against ``inputs`` (same size, same order)."""
     if not inputs or len(inputs) != len(outputs):
         raise ValueError(f"need as many outputs as inputs, got {len(inputs)} and {len(outputs)}")
-    clipped = [np.mean((luma(o) >= CLIP_LEVEL) & (luma(i) < CLIP_LEVEL)) for i, o in zip(inputs, outputs)]
     in_lumas, out_lumas = [mean_luma(f) for f in inputs], [mean_luma(f) for f in outputs]
-    flicker_in, flicker_out = log_flicker(in_lumas), log_flicker(out_lumas)
-    relative = flicker_out / flicker_in if flicker_in and flicker_out is not None else None
     return Measures(input_brightness=float(np.mean(in_lumas)) / 255, output_brightness=float(np.mean(out_lumas)) / 255,
-                    newly_clipped=float(np.mean(clipped)),
+                    newly_clipped=float(np.mean([newly_clipped(i, o) for i, o in zip(inputs, outputs)])),
                     input_noise=float(np.mean([noise_sigma(f) for f in inputs])),
-                    output_noise=float(np.mean([noise_sigma(f) for f in outputs])), relative_flicker=relative)
+                    output_noise=float(np.mean([noise_sigma(f) for f in outputs])),
+                    relative_flicker=relative_flicker(in_lumas, out_lumas))
 
 
 def accepts_exposure(enhancer_class: type) -> bool:
@@ -189,6 +153,7 @@ class FullRun:
         self._lock = threading.Lock()
         self._thread: int | None = None
         self._cancelled = False
+        self._finished = threading.Event()
 
     def run(self, enhance: Callable[[Path], Path], name: str) -> Path:
         """Call ``enhance(folder / name)`` in this thread; return its output, or raise :class:`Cancelled`."""
@@ -209,6 +174,12 @@ class FullRun:
         except BaseException:
             shutil.rmtree(self.folder, ignore_errors=True)
             raise
+        finally:
+            self._finished.set()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait until :meth:`run` has returned or raised (and cleaned up); False on timeout."""
+        return self._finished.wait(timeout_s)
 
     def cancel(self) -> bool:
         """Stop the run (or the run about to start); True if one was running."""

@@ -63,13 +63,20 @@ def import_gradio():
 
 
 class Enhancers:
-    """One :class:`Enhancer` per setting of the controls, loaded on first use and kept (a handful at most)."""
+    """One :class:`Enhancer` per setting of the controls, loaded on first use and kept (a handful at most).
+
+    ``exposure``: whether the exposure control is offered (the Enhancer takes ``exposure`` and the network has it).
+    """
 
     def __init__(self, enhancer_class: type, weights: str | None, device: str):
         self.enhancer_class, self.weights, self.device = enhancer_class, weights, device
         self.exposure = accepts_exposure(enhancer_class)
         self._cache: dict[tuple, Enhancer] = {}
         self._lock = threading.Lock()
+        # Loads the network now (bad --weights: a one-line error at start, not on the first upload); the exposure
+        # control is offered only where the weights honour it.
+        first = self.get("next", "auto")
+        self.exposure = self.exposure and bool(getattr(first.model, "exposure_control", False))
 
     def get(self, pairing: str, exposure: str | float) -> Enhancer:
         options = {"pairing": pairing} | ({"exposure": exposure} if self.exposure else {})
@@ -106,7 +113,7 @@ def measures_markdown(m: Measures) -> str:
     return "\n".join([
         "| measure (preview) | input | output |", "|---|---|---|",
         f"| mean brightness (0-1) | {m.input_brightness:.3f} | {m.output_brightness:.3f} |",
-        f"| newly clipped (luma >= 250) | | {100 * m.newly_clipped:.2f} % |",
+        f"| newly clipped (a channel >= 250) | | {100 * m.newly_clipped:.2f} % |",
         f"| noise sigma at mean luma 128 | {m.input_noise:.2f} | {m.output_noise:.2f} |",
         f"| relative flicker (1 = as steady as the input) | | {flicker} |",
     ])
@@ -117,6 +124,7 @@ def history_row(label: str, m: Measures) -> list:
             None if m.relative_flicker is None else round(m.relative_flicker, 2)]
 
 
+CANCELLED = "full enhancement cancelled; nothing was kept"
 HISTORY_HEADERS = ["settings", "brightness", "clipped %", "noise", "rel. flicker"]
 
 
@@ -124,26 +132,38 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
     """The page as a ``gradio.Blocks``; ``work`` is the folder for full-run results (default: the system's)."""
     gr = import_gradio()
     enhancers = Enhancers(enhancer_class, config.weights, config.device)
-    enhancers.get("next", "auto")  # bad --weights or --device: a one-line error now, not on the first upload
     work = Path(work or tempfile.gettempdir())
     runs: dict[str, FullRun] = {}  # session -> its running full enhancement, for Cancel
+    uploads = Path(gr.utils.get_upload_folder()).resolve()
+
+    def uploaded(path) -> Path:
+        """Only files that were uploaded to this page are read (gradio checks too; this does not rely on it)."""
+        if not Path(path).resolve().is_relative_to(uploads):
+            raise UserInputError("only files uploaded to this page can be enhanced")
+        return Path(path)
 
     def render(path, mode, value, pairing, side, state: Preview | None, progress=gr.Progress()):
+        """Enhance the preview frames; the first one is shown as soon as it exists, the rest when all are done."""
         if not path:
-            return state, None, None, None, gr.update(), "", [], "Drop a dark video or image."
+            yield state, None, None, None, gr.update(), "", [], "Drop a dark video or image."
+            return
         exposure = exposure_value(mode, value) if enhancers.exposure else None
         try:
             settings = PreviewSettings(config.preview.seconds, config.preview.max_frames, int(side))
             start = time.perf_counter()
-            clip = load_clip(path, settings)
+            clip = load_clip(uploaded(path), settings)
             enhancer = enhancers.get(pairing, exposure)
             results = []
             for result in progress.tqdm(enhancer.decompose_frames(clip.frames), total=len(clip.frames),
                                         desc="preview"):
                 results.append(result)
+                if len(results) == 1 and len(clip.frames) > 1:
+                    yield (state, (clip.frames[0], result.y), result.r, result.s, gr.update(), gr.update(),
+                           gr.update(), f"rendering {len(clip.frames)} preview frames (the first is shown) ...")
             seconds = time.perf_counter() - start
         except UserInputError as exc:
-            return None, None, None, None, gr.update(value=0, visible=False), "", [], f"llve: error: {exc}"
+            yield None, None, None, None, gr.update(value=0, visible=False), "", [], f"llve: error: {exc}"
+            return
         m = measure(clip.frames, [r.y for r in results])
         history = state.history if state is not None and state.path == path else []
         preview = Preview(path, clip, results, history + [history_row(describe(pairing, exposure), m)])
@@ -151,9 +171,9 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         status = (f"preview: {len(results)} frame(s) at {w}x{h} (upload {clip.width}x{clip.height}, "
                   f"{clip.total_frames or '?'} frames), {describe(pairing, exposure)}, rendered in {seconds:.1f} s")
         first = results[0]
-        return (preview, (clip.frames[0], first.y), first.r, first.s,
-                gr.update(maximum=max(1, len(results) - 1), value=0, visible=len(results) > 1),
-                measures_markdown(m), preview.history[::-1], status)
+        yield (preview, (clip.frames[0], first.y), first.r, first.s,
+               gr.update(maximum=max(1, len(results) - 1), value=0, visible=len(results) > 1),
+               measures_markdown(m), preview.history[::-1], status)
 
     def show(index, state: Preview | None):
         if state is None or not state.results:
@@ -168,12 +188,12 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         job = FullRun(work / "runs" / uuid.uuid4().hex)
         runs[request.session_hash] = job
         try:
-            src = Path(path)
+            src = uploaded(path)
             enhancer = enhancers.get(pairing, exposure)
             name = default_output(src, media_kind(src), lossless=False).name
             out = job.run(lambda target: enhance_path(enhancer, src, target, progress=True), name)
         except Cancelled:
-            return None, "full enhancement cancelled; nothing was kept"
+            return None, CANCELLED
         except UserInputError as exc:
             return None, f"llve: error: {exc}"
         finally:
@@ -182,7 +202,9 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
 
     def cancel(request: gr.Request):
         job = runs.get(request.session_hash)
-        return "cancelling ..." if job is not None and job.cancel() else "nothing to cancel"
+        if job is None or not job.cancel():
+            return "nothing to cancel"
+        return CANCELLED if job.wait(60) else "cancelling ... (the run stops after its current frame)"
 
     with gr.Blocks(title="llve viewer", analytics_enabled=False) as app:
         gr.Markdown("## llve viewer\nDrop a dark clip: the first seconds are enhanced at preview size. "
@@ -212,10 +234,9 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
                                      buttons=["fullscreen"])
                     s_img = gr.Image(label="S: view-dependent (shading and light)", elem_id="component-s",
                                      buttons=["fullscreen"])
-                with gr.Row():
-                    measures_md = gr.Markdown(elem_id="measures")
-                    history = gr.Dataframe(headers=HISTORY_HEADERS, label="Settings tried on this clip (newest first)",
-                                           interactive=False, elem_id="history")
+                measures_md = gr.Markdown(elem_id="measures")
+                history = gr.Dataframe(headers=HISTORY_HEADERS, label="Settings tried on this clip (newest first)",
+                                       interactive=False, elem_id="history")
 
         controls = [upload, mode, value, pairing, side, state]
         shown = [state, compare, r_img, s_img, scrub, measures_md, history, status]

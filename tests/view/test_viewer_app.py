@@ -40,15 +40,15 @@ def test_open_host_warns_and_busy_port_is_one_line(monkeypatch, tmp_path, capsys
 
 
 class ExposureEnhancer(Enhancer):
-    """An Enhancer as issue 13 will have it: ``exposure`` sets the output's mean brightness (here: exactly)."""
+    """The real Enhancer, whose output is set to exactly the target brightness: shows the value reached it."""
 
     def __init__(self, *args, exposure="auto", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.exposure = 0.5 if exposure == "auto" else exposure
+        super().__init__(*args, exposure=exposure, **kwargs)
+        self.target = 0.5 if exposure == "auto" else exposure
 
     def decompose_frames(self, frames):
         for result in super().decompose_frames(frames):
-            level = np.full_like(result.y, round(255 * self.exposure))
+            level = np.full_like(result.y, round(255 * self.target))
             yield type(result)(level, result.r, result.s)
 
 
@@ -59,9 +59,18 @@ def test_exposure_control_in_the_browser(tmp_path):
 
     from llve.view import ViewerConfig, build_app
 
+    import torch
+
+    from llve.models import build_model
+    from llve.models.weights import save_model
+
     clip = write_clip(tmp_path / "dark.mp4", synthetic_frames(6, 48, 64), fps=6)
+    torch.manual_seed(0)
+    weights = tmp_path / "exposure.safetensors"  # a network with exposure control (untrained: only the path counts)
+    save_model(build_model("fast", exposure=True), weights)
     port = free_port()
-    app = build_app(ViewerConfig(device="cpu"), enhancer_class=ExposureEnhancer, work=tmp_path / "work")
+    app = build_app(ViewerConfig(device="cpu", weights=str(weights)), enhancer_class=ExposureEnhancer,
+                    work=tmp_path / "work")
     app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False,
                        quiet=True, share=False)
     try:

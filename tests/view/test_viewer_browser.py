@@ -3,7 +3,6 @@
 Skips (with the reason) only where gradio, Playwright or Debian's chromium are missing; ``.ci/run`` installs them.
 """
 import signal
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -37,8 +36,9 @@ def test_upload_preview_control_full_run_download(tmp_path):
         expect(page.locator("#component-s img")).to_have_count(1)
         expect(page.locator("#measures")).to_contain_text("newly clipped")
         expect(page.locator("#frame")).to_be_visible()
-        exposure = expect(page.locator("#exposure-mode"))  # shown exactly when the installed Enhancer takes it
-        exposure.to_be_visible() if accepts_exposure(Enhancer) else exposure.to_be_hidden()
+        exposure = expect(page.locator("#exposure-mode"))  # shown exactly when Enhancer and weights have it
+        offered = accepts_exposure(Enhancer) and Enhancer(device="cpu").model.exposure_control
+        exposure.to_be_visible() if offered else exposure.to_be_hidden()
 
         page.get_by_label("each frame alone").check()  # a control re-renders the preview
         expect(status).to_contain_text("partner: self", timeout=PREVIEW_S)
@@ -56,6 +56,12 @@ def test_upload_preview_control_full_run_download(tmp_path):
         # Only what was uploaded or produced can be fetched: not system files, not the user's own clip.
         for path in ("/etc/passwd", str(clip)):
             assert page.request.get(f"{url}/gradio_api/file={path}").status == 403
+            call = page.request.post(f"{url}/gradio_api/call/enhance_full", data={"data": [
+                {"path": path, "meta": {"_type": "gradio.FileData"}}, "auto", 0.4, "next"]})
+            answer = page.request.get(f"{url}/gradio_api/call/enhance_full/{call.json()['event_id']}").text()
+            assert "event: error" in answer or "only files uploaded" in answer, answer
+        runs = next(server_tmp.glob("llve-view-*")) / "runs"
+        assert len(list(runs.iterdir())) == 1, "no run was started for a file that was not uploaded"
 
         page.reload()  # a fresh session: something that is not a video gets a one-line message
         (tmp_path / "notes.txt").write_text("not a video")
@@ -87,7 +93,7 @@ def test_cancel_leaves_nothing_behind(tmp_path):
             deadline_ms -= 100
         assert list(runs.glob("*/.long_enhanced.tmp-*")), "the full run never started writing"
         page.click("#cancel")
-        expect(page.locator("#status")).to_contain_text("cancel", timeout=PREVIEW_S)
+        expect(page.locator("#status")).to_contain_text("cancelled; nothing was kept", timeout=PREVIEW_S)
         deadline_ms = 60_000
         while any(runs.iterdir()) and deadline_ms > 0:
             page.wait_for_timeout(100)
