@@ -39,6 +39,17 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
                    help="replace an existing output (the input only if -o names it; a folder output only if it "
                         "holds nothing but frames)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    b = p.add_argument_group("many inputs", "with several inputs and -o OUTDIR, OUTDIR/llve-manifest*.jsonl records "
+                                            "each input; a rerun skips what is done and unchanged")
+    b.add_argument("--shard", metavar="K/N", help="enhance only shard K of N (1-based, balanced by size, the same "
+                                                  "on every machine); auto: from torchrun's RANK/WORLD_SIZE or "
+                                                  "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT")
+    b.add_argument("--engine", default="local", choices=("local", "ray"),
+                   help="local: one process; ray: Ray workers, each loading the network once (llve[ray])")
+    b.add_argument("--ray-address", metavar="ADDR", help="join this Ray cluster (auto, HOST:PORT, ray://HOST:10001); "
+                                                         "default: a local Ray on this machine")
+    b.add_argument("--cpus-per-task", type=float, default=1.0, help="CPUs per Ray worker (default 1)")
+    b.add_argument("--gpus-per-task", type=float, default=0.0, help="GPUs per Ray worker (default 0)")
     p.set_defaults(func=_run_enhance)
 
 
@@ -47,23 +58,74 @@ def _run_enhance(args: argparse.Namespace) -> None:
 
     # Before torch loads OpenMP (see _run_bench): sleeping, not spinning, waits keep a busy machine 7x faster.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from llve.enhance import enhance_many, enhance_path
-    from llve.inference import Enhancer
+    from llve.batch import EnhancerSpec
 
-    options = dict(components_dir=args.components, lossless=args.lossless, overwrite=args.overwrite,
-                   progress=not args.quiet)
-    enhancer = Enhancer(weights=args.weights, device=args.device, fp16=args.fp16, backend=args.backend,
-                        tile=args.tile, exposure=args.exposure)
+    spec = EnhancerSpec(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
+                        backend=args.backend, exposure=args.exposure)
+    if len(args.input) == 1 and args.shard is None and args.engine == "local":
+        from llve.enhance import enhance_path
 
-    def said(out) -> None:
+        enhancer = spec.build()
+        out = enhance_path(enhancer, args.input[0], args.output, components_dir=args.components,
+                           lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet)
         if not args.quiet:
-            print(f"wrote {out} ({enhancer.exposure_log.describe()})" if enhancer.exposure_log else
-                  f"wrote {out}", file=sys.stderr)
-
-    if len(args.input) == 1:
-        said(enhance_path(enhancer, args.input[0], args.output, **options))
+            log = enhancer.exposure_log
+            print(f"wrote {out} ({log.describe()})" if log else f"wrote {out}", file=sys.stderr)
     else:
-        enhance_many(enhancer, args.input, args.output, on_written=said, **options)
+        _run_batch(args, spec)
+
+
+def _run_batch(args: argparse.Namespace, spec) -> None:
+    from tqdm import tqdm
+
+    from llve.batch import Shard, parse_shard, run_batch
+
+    if (args.shard or args.engine == "ray") and not args.output:
+        raise UserInputError("--shard and --engine ray need -o OUTDIR (a folder every process sees)")
+    if args.engine == "ray":
+        from llve.ray_engine import RaySettings, ray_engine
+
+        engine = ray_engine(RaySettings(args.ray_address, args.cpus_per_task, args.gpus_per_task))
+    elif args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task:
+        raise UserInputError("--ray-address, --cpus-per-task and --gpus-per-task need --engine ray")
+    else:
+        engine = None
+
+    def said(record) -> None:
+        if record.status == "failed":
+            tqdm.write(f"llve: warning: failed {record.input}: {record.error}", file=sys.stderr)
+        elif record.status == "done" and not args.quiet:
+            tqdm.write(f"wrote {record.output}", file=sys.stderr)
+
+    summary = run_batch(args.input, args.output, spec, shard=parse_shard(args.shard) if args.shard else Shard(),
+                        engine=engine, overwrite=args.overwrite, components_dir=args.components,
+                        lossless=args.lossless, progress=not args.quiet, on_record=said)
+    if not args.quiet:
+        where = f"; manifest {summary.manifest}" if summary.manifest else ""
+        print(f"{summary.count('done')} done, {summary.count('skipped')} skipped (done before, unchanged), "
+              f"{summary.count('failed')} failed{where}", file=sys.stderr)
+    if summary.failed:
+        names = ", ".join(r.input for r in summary.failed)
+        raise UserInputError(f"{len(summary.failed)} of {len(summary.records)} inputs failed: {names}")
+
+
+def _add_manifest(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("manifest", help="summarise a batch's manifests (all shards together)",
+                       description="Read every llve-manifest*.jsonl in OUTDIR (one per shard) and print, per "
+                                   "input, its newest outcome: a summary and the failures with their reasons, or "
+                                   "with --jsonl the merged records. Exit status 2 if any input failed.")
+    p.add_argument("folder", metavar="OUTDIR", help="the -o folder of llve enhance")
+    p.add_argument("--jsonl", action="store_true", help="print the newest record per input as JSON lines")
+    p.set_defaults(func=_run_manifest)
+
+
+def _run_manifest(args: argparse.Namespace) -> None:
+    from llve.batch import manifest_report
+
+    text, failed = manifest_report(args.folder, jsonl=args.jsonl)
+    print(text)
+    if failed:
+        raise UserInputError(f"{len(failed)} inputs failed (see above)")
 
 
 def _add_test(sub: argparse._SubParsersAction) -> None:
@@ -283,7 +345,8 @@ def _run_view(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llve", description="Low-light video enhancement (STCD).")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_enhance, _add_synth, _add_train, _add_test, _add_bench, _add_export, _add_view):
+    for add in (_add_enhance, _add_manifest, _add_synth, _add_train, _add_test, _add_bench, _add_export,
+                _add_view):
         add(sub)
     return parser
 

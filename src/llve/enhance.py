@@ -92,8 +92,8 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
 def batch_outputs(inputs: list[Path], output: str | Path | None, lossless: bool) -> list[Path]:
     """Output path of each input when several are enhanced in one call.
 
-    Without ``output`` each result goes next to its input; with it, ``output`` is a folder (``enhance_many`` creates it)
-    that receives every result under its default name. Two inputs may not end up at the same name.
+    Without ``output`` each result goes next to its input; with it, ``output`` is a folder (``llve.batch.run_batch``
+    creates it) that receives every result under its default name. Two inputs may not end up at the same name.
     """
     if len(set(inputs)) != len(inputs):
         raise UserInputError("an input is named twice")
@@ -109,34 +109,3 @@ def batch_outputs(inputs: list[Path], output: str | Path | None, lossless: bool)
             raise UserInputError(f"inputs {seen[out]} and {src} would both be written to {out}")
         seen[out] = src
     return outs
-
-
-def enhance_many(enhancer: Enhancer, inputs: list[str | Path], output: str | Path | None = None,
-                 on_written: Callable[[Path], None] = lambda path: None, **options) -> list[Path]:
-    """Enhance several inputs with one loaded network; a bad input is reported and skipped, not fatal.
-
-    Names are checked before any work (:func:`batch_outputs`). ``on_written`` hears of each output as it is
-    finished. Returns the outputs; raises :class:`UserInputError` at the end if any input failed.
-    """
-    inputs = [Path(p) for p in inputs]
-    outs = batch_outputs(inputs, output, options.get("lossless", False))
-    created = output is not None and not Path(output).exists()
-    if output is not None:
-        try:
-            Path(output).mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserInputError(f"cannot create output folder {output}: {exc.strerror or exc}") from None
-    written, failed = [], []
-    for src, out in zip(inputs, outs):
-        try:
-            written.append(enhance_path(enhancer, src, out, **options))
-            on_written(written[-1])
-        except UserInputError as exc:
-            warn(f"skipped {src}: {exc}")
-            failed.append(src)
-    if failed:
-        if created and not written:
-            with contextlib.suppress(OSError):
-                Path(output).rmdir()  # a folder made for results that never came
-        raise UserInputError(f"{len(failed)} of {len(inputs)} inputs failed: {', '.join(map(str, failed))}")
-    return written

@@ -253,13 +253,13 @@ def test_several_inputs_without_output_go_next_to_each(tmp_path, tiny_weights):
     assert (tmp_path / "x" / "a_enhanced.mp4").is_file() and (tmp_path / "b_enhanced.mkv").is_file()
 
 
-def test_a_bad_input_among_several_is_skipped_named_and_fails_the_run(tmp_path, tiny_weights, capsys):
+def test_a_bad_input_among_several_is_named_and_fails_the_run(tmp_path, tiny_weights, capsys):
     good = write_clip(tmp_path / "good.mp4", synthetic_frames(2, 20, 24), fps=10)
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"not a video at all" * 10)
     assert run(junk, good, "-o", tmp_path / "out", "--weights", tiny_weights) == 2
     err = capsys.readouterr().err
-    assert "skipped" in err and "junk.mp4" in err and "1 of 2 inputs failed" in err
+    assert "failed" in err and "junk.mp4" in err and "1 of 2 inputs failed" in err
     assert "Traceback" not in err
     assert (tmp_path / "out" / "good_enhanced.mp4").is_file()
     assert not (tmp_path / "out" / "junk_enhanced.mp4").exists()
