@@ -312,11 +312,14 @@ def plan(inputs: list[Path], outputs: list[Path], context: Context, previous: Ma
             continue
         job = Job(src, out, fp, overwrite, not out.exists(), components_dir, lossless)
         before = previous.get(out.name)
-        ours = (before is not None and before.status != "failed" and out.exists()
-                and before.input == str(src.absolute()))
-        unchanged = (fp is not None and before is not None and before.input_fingerprint == fp
-                     and before.weights == context.weights and before.settings == context.settings)
-        if ours and unchanged and not overwrite:
+        done_before = before is not None and before.status != "failed" and out.exists()
+        # Skipping needs the same name, bytes and mtime (the same file, wherever it is mounted); replacing an
+        # output needs the very path it was made from.
+        ours = done_before and before.input == str(src.absolute())
+        unchanged = (done_before and fp is not None and Path(before.input).name == src.name
+                     and before.input_fingerprint == fp and before.weights == context.weights
+                     and before.settings == context.settings)
+        if unchanged and not overwrite:
             skipped.append(dataclasses.replace(context.record(job, "skipped"), frames=before.frames))
             continue
         # Our own output of an older input, weights or settings is replaced; anything else only with --overwrite.

@@ -112,6 +112,18 @@ def test_changed_input_weights_or_overwrite_redo_only_what_they_must(tmp_path, t
     assert all(mtimes(out)[k] != third[k] for k in first)
 
 
+def test_the_same_files_under_another_path_are_still_skipped(tmp_path, tiny_weights, capsys):
+    clips = make_clips(tmp_path / "in", count=2)
+    out = tmp_path / "out"
+    assert enhance(*clips, "-o", out, "--weights", tiny_weights) == 0
+    (tmp_path / "mount").symlink_to(tmp_path / "in")  # another node's mount point of the same storage
+    before = mtimes(out)
+    capsys.readouterr()
+    assert main(["enhance", *(str(tmp_path / "mount" / c.name) for c in clips), "-o", str(out),
+                 "--weights", str(tiny_weights)]) == 0
+    assert "0 done, 2 skipped" in capsys.readouterr().err and mtimes(out) == before
+
+
 def test_an_output_llve_did_not_record_is_never_replaced(tmp_path, tiny_weights, capsys):
     clips = make_clips(tmp_path / "in", count=2)
     out = tmp_path / "out"
