@@ -152,7 +152,7 @@ class ExposureController:
         s = self.summary()
         if not s["frames"]:
             return f"exposure {s['setting']}: no frames"
-        span = (f"{s['target_min']:.2f}" if s["target_min"] == s["target_max"]
-                else f"{s['target_min']:.2f}-{s['target_max']:.2f}")
+        low, high = f"{s['target_min']:.2f}", f"{s['target_max']:.2f}"
+        span = low if low == high else f"{low}-{high}"
         return (f"exposure {s['setting']}: target {span}, delivered mean {s['output_mean']:.2f} "
                 f"over {s['frames']} frame(s), {s['cuts']} scene cut(s)")
