@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from llve.data.synthesis import mean_luma as frame_mean_luma
+
 AUTO_RANGE = (0.32, 0.55)     # auto targets stay in this band of mean output luma
 AUTO_PIVOT = (0.03, 0.45)     # input mean luma 0.03 (~8/255) maps to target 0.45 ...
 AUTO_SLOPE = 0.035            # ... and each doubling of the input's brightness adds this much
@@ -34,7 +36,6 @@ CLIP_BUDGET = 0.002           # auto lowers its target while more than this shar
 HEADROOM_STEP = (0.85, 0.95)  # ... by this factor per calibration try / per streamed frame ...
 HEADROOM_RECOVERY = 1.01      # ... and gives the brightness back this slowly once highlights are safe
 CALIBRATION_TRIES = 3         # extra decodes of a stream's first frame (and the first after a cut)
-LUMA = np.float32([0.299, 0.587, 0.114])
 
 
 def parse_exposure(value: str | float | None) -> str | float:
@@ -54,7 +55,7 @@ def mean_luma(rgb: np.ndarray) -> float:
     """Mean BT.601 luma of an HxWx3 uint8 RGB frame in [0, 1]; large frames on a grid of ~270 rows (plenty for a
     mean, and cheap at 4K)."""
     step = max(1, min(rgb.shape[:2]) // 270)
-    return float((rgb[::step, ::step].astype(np.float32) @ LUMA).mean() / 255.0)
+    return frame_mean_luma(rgb[::step, ::step])
 
 
 def auto_target(scene_luma: float) -> float:
