@@ -7,7 +7,6 @@ the mean of per-sequence means and the mean over all frames. See ``docs/evaluati
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import platform
@@ -74,6 +73,12 @@ Method = Callable[[Iterable[tuple[K, np.ndarray]], float | None], Iterator[tuple
 TARGETED_BASELINES = ("gamma", "gamma+nlm")  # baselines with a brightness target
 
 
+def scaled_to(y: np.ndarray, target: float) -> np.ndarray:
+    """``y`` (float HxWx3 in [0, 1]) multiplied so that its mean luma is ``target``, then clipped: the "GT-mean"
+    protocol for methods that cannot be asked for a brightness (networks without exposure control, identity, CLAHE)."""
+    return np.clip(y * (target / max(metrics.mean_luma(y), 1e-6)), 0.0, 1.0).astype(np.float32)
+
+
 def baseline_method(name: str) -> Method:
     fn = BASELINES[name]
 
@@ -81,20 +86,23 @@ def baseline_method(name: str) -> Method:
             ) -> Iterator[tuple[K, MethodOutput]]:
         aim = {"target": target} if target is not None and name in TARGETED_BASELINES else {}
         for key, f in items:
-            yield key, MethodOutput(fn(f.astype(np.float32) / 255.0, **aim), None, None)
+            y = fn(f.astype(np.float32) / 255.0, **aim)
+            yield key, MethodOutput(y if aim or target is None else scaled_to(y, target), None, None)
     return run
 
 
 def network_method(enhancer: Enhancer) -> Method:
     """The network through the stream (:mod:`llve.streaming`), which owns the pairing rule:
-    frame t with min(t+1, last), each frame encoded once, padded by ``Padder`` and cropped back."""
+    frame t with min(t+1, last), each frame encoded once, padded by ``Padder`` and cropped back. With a target,
+    a network with exposure control is asked for it; others are scaled to it (:func:`scaled_to`)."""
 
     def run(items: Iterable[tuple[K, np.ndarray]], target: float | None = None
             ) -> Iterator[tuple[K, MethodOutput]]:
-        if target is not None:
-            enhancer.options = dataclasses.replace(enhancer.options, exposure=target)
-        for key, d in enhancer.decompose_stream(items):
-            yield key, MethodOutput(*(x[0].permute(1, 2, 0).float().cpu().numpy() for x in d))
+        for key, d in enhancer.decompose_stream(items, exposure=target):
+            y, r, s = (x[0].permute(1, 2, 0).float().cpu().numpy() for x in d)
+            if target is not None and not enhancer.exposure_control:
+                y = scaled_to(y, target)
+            yield key, MethodOutput(y, r, s)
     return run
 
 

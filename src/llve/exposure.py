@@ -8,12 +8,11 @@ luma of the output in (0, 1), sRGB-coded: 0.5 is 128/255). This module decides t
   room is lifted to a dim but readable level, a lit city night to a well-exposed night, never to daylight. The
   scene brightness is smoothed over time (an exponential average in log space, ~1 s), so the output does not pump
   with every passing headlight; a scene cut (the input's brightness jumps by more than :data:`CUT_RATIO`) resets
-  it at once. Like a camera's highlight-weighted metering, ``auto`` also lowers its target (never below the
-  curve's floor) while the output would clip more than :data:`CLIP_BUDGET` of pixels that were not clipped in
-  the input, and gives the brightness back slowly once the highlights are safe.
+  it at once.
 
 Either way a slow integral feedback compares what the network delivered with what was asked and corrects the
-request, so the output's mean lands on the target although the network only approximates its control.
+request, so the output's mean lands on the target although the network only approximates its control. Whatever
+the target, highlights are rolled off in S (:func:`roll_off_highlights`), so brightening clips nothing new.
 """
 from __future__ import annotations
 
@@ -24,18 +23,21 @@ import numpy as np
 
 from llve.data.synthesis import mean_luma as frame_mean_luma
 
-AUTO_RANGE = (0.32, 0.55)     # auto targets stay in this band of mean output luma
-AUTO_PIVOT = (0.03, 0.45)     # input mean luma 0.03 (~8/255) maps to target 0.45 ...
-AUTO_SLOPE = 0.035            # ... and each doubling of the input's brightness adds this much
+# auto's curve, target = clip(0.34 * (input / 0.03) ** 0.26, 0.36, 0.55), was fitted (least log error) to the
+# brightness of the ground truths of the training parts of LOL and SICE: brighter scenes are shown brighter, a
+# doubling of the input's mean raises the target 1.2x. The band keeps very dark clips readable (>= 92/255) and
+# a lit night a night (<= 140/255). Fit: python scripts/fit_auto_exposure.py
+AUTO_RANGE = (0.36, 0.55)     # auto targets stay in this band of mean output luma
+AUTO_PIVOT = (0.03, 0.34)     # input mean luma 0.03 (~8/255) maps to 0.34 on the curve (then raised to the band) ...
+AUTO_POWER = 0.26             # ... and the target grows as the input's mean to this power
 SMOOTHING_FRAMES = 12.0       # time constant of the scene-brightness average, in frames (~0.5 s at 24 fps)
 CUT_RATIO = 2.5               # a jump in input brightness by this factor (either way) is a scene cut
 FEEDBACK_GAIN = 0.5           # share of the log error corrected per frame
 MAX_CORRECTION = 2.0          # the request stays within target / 2 .. target * 2
 CLIP_LEVEL = 250 / 255        # a pixel with a channel at or above this is clipped
-CLIP_BUDGET = 0.002           # auto lowers its target while more than this share of pixels is newly clipped ...
-HEADROOM_STEP = (0.85, 0.95)  # ... by this factor per calibration try / per streamed frame ...
-HEADROOM_RECOVERY = 1.01      # ... and gives the brightness back this slowly once highlights are safe
 CALIBRATION_TRIES = 3         # extra decodes of a stream's first frame (and the first after a cut)
+HIGHLIGHT_KNEE = 0.85         # illumination S above this is rolled off smoothly ...
+HIGHLIGHT_CEILING = 0.98      # ... towards this ceiling, which it never reaches (below the clipping level)
 
 
 def parse_exposure(value: str | float | None) -> str | float:
@@ -58,10 +60,20 @@ def mean_luma(rgb: np.ndarray) -> float:
     return frame_mean_luma(rgb[::step, ::step])
 
 
+def roll_off_highlights(s):
+    """Illumination ``s`` (a tensor in [0, 1]) with a film-like shoulder: unchanged up to HIGHLIGHT_KNEE, then
+    ``knee + (ceiling - knee) * (1 - exp(-(s - knee) / (ceiling - knee)))``, smooth (slope 1 at the knee),
+    monotone, and below HIGHLIGHT_CEILING. ``y = r * s`` then cannot newly clip: bright regions keep their
+    reflectance detail and colour at any exposure instead of saturating to white."""
+    span = HIGHLIGHT_CEILING - HIGHLIGHT_KNEE
+    over = (s - HIGHLIGHT_KNEE).clamp(min=0)
+    return s - over + span * (1 - (-over / span).exp())
+
+
 def auto_target(scene_luma: float) -> float:
-    """The target for a scene of mean input luma ``scene_luma``: log-linear in the input, bounded by AUTO_RANGE."""
-    stops = math.log2(max(scene_luma, 1e-4) / AUTO_PIVOT[0])
-    return float(np.clip(AUTO_PIVOT[1] + AUTO_SLOPE * stops, *AUTO_RANGE))
+    """The target for a scene of mean input luma ``scene_luma``: a power of the input, bounded by AUTO_RANGE."""
+    curve = AUTO_PIVOT[1] * (max(scene_luma, 1e-4) / AUTO_PIVOT[0]) ** AUTO_POWER
+    return float(np.clip(curve, *AUTO_RANGE))
 
 
 @dataclass
@@ -88,7 +100,6 @@ class ExposureController:
     scene_log: float | None = None
     last_log: float = 0.0
     correction: float = 0.0          # log of request / target, learned by the feedback
-    headroom: float = 1.0            # auto's highlight protection: a factor <= 1 on the target
     records: list[ExposureRecord] = field(default_factory=list)
 
     def request(self, rgb: np.ndarray) -> ExposureRecord:
@@ -101,7 +112,7 @@ class ExposureController:
             self.scene_log += (math.log(luma) - self.scene_log) / SMOOTHING_FRAMES
         self.last_log = math.log(luma)
         if cut:
-            self.correction, self.headroom = 0.0, 1.0
+            self.correction = 0.0
         record = ExposureRecord(luma, self._target(), cut=cut, calibrate=cut or not self.records)
         self.records.append(record)
         return record
@@ -109,18 +120,16 @@ class ExposureController:
     def _target(self) -> float:
         if self.setting != "auto":
             return float(self.setting)
-        curve = auto_target(math.exp(self.scene_log))
-        return max(curve * self.headroom, min(curve, AUTO_RANGE[0]))
+        return auto_target(math.exp(self.scene_log))
 
     def ask(self, record: ExposureRecord) -> float:
         """The brightness to ask the network for, for ``record``'s frame: its target, corrected by the feedback."""
         record.requested = float(np.clip(record.target * math.exp(self.correction), 0.02, 0.98))
         return record.requested
 
-    def observe(self, record: ExposureRecord, output_luma: float, output_clipped: float = 0.0,
-                gain: float = FEEDBACK_GAIN) -> bool:
-        """Learn from the mean luma (0-1) and the newly clipped share of pixels the network delivered for ``record``'s
-        frame; return True when the frame missed (brightness off by more than 1%, or auto clipping highlights).
+    def observe(self, record: ExposureRecord, output_luma: float, gain: float = FEEDBACK_GAIN) -> bool:
+        """Learn from the mean luma (0-1) the network delivered for ``record``'s frame; return True when the frame
+        missed its target by more than 1%.
 
         ``gain=1`` corrects the whole brightness error at once: used to calibrate on a stream's first frame (and
         after a cut), which is then decoded again, so single images land on their target too.
@@ -129,14 +138,7 @@ class ExposureController:
         error = math.log(record.target) - math.log(max(output_luma, 1e-4))
         limit = math.log(MAX_CORRECTION)
         self.correction = float(np.clip(self.correction + gain * error, -limit, limit))
-        clipping = self.setting == "auto" and output_clipped > CLIP_BUDGET
-        floor = record.target <= AUTO_RANGE[0] + 1e-9
-        if clipping and not floor:
-            self.headroom *= HEADROOM_STEP[0] if gain >= 1 else HEADROOM_STEP[1]
-            record.target = self._target()
-        elif output_clipped < CLIP_BUDGET / 3:
-            self.headroom = min(1.0, self.headroom * HEADROOM_RECOVERY)
-        return abs(error) > 0.01 or (clipping and not floor)
+        return abs(error) > 0.01
 
     def summary(self) -> dict:
         """What was chosen, for the log and the output's metadata."""

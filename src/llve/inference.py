@@ -67,7 +67,7 @@ class Enhancer:
         else:
             self.model = prepare_model(model, self.device, self.options)
         self.exposure_log: ExposureController | None = None
-        if self.options.exposure != "auto" and not getattr(self.model, "exposure_control", False):
+        if self.options.exposure != "auto" and not self.exposure_control:
             warn("these weights have no exposure control; the exposure setting is ignored")
 
     @property
@@ -80,14 +80,20 @@ class Enhancer:
         ``components``). The key - a timestamp, a file name - is handed back with its frame's result."""
         return stream(self.model, items, self.device, self.options, components, self._new_exposure_log())
 
-    def decompose_stream(self, items: Iterable[tuple[K, np.ndarray]]) -> Iterator[tuple[K, Decomposition]]:
-        """Like :meth:`stream`, with the cropped (1, 3, H, W) float tensors instead of uint8 frames."""
-        return decompose_stream(self.model, items, self.device, self.options, self._new_exposure_log())
+    def decompose_stream(self, items: Iterable[tuple[K, np.ndarray]], exposure: str | float | None = None
+                         ) -> Iterator[tuple[K, Decomposition]]:
+        """Like :meth:`stream`, with the cropped (1, 3, H, W) float tensors instead of uint8 frames; ``exposure``
+        overrides the setting for this stream only."""
+        return decompose_stream(self.model, items, self.device, self.options, self._new_exposure_log(exposure))
 
-    def _new_exposure_log(self) -> ExposureController | None:
+    @property
+    def exposure_control(self) -> bool:
+        return getattr(self.model, "exposure_control", False)
+
+    def _new_exposure_log(self, exposure: str | float | None = None) -> ExposureController | None:
         """Each stream decides its own exposure from its first frame on; the last one stays readable."""
-        if getattr(self.model, "exposure_control", False):
-            self.exposure_log = ExposureController(self.options.exposure)
+        if self.exposure_control:
+            self.exposure_log = ExposureController(self.options.exposure if exposure is None else exposure)
         return self.exposure_log
 
     def enhance_frames(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:

@@ -22,7 +22,7 @@ from torch import nn
 
 from llve.errors import UserInputError
 from llve.exposure import (CALIBRATION_TRIES, CLIP_LEVEL, FEEDBACK_GAIN, ExposureController, ExposureRecord,
-                           parse_exposure)
+                           parse_exposure, roll_off_highlights)
 from llve.models import Decomposition
 from llve.models.padding import Padder
 from llve.tiling import MIN_TILE, blend_tiles
@@ -183,26 +183,33 @@ def clipped(x: torch.Tensor) -> torch.Tensor:
     return x[0].float().amax(0) >= CLIP_LEVEL - 0.5 / 255
 
 
-def measure(y: torch.Tensor, input_clipped: torch.Tensor) -> tuple[float, float]:
-    """Mean BT.601 luma in [0, 1] of an output frame (1, 3, H, W), and its share of newly clipped pixels."""
+def measure(y: torch.Tensor) -> float:
+    """Mean BT.601 luma in [0, 1] of an output frame (1, 3, H, W)."""
     c = y[0].float().clamp(0, 1)
-    luma = float((0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]).mean())
-    return luma, float((clipped(y) & ~input_clipped).float().mean())
+    return float((0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]).mean())
+
+
+def _rolled_off(d: Decomposition, input_clipped: torch.Tensor) -> Decomposition:
+    """``d`` with its illumination's highlights rolled off (:func:`llve.exposure.roll_off_highlights`), so the output
+    clips nowhere new; pixels already clipped in the input (light sources) keep the network's own value."""
+    s = roll_off_highlights(d.s)
+    y = torch.where(input_clipped, d.y, d.r * s)
+    return Decomposition(y, d.r, s)
 
 
 def _exposed(step: PairStep, held, partner, control: ExposureController | None,
              record: tuple[ExposureRecord, torch.Tensor] | None) -> Decomposition:
-    """Decompose with the exposure the controller asks for, and tell it what came out (module doc of
-    :mod:`llve.exposure`); a stream's first frame and the first after a cut are decoded again (up to
-    ``CALIBRATION_TRIES`` times) until they hit the target without clipping."""
+    """Decompose with the exposure the controller asks for, highlights rolled off, and tell the controller what
+    came out (module doc of :mod:`llve.exposure`); a stream's first frame and the first after a cut are decoded
+    again (up to ``CALIBRATION_TRIES`` times) until they hit the target."""
     if control is None:
         return step.decompose(held, partner)
     record, input_clipped = record
-    d = step.decompose(held, partner, control.ask(record))
+    d = _rolled_off(step.decompose(held, partner, control.ask(record)), input_clipped)
     tries = CALIBRATION_TRIES if record.calibrate else 0
-    while control.observe(record, *measure(d.y, input_clipped), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
+    while control.observe(record, measure(d.y), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
         tries -= 1
-        d = step.decompose(held, partner, control.ask(record))
+        d = _rolled_off(step.decompose(held, partner, control.ask(record)), input_clipped)
     return d
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from llve.baselines import BASELINES, gamma_nlm
-from llve.metrics import log_flicker, newly_clipped, noise_sigma, relative_flicker
+from llve.metrics import log_flicker, mean_luma, newly_clipped, noise_sigma, relative_flicker
 
 
 def test_newly_clipped_counts_only_pixels_the_enhancement_clipped():
@@ -61,3 +61,29 @@ def test_exposure_gt_scores_each_sequence_at_its_ground_truths_brightness(sdsd_t
     assert psnr["gt"] > psnr["auto"]
     with pytest.raises(ValueError, match="exposure"):
         EvalConfig(data=data, exposure="bright")
+
+
+def test_exposure_gt_scales_methods_without_a_brightness_control(sdsd_tree):
+    """The GT-mean protocol: identity and a network without exposure control are scaled to the target."""
+    import torch
+
+    from llve.data.eval_clips import DataConfig
+    from llve.evaluate import EvalConfig, evaluate, network_method
+    from llve.inference import Enhancer
+    from llve.models import FastSTCD, FastSTCDConfig
+
+    data = DataConfig(kind="sdsd", root=str(sdsd_tree), frames=None, size=None)
+    runs = {e: evaluate(EvalConfig(data=data, method="identity", temporal=False, exposure=e)) for e in ("auto", "gt")}
+    def gap(results) -> float:  # mean over sequences of |output mean - ground truth mean| (8-bit)
+        return np.mean([abs(np.mean([f.luma - f.luma_gt for f in results.frames if f.sequence == s.name]))
+                        for s in results.sequences])
+    assert gap(runs["gt"]) < 0.2 * gap(runs["auto"])
+
+    torch.manual_seed(0)
+    net = FastSTCD(FastSTCDConfig(half_width=8, quarter_width=8, width=16, heads=2))
+    run = network_method(Enhancer(model=net, device="cpu"))
+    frames = [np.full((32, 32, 3), 20 + 5 * i, np.uint8) for i in range(3)]
+    free = [o.y for _, o in run(enumerate(frames))]
+    scaled = [o.y for _, o in run(enumerate(frames), 0.5)]
+    assert all(abs(mean_luma(y) - 0.5) > 0.05 for y in free)
+    assert all(abs(mean_luma(y) - 0.5) < 0.01 for y in scaled)

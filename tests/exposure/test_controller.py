@@ -30,11 +30,12 @@ def test_auto_target_rises_with_the_scene_and_stays_bounded():
 
 def test_a_brightness_step_moves_the_target_smoothly_and_boundedly():
     ctrl = ExposureController("auto")
-    levels = [0.02] * 20 + [0.04] * 60  # the light doubles: no cut (factor < CUT_RATIO)
+    levels = [0.06] * 20 + [0.12] * 60  # the light doubles: no cut (factor < CUT_RATIO)
     targets = [ctrl.request(flat(v)).target for v in levels]
     steps = np.abs(np.diff(targets))
-    final = auto_target(mean_luma(flat(0.04)))
-    assert targets[19] == pytest.approx(auto_target(mean_luma(flat(0.02))))
+    final = auto_target(mean_luma(flat(0.12)))
+    assert final > targets[19] + 0.05                       # a real change of target ...
+    assert targets[19] == pytest.approx(auto_target(mean_luma(flat(0.06))))
     assert steps.max() < 0.25 * (final - targets[19])      # no jump: the change is spread over many frames
     assert np.all(np.diff(targets[19:]) >= -1e-12)          # and monotone (no overshoot, no pumping)
     assert targets[-1] == pytest.approx(final, abs=0.003)   # it gets there
@@ -80,23 +81,19 @@ def test_the_correction_is_bounded():
     assert math.isfinite(ctrl.correction)
 
 
-def test_auto_lowers_its_target_while_highlights_clip_and_keeps_the_floor():
-    """A network that clips 5% of the pixels above a brightness of 0.4: auto backs off to 0.4, a fixed value not."""
-    from llve.exposure import AUTO_RANGE
+def test_highlight_roll_off_is_the_identity_below_the_knee_smooth_monotone_and_below_the_ceiling():
+    import torch
 
-    def network(request: float) -> tuple[float, float]:
-        return request, (0.05 if request > 0.4 else 0.0)
+    from llve.exposure import HIGHLIGHT_CEILING, HIGHLIGHT_KNEE, roll_off_highlights
 
-    for setting, expect_below in (("auto", 0.4 + 1e-9), (0.5, None)):
-        ctrl = ExposureController(setting)
-        for i in range(40):
-            record = ctrl.request(flat(0.1))
-            tries = 3 if record.calibrate else 0
-            while ctrl.observe(record, *network(ctrl.ask(record)), gain=1.0 if tries else 0.5) and tries:
-                tries -= 1
-        if expect_below:
-            assert ctrl.records[0].target <= expect_below + 0.05      # the first frame already backs off
-            assert ctrl.records[-1].target <= expect_below
-            assert ctrl.records[-1].target >= AUTO_RANGE[0]
-        else:
-            assert ctrl.records[-1].target == 0.5                     # the user's choice is kept
+    s = torch.linspace(0, 1, 1001, dtype=torch.float64)
+    out = roll_off_highlights(s)
+    below = s <= HIGHLIGHT_KNEE
+    assert torch.equal(out[below], s[below])
+    assert torch.all(torch.diff(out) > 0)                                  # monotone: highlight detail kept
+    assert float(out.max()) < HIGHLIGHT_CEILING and float(out.max()) > HIGHLIGHT_KNEE + 0.05
+    slope = torch.diff(out) / torch.diff(s)
+    knee = int(HIGHLIGHT_KNEE * 1000)
+    assert abs(float(slope[knee + 1]) - 1.0) < 0.02                         # no kink at the knee
+    # by hand at s = 1 (knee 0.85, ceiling 0.98): 0.85 + 0.13 * (1 - exp(-0.15 / 0.13))
+    assert float(out[-1]) == pytest.approx(0.85 + 0.13 * (1 - math.exp(-0.15 / 0.13)))

@@ -61,6 +61,29 @@ def test_auto_exposure_and_fixed_exposure_with_the_feedback_land_near_the_target
         assert abs(mean_luma(out[-1]) - target) < 0.03
 
 
+def test_a_saturating_network_clips_nothing_new_and_light_sources_stay_white():
+    """R ~ 1 and S asked for 0.97: the network's own y = r * s is white nearly everywhere; the stream's roll-off
+    keeps every pixel below the clipping level except those already clipped in the input."""
+    net = steered_network()
+    with torch.no_grad():
+        net.decoder_r.head.bias.fill_(8.0)
+    frames = dark_clip(2)
+    for f in frames:
+        f[10:20, 10:20] = 255                                  # a light source, clipped in the input
+    lamp = np.zeros(frames[0].shape[:2], bool)
+    lamp[10:20, 10:20] = True
+    x = torch.from_numpy(frames[0]).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        f1 = net.encode(x)
+        raw = net.decompose_first(f1, f1, torch.tensor([0.98])).y
+    raw = (raw[0].permute(1, 2, 0).numpy() * 255).round()
+    assert (raw.max(axis=2) >= 250)[~lamp].mean() > 0.5       # without the roll-off most pixels would clip
+    out = list(Enhancer(model=net, device="cpu", exposure=0.97).enhance_frames(frames))
+    for y in out:
+        assert (y.max(axis=2) >= 250)[~lamp].mean() == 0.0
+        assert (y.max(axis=2) >= 250)[lamp].mean() > 0.9       # the lamp keeps the network's own white
+
+
 def test_a_bad_exposure_is_a_user_error():
     from llve.errors import UserInputError
 
