@@ -140,7 +140,8 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
                    help="override the config's method")
     p.add_argument("--exposure", metavar="auto|VALUE|gt", help="target mean output brightness for the network "
                    "(overrides the config; default auto); gt: each sequence at its ground truth's brightness, also "
-                   "the target of gamma and gamma+nlm (restoration scored at equal brightness)")
+                   "the target of gamma and gamma+nlm; other methods are scaled to it (GT-mean): restoration scored "
+                   "at equal brightness")
     p.add_argument("--root", help="override the dataset root of the config")
     p.add_argument("--pairing", choices=("next", "self"), help="override the pairing: next (official) or self "
                                                                  "(each frame alone, the frame-by-frame reference)")
