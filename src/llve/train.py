@@ -29,7 +29,7 @@ from llve.checkpoints import check_run_folder, prune, read_for_resume, restore, 
 from llve.config import to_yaml
 from llve.correspondence import build_backend
 from llve.correspondence.cache import CorrespondenceCache
-from llve.data.datasets import PairDataset, collate
+from llve.data.datasets import PairDataset, TrainBatch, collate
 from llve.errors import UserInputError
 from llve.streaming import to_uint8
 from llve.losses import LossTerms, stcd_loss
@@ -102,14 +102,14 @@ def _train(run: Run) -> TrainSummary:
         last_loss = distributed.reduce_mean(terms.total.detach()).item()
         _report(run, iteration, terms, t0)
         if run.writer and _due(cfg.log.images_every, iteration):
-            run.writer.add_image("train/input_output_R_S_GT", panel(batch["low1"][0], out.y1[0], out.r1[0],
-                                                                    out.s1[0], batch["gt1"][0]), iteration)
+            run.writer.add_image("train/input_output_R_S_GT", panel(batch.low1[0], out.y1[0], out.r1[0],
+                                                                    out.s1[0], batch.gt1[0]), iteration)
         if primary and len(run.val_set) and _due(cfg.log.val_every, iteration):
             val_psnr, shown = validate(run.model, run.val_set, run.device, cfg.data.val_items)
             log(f"llve: iteration {iteration}: validation PSNR {val_psnr:.2f} dB")
             if run.writer:
                 run.writer.add_scalar("val/psnr", val_psnr, iteration)
-                run.writer.add_image("val/input_output_R_S_GT", panel(*shown.values()), iteration)
+                run.writer.add_image("val/input_output_R_S_GT", shown, iteration)
         if primary and _due(cfg.log.checkpoint_every, iteration):
             checkpoint(run, iteration)
     seconds = time.perf_counter() - t0
@@ -205,7 +205,7 @@ def _open_writer(cfg: TrainConfig, world: distributed.World, run_dir: Path):
     return SummaryWriter(str(run_dir / "tb"))
 
 
-def batches(run: Run) -> Iterator[tuple[int, dict]]:
+def batches(run: Run) -> Iterator[tuple[int, TrainBatch]]:
     """Yield ``(iteration, batch on the device)`` from ``run.start + 1`` to the last iteration.
 
     Epoch ``iteration // steps_per_epoch`` is shuffled from (seed, epoch); a resumed run skips the batches of
@@ -221,27 +221,26 @@ def batches(run: Run) -> Iterator[tuple[int, dict]]:
                             num_workers=cfg.data.workers, pin_memory=run.device.type == "cuda")
         for data in loader:
             iteration += 1
-            yield iteration, {k: v.to(run.device, non_blocking=True) if torch.is_tensor(v) else v
-                              for k, v in data.items()}
+            yield iteration, data.to(run.device, non_blocking=True)
             if iteration >= cfg.train.iterations:
                 return
 
 
-def forward_pair(model, x1: torch.Tensor, x2: torch.Tensor, exposure1: torch.Tensor, exposure2: torch.Tensor):
-    """Run the pair through the network at any size: pad to its size multiple, crop every output back.
+def forward_pair(model, batch: TrainBatch):
+    """Run the batch's low-light pair through the network at any size: pad to its size multiple, crop back.
 
     A network with exposure control is asked for each ground truth's own brightness (``exposure1/2``, (B,)).
     """
     net = distributed.unwrap(model)
-    padder = Padder(x1.shape[-2], x1.shape[-1], net.size_multiple)
-    targets = (exposure1, exposure2) if getattr(net, "exposure_control", False) else ()
-    out = model(padder.pad(x1), padder.pad(x2), *targets)
+    padder = Padder(batch.low1.shape[-2], batch.low1.shape[-1], net.size_multiple)
+    targets = (batch.exposure1, batch.exposure2) if getattr(net, "exposure_control", False) else ()
+    out = model(padder.pad(batch.low1), padder.pad(batch.low2), *targets)
     return type(out)(*(padder.crop(t) for t in out))
 
 
-def train_step(model, batch: dict, optimizer, scheduler, cfg: TrainSection):
+def train_step(model, batch: TrainBatch, optimizer, scheduler, cfg: TrainSection):
     """One optimisation step: forward the pair, STCD loss, backward, clip, Adam, schedule; the loss terms and outputs."""
-    out = forward_pair(model, batch["low1"], batch["low2"], batch["exposure1"], batch["exposure2"])
+    out = forward_pair(model, batch)
     terms = stcd_loss(out, batch, cfg.loss)
     optimizer.zero_grad(set_to_none=True)
     terms.total.backward()
@@ -253,21 +252,19 @@ def train_step(model, batch: dict, optimizer, scheduler, cfg: TrainSection):
 
 
 @torch.no_grad()
-def validate(model, dataset: PairDataset, device: torch.device, max_items: int = 0) -> tuple[float, dict]:
-    """Mean PSNR of Y1 over the held-out pairs, and the first pair's outputs for an image panel."""
+def validate(model, dataset: PairDataset, device: torch.device, max_items: int = 0) -> tuple[float, torch.Tensor]:
+    """Mean PSNR of Y1 over the held-out pairs, and the first pair's :func:`panel`."""
     net = distributed.unwrap(model)
     was_training = net.training
     net.eval()
     scores, first = [], None
     for i in range(len(dataset) if max_items <= 0 else min(max_items, len(dataset))):
-        item = dataset[i]
-        out = forward_pair(net, item["low1"][None].to(device), item["low2"][None].to(device),
-                           item["exposure1"][None].to(device), item["exposure2"][None].to(device))
+        batch = collate([dataset[i]]).to(device)
+        out = forward_pair(net, batch)
         # The protocol's PSNR (uint8, peak 255) on the trainer's crops: a quick number; `llve test` is the full one.
-        scores.append(metrics.psnr(to_uint8(out.y1), to_uint8(item["gt1"][None])))
+        scores.append(metrics.psnr(to_uint8(out.y1), to_uint8(batch.gt1)))
         if first is None:
-            first = {"low1": item["low1"], "y1": out.y1[0].cpu(), "r1": out.r1[0].cpu(), "s1": out.s1[0].cpu(),
-                     "gt1": item["gt1"]}
+            first = panel(batch.low1[0], out.y1[0], out.r1[0], out.s1[0], batch.gt1[0])
     net.train(was_training)
     return float(np.mean(scores)) if scores else float("nan"), first
 
