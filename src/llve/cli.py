@@ -199,8 +199,8 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_synth(args: argparse.Namespace) -> None:
-    from llve.data.synthesis import SynthRanges
-    from llve.synth import SynthOptions, synthesize
+    from llve.data.low_light_camera import SynthRanges
+    from llve.synth_dataset import SynthOptions, synthesize
 
     lo, hi = args.exposure
     if not 0 < lo <= hi <= 1 or args.stride < 1 or args.still_frames < 2:

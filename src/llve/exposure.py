@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from llve.data.synthesis import mean_luma as frame_mean_luma
+from llve.data.low_light_camera import mean_luma as frame_mean_luma
 
 AUTO_RANGE = (0.32, 0.55)     # auto targets stay in this band of mean output luma
 AUTO_PIVOT = (0.03, 0.45)     # input mean luma 0.03 (~8/255) maps to target 0.45 ...

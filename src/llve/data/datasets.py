@@ -10,7 +10,7 @@ the losses (:func:`llve.losses.stcd_loss`) take.
 
 Sources with ``synthesize`` get new low-light frames for every item (a random camera, the same for both frames,
 independent noise), and ``sampling.reexpose`` re-exposes the ground truth of training items so that one network
-learns every target brightness (:func:`llve.data.synthesis.reexpose`).
+learns every target brightness (:func:`llve.data.low_light_camera.reexpose`).
 
 Randomness comes from ``numpy.random.default_rng((seed, epoch, index))``, so an item depends only on those
 three numbers — not on worker count, rank or what was drawn before — which makes resumed runs bit-for-bit equal.
@@ -33,7 +33,7 @@ from llve.correspondence.warp import inside
 from llve.data.motion import MotionConfig, random_motion
 from llve.data.sequences import PairedSequence
 from llve.data.sources import SourceConfig, load_frame, resolve
-from llve.data.synthesis import darken, draw_params, mean_luma, reexpose
+from llve.data.low_light_camera import darken, draw_params, mean_luma, reexpose
 from llve.errors import UserInputError
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from llve.atomic import atomic_output
 from llve.data.frames import FRAME_EXTENSIONS, list_frames, read_frame, write_frame
-from llve.data.synthesis import SynthRanges, darken_sequence, draw_params, write_sidecar
+from llve.data.low_light_camera import SynthRanges, darken_sequence, draw_params, write_sidecar
 from llve.errors import UserInputError
 
 
