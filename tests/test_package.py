@@ -59,3 +59,22 @@ def test_no_import_cycles_even_through_function_local_imports():
     for module in sorted(graph):
         if module not in state:
             visit(module, [])
+
+
+def test_library_errors_name_no_command_line_flags():
+    """Outside cli.py a UserInputError or warning says what is wrong in the library's terms; the CLI adds flags."""
+    import ast
+    import re
+    from pathlib import Path
+
+    flag = re.compile(r"(^|[\s(`'\"])(--[a-z]|-o\b)")
+    found = []
+    for path in (Path(__file__).resolve().parents[1] / "src" / "llve").rglob("*.py"):
+        if path.name == "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("UserInputError", "warn"):
+                texts = [c.value for a in node.args for c in ast.walk(a)
+                         if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+                found += [f"{path.name}:{node.lineno}: {t}" for t in texts if flag.search(t)]
+    assert not found, found

@@ -351,6 +351,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The library names the argument that would resolve an error (UserInputError.setting); the user reads the flag.
+FLAG_ADVICE = {
+    "overwrite": "pass --overwrite to replace it",
+    "output": "choose another output with -o",
+    "components": "choose another --components folder",
+    "device": "use --device cpu",
+    "tile": "set by --tile",
+    "frames": "set by --frames and --warmup",
+    "resume": "pass --resume with that folder to continue it",
+    "ray": "set by --cpus-per-task and --gpus-per-task",
+    "onnx": "make one with `llve export --onnx`",
+    "shard": "use --shard K/N",
+}
+
+
+def error_line(exc: UserInputError) -> str:
+    """``llve: error: <the library's message>; <the flag that resolves it>``."""
+    advice = FLAG_ADVICE.get(exc.setting or "")
+    return f"llve: error: {exc}" + (f"; {advice}" if advice else "")
+
+
 def _interrupted(signum, frame) -> None:
     raise KeyboardInterrupt  # so a `kill` cleans up temporary outputs exactly like Ctrl-C
 
@@ -362,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except UserInputError as exc:
-        print(f"llve: error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("llve: interrupted; no partial output was left under the final name", file=sys.stderr)

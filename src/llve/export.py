@@ -163,7 +163,7 @@ class OnnxStreamingModel:
             raise UserInputError(f"cannot load ONNX model {path}: {exc}") from None
         meta = self.session.get_modelmeta().custom_metadata_map
         if meta.get("llve.graph") != "stream_step":
-            raise UserInputError(f"{path} is not an llve streaming export (run `llve export --onnx`)")
+            raise UserInputError(f"{path} is not an llve streaming export", setting="onnx")
         self.arch = meta["llve.arch"]
         self.size_multiple = int(meta["llve.size_multiple"])
         self.layout = [tuple(item) for item in json.loads(meta["llve.features"])]

@@ -253,7 +253,7 @@ def serve(config: ViewerConfig) -> None:
     """Run the viewer until Ctrl-C; every file it made is removed on the way out."""
     require_gradio()
     if config.host not in LOCAL_HOSTS:
-        warn(f"--host {config.host}: the viewer is reachable by other machines on the network; anyone who reaches it "
+        warn(f"host {config.host}: the viewer is reachable by other machines on the network; anyone who reaches it "
              "can upload files and run the network")
     with tempfile.TemporaryDirectory(prefix="llve-view-") as folder:
         work = Path(folder)
@@ -271,7 +271,7 @@ def serve(config: ViewerConfig) -> None:
                                max_file_size=f"{config.max_upload_mb}mb", ssr_mode=False, mcp_server=False,
                                quiet=True, footer_links=[], theme=theme, prevent_thread_lock=True)
         except OSError as exc:
-            raise UserInputError(f"cannot serve on {config.host}:{config.port}: {exc} (choose another --port)") \
+            raise UserInputError(f"cannot serve on {config.host}:{config.port}: {exc} (choose another port)") \
                 from None
         print(f"llve view: serving http://{config.host}:{config.port} (Ctrl-C to stop); temporary files in {work} "
               "(removed at exit)", flush=True)
