@@ -239,7 +239,7 @@ def forward_pair(model, batch: TrainBatch):
 
 
 def train_step(model, batch: TrainBatch, optimizer, scheduler, cfg: TrainSection):
-    """One optimisation step: forward the pair, STCD loss, backward, clip, Adam, schedule; the loss terms and outputs."""
+    """One optimisation step: forward, STCD loss, backward, clip, Adam, schedule; returns the loss terms and outputs."""
     out = forward_pair(model, batch)
     terms = stcd_loss(out, batch, cfg.loss)
     optimizer.zero_grad(set_to_none=True)

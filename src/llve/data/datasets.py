@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -30,6 +29,7 @@ from torch.utils.data import Dataset
 from llve.correspondence import Correspondence, identity_correspondence
 from llve.correspondence.cache import CorrespondenceCache
 from llve.correspondence.warp import inside
+from llve.data.frames import resize_to
 from llve.data.motion import MotionConfig, random_motion
 from llve.data.sequences import PairedSequence
 from llve.data.sources import SourceConfig, load_frame, resolve
@@ -142,12 +142,6 @@ def crop_pair(pair: Pair, x: int, y: int, w: int, h: int) -> Pair:
     return out
 
 
-def _resize(img: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    if size is None or (img.shape[1], img.shape[0]) == tuple(size):
-        return img
-    return cv2.resize(img, tuple(size), interpolation=cv2.INTER_LINEAR)  # the official loader's cv2.resize
-
-
 def _to_tensors(pair: Pair, seq: str, index: int) -> TrainItem:
     item = {k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() / 255 for k in ("low1", "low2", "gt1", "gt2")}
     item.update({k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() for k in ("flow12", "flow21")})
@@ -222,7 +216,7 @@ class PairDataset(Dataset):
             partner = min(t + 1, last)
 
         def load(path: Path) -> np.ndarray:
-            return _resize(load_frame(path, src.npy_bgr), self.sampling.size)
+            return resize_to(load_frame(path, src.npy_bgr), self.sampling.size)
 
         gt1, gt2 = load(seq.gt_for(t)), load(seq.gt_for(partner))
         h, w = gt1.shape[:2]
@@ -238,8 +232,8 @@ class PairDataset(Dataset):
 
     def _image_pair(self, src: SourceConfig, unit: tuple[str, Path, Path], rng: np.random.Generator) -> Pair:
         _, low_path, high_path = unit
-        low, gt = _resize(load_frame(low_path, src.npy_bgr), self.sampling.size), \
-            _resize(load_frame(high_path, src.npy_bgr), self.sampling.size)
+        low, gt = resize_to(load_frame(low_path, src.npy_bgr), self.sampling.size), \
+            resize_to(load_frame(high_path, src.npy_bgr), self.sampling.size)
         if low.shape != gt.shape:
             raise UserInputError(f"{low_path} and {high_path} differ in size ({low.shape} vs {gt.shape})")
         h, w = gt.shape[:2]
