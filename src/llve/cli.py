@@ -334,10 +334,13 @@ def _run_view(args: argparse.Namespace) -> None:
     import os
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as for enhance: before torch loads OpenMP
-    from llve.view import ViewerConfig, serve
+    from llve.view import LOCAL_HOSTS, ViewerConfig, serve
 
     if not 0 <= args.port < 65536 or args.max_upload_mb < 1:
         raise UserInputError("need 0 <= --port < 65536 and --max-upload-mb >= 1")
+    if args.host not in LOCAL_HOSTS:
+        warn(f"--host {args.host}: the viewer is reachable by other machines on the network; anyone who reaches it "
+             "can upload files and run the network")
     serve(ViewerConfig(host=args.host, port=args.port, weights=args.weights, device=args.device,
                        max_upload_mb=args.max_upload_mb))
 
@@ -363,6 +366,7 @@ FLAG_ADVICE = {
     "ray": "set by --cpus-per-task and --gpus-per-task",
     "onnx": "make one with `llve export --onnx`",
     "shard": "use --shard K/N",
+    "port": "choose another --port",
 }
 
 
