@@ -59,3 +59,42 @@ def test_no_import_cycles_even_through_function_local_imports():
     for module in sorted(graph):
         if module not in state:
             visit(module, [])
+
+
+def test_library_errors_name_no_command_line_flags():
+    """Outside cli.py a UserInputError or warning says what is wrong in the library's terms; the CLI adds flags."""
+    import ast
+    import re
+    from pathlib import Path
+
+    flag = re.compile(r"(^|[\s(`'\"])(--[a-z]|-o\b)")
+    found = []
+    for path in (Path(__file__).resolve().parents[1] / "src" / "llve").rglob("*.py"):
+        if path.name == "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("UserInputError", "warn"):
+                texts = [c.value for a in node.args for c in ast.walk(a)
+                         if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+                found += [f"{path.name}:{node.lineno}: {t}" for t in texts if flag.search(t)]
+    assert not found, found
+
+
+def test_only_models_and_streaming_call_the_network_step():
+    """One driver: outside models/ and streaming.py nobody calls a network's encode / decompose_first."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "src" / "llve"
+    found = []
+    for path in root.rglob("*.py"):
+        if path.parent.name == "models" or path.name == "streaming.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in ("encode", "decompose_first", "decompose_first_tiled"):
+                receiver = ast.unparse(node.func.value)  # str.encode and PyAV's stream.encode are not networks
+                if node.func.attr != "encode" or re.search(r"model|net", receiver):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}: {receiver}.{node.func.attr}")
+    assert not found, found

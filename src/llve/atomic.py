@@ -122,7 +122,7 @@ def atomic_output(final: str | os.PathLike, is_dir: bool = False, overwrite: boo
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets the usual permissions
     except OSError as exc:  # read-only folder, no space, a file where a folder should be ...
         _remove_if_empty(created)
-        raise UserInputError(f"cannot write {shown}: {exc.strerror or exc} (choose another output with -o)") from None
+        raise UserInputError(f"cannot write {shown}: {exc.strerror or exc}", setting="output") from None
 
     def discard() -> None:
         shutil.rmtree(tmp, ignore_errors=True) if is_dir else tmp.unlink(missing_ok=True)

@@ -44,7 +44,7 @@ class Shard:
 
     def __post_init__(self) -> None:
         if not 1 <= self.index <= self.count:
-            raise UserInputError(f"--shard {self.index}/{self.count}: need 1 <= K <= N")
+            raise UserInputError(f"shard {self.index}/{self.count}: need 1 <= K <= N")
 
     @property
     def manifest_name(self) -> str:
@@ -65,7 +65,7 @@ def parse_shard(text: str, environ: Mapping[str, str] = os.environ) -> Shard:
         try:
             k, n = (int(part) for part in text.split("/"))
         except ValueError:
-            raise UserInputError(f"--shard {text}: expected K/N (e.g. 2/8) or auto") from None
+            raise UserInputError(f"shard {text}: expected K/N (e.g. 2/8) or auto") from None
         return Shard(k, n)
     rank, world = int(environ.get("RANK", 0)), int(environ.get("WORLD_SIZE", 1))
     task, tasks = 0, 1
@@ -76,8 +76,8 @@ def parse_shard(text: str, environ: Mapping[str, str] = os.environ) -> Shard:
         offset = int(environ["SLURM_ARRAY_TASK_ID"]) - first
         task = offset // step
         if offset % step or not 0 <= task < tasks:
-            raise UserInputError(f"--shard auto: Slurm array task {environ['SLURM_ARRAY_TASK_ID']} is not one of "
-                                 f"{tasks} evenly spaced tasks from {first} (use --shard K/N)")
+            raise UserInputError(f"shard auto: Slurm array task {environ['SLURM_ARRAY_TASK_ID']} is not one of "
+                                 f"{tasks} evenly spaced tasks from {first}", setting="shard")
     return Shard(task * world + rank + 1, tasks * world)
 
 

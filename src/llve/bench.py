@@ -233,7 +233,7 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     if s.backend not in ("torch", "onnxruntime"):
         raise UserInputError(f"unknown backend '{s.backend}' (choose torch or onnxruntime)")
     if s.frames < 1 or s.min_frames < 1 or s.warmup < 0:
-        raise UserInputError("--frames must be at least 1 and --warmup at least 0")
+        raise UserInputError("frames and min_frames must be at least 1 and warmup at least 0", setting="frames")
     device = resolve_device(s.device)
     if s.runtime.precision != "fp32" and device.type != "cuda":
         raise UserInputError(f"{s.runtime.precision} inference needs a CUDA device (got {device})")

@@ -152,8 +152,8 @@ def check_run_folder(run_dir: Path, resume: str | Path | None) -> None:
     if not existing:
         return
     if resume is None:
-        raise UserInputError(f"run folder {run_dir} already holds a run ({existing[-1].name}); pass --resume "
-                             f"{run_dir} to continue it, or set another name or out_dir for a new run")
+        raise UserInputError(f"run folder {run_dir} already holds a run ({existing[-1].name}); resume from it to "
+                             "continue it, or set another name or out_dir for a new run", setting="resume")
     source = Path(resume).resolve()
     if not (source == run_dir.resolve() or run_dir.resolve() in source.parents):
         raise UserInputError(f"run folder {run_dir} already holds another run ({existing[-1].name}); resuming "

@@ -200,8 +200,8 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_synth(args: argparse.Namespace) -> None:
-    from llve.data.synthesis import SynthRanges
-    from llve.synth import SynthOptions, synthesize
+    from llve.data.low_light_camera import SynthRanges
+    from llve.synth_dataset import SynthOptions, synthesize
 
     lo, hi = args.exposure
     if not 0 < lo <= hi <= 1 or args.stride < 1 or args.still_frames < 2:
@@ -335,10 +335,13 @@ def _run_view(args: argparse.Namespace) -> None:
     import os
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as for enhance: before torch loads OpenMP
-    from llve.view import ViewerConfig, serve
+    from llve.view import LOCAL_HOSTS, ViewerConfig, serve
 
     if not 0 <= args.port < 65536 or args.max_upload_mb < 1:
         raise UserInputError("need 0 <= --port < 65536 and --max-upload-mb >= 1")
+    if args.host not in LOCAL_HOSTS:
+        warn(f"--host {args.host}: the viewer is reachable by other machines on the network; anyone who reaches it "
+             "can upload files and run the network")
     serve(ViewerConfig(host=args.host, port=args.port, weights=args.weights, device=args.device,
                        max_upload_mb=args.max_upload_mb))
 
@@ -352,6 +355,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The library names the argument that would resolve an error (UserInputError.setting); the user reads the flag.
+FLAG_ADVICE = {
+    "overwrite": "pass --overwrite to replace it",
+    "output": "choose another output with -o",
+    "components": "choose another --components folder",
+    "device": "use --device cpu",
+    "tile": "set by --tile",
+    "frames": "set by --frames and --warmup",
+    "resume": "pass --resume with that folder to continue it",
+    "ray": "set by --cpus-per-task and --gpus-per-task",
+    "onnx": "make one with `llve export --onnx`",
+    "shard": "use --shard K/N",
+    "port": "choose another --port",
+}
+
+
+def error_line(exc: UserInputError) -> str:
+    """``llve: error: <the library's message>; <the flag that resolves it>``."""
+    advice = FLAG_ADVICE.get(exc.setting or "")
+    return f"llve: error: {exc}" + (f"; {advice}" if advice else "")
+
+
 def _interrupted(signum, frame) -> None:
     raise KeyboardInterrupt  # so a `kill` cleans up temporary outputs exactly like Ctrl-C
 
@@ -363,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except UserInputError as exc:
-        print(f"llve: error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("llve: interrupted; no partial output was left under the final name", file=sys.stderr)

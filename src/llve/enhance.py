@@ -101,7 +101,7 @@ def batch_outputs(inputs: list[Path], output: str | Path | None, lossless: bool)
         return [default_output(src, input_kind(src), lossless) for src in inputs]
     folder = Path(output)
     if folder.exists() and not folder.is_dir():
-        raise UserInputError(f"output {folder}: with several inputs, -o names a folder for the results")
+        raise UserInputError(f"output {folder}: with several inputs, the output names a folder for the results")
     outs = [folder / default_output(src, input_kind(src), lossless).name for src in inputs]
     seen: dict[Path, Path] = {}
     for src, out in zip(inputs, outs):

@@ -15,10 +15,16 @@ class UserInputError(Exception):
 
     A DataLoader worker's error reaches the main process re-raised with the worker's whole traceback as its
     message; only the original one-line message is kept.
+
+    Args:
+        message: what is wrong, in the library's terms (argument and config names, never command-line flags).
+        setting: the argument that would resolve it (e.g. ``overwrite``), if one does; the CLI tells its user
+            which flag sets it.
     """
 
-    def __init__(self, message: str = "") -> None:
+    def __init__(self, message: str = "", setting: str | None = None) -> None:
         marker = f"{type(self).__module__}.{type(self).__qualname__}: "
         if message.startswith("Caught ") and "Original Traceback" in message and marker in message:
             message = message.rsplit(marker, 1)[1].strip()
         super().__init__(message)
+        self.setting = setting

@@ -1,7 +1,8 @@
 """ONNX export of the streaming step, and an ONNX Runtime model with the networks' streaming interface.
 
-What is exported is one streaming step, not the two-frame ``forward``: a video enhancer encodes every frame once
-and pairs it with its successor, and the exported graph keeps that saving::
+What is exported is one streaming step (:class:`llve.models.stream_step.StreamStep`), not the two-frame
+``forward``: a video enhancer encodes every frame once and pairs it with its successor, and the exported graph
+keeps that saving::
 
     step(frame, prev_<feature>...) -> (y, r, s, next_<feature>...)
 
@@ -36,31 +37,9 @@ from torch import nn
 from llve.atomic import atomic_output
 from llve.errors import UserInputError
 from llve.models import Decomposition, arch_name
+from llve.models.stream_step import StreamStep
 
 OPSET = 18
-
-
-def feature_layout(model: nn.Module) -> tuple[type, list[tuple[str, int, int]]]:
-    """The model's feature tuple type and (name, channels, stride) of each field, from one tiny encode."""
-    m = model.size_multiple
-    param = next(model.parameters())
-    with torch.no_grad():
-        feats = model.encode(torch.zeros(1, 3, 4 * m, 4 * m, device=param.device, dtype=param.dtype))
-    return type(feats), [(name, t.shape[1], 4 * m // t.shape[-2]) for name, t in zip(feats._fields, feats)]
-
-
-class StreamStep(nn.Module):
-    """The exported graph: enhance frame t from its cached features and the partner frame t+1."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-        self.feature_type, _ = feature_layout(model)
-
-    def forward(self, frame: torch.Tensor, *prev: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        partner = self.model.encode(frame)
-        d = self.model.decompose_first(self.feature_type(*prev), partner)
-        return (d.y, d.r, d.s, *partner)
 
 
 @contextlib.contextmanager
@@ -90,10 +69,8 @@ def export_onnx(model: nn.Module, path: str | Path, height: int = 64, width: int
     m = model.size_multiple
     height, width = max(m, height - height % m), max(m, width - width % m)
     step = StreamStep(model).eval()
-    _, layout = feature_layout(model)
-    frame = torch.rand(2, 3, height, width)  # batch 2: a traced 1 would be specialised to a constant
-    with torch.no_grad():
-        prev = tuple(model.encode(torch.rand(2, 3, height, width)))
+    layout = step.layout
+    frame, *prev = step.example_inputs(2, height, width)  # batch 2: a traced 1 would be specialised to a constant
     names = [n for n, _, _ in layout]
     inputs, outputs = ["frame", *(f"prev_{n}" for n in names)], ["y", "r", "s", *(f"next_{n}" for n in names)]
     meta = {"llve.arch": arch_name(model), "llve.config": json.dumps(dataclasses.asdict(model.cfg)),
@@ -163,7 +140,7 @@ class OnnxStreamingModel:
             raise UserInputError(f"cannot load ONNX model {path}: {exc}") from None
         meta = self.session.get_modelmeta().custom_metadata_map
         if meta.get("llve.graph") != "stream_step":
-            raise UserInputError(f"{path} is not an llve streaming export (run `llve export --onnx`)")
+            raise UserInputError(f"{path} is not an llve streaming export", setting="onnx")
         self.arch = meta["llve.arch"]
         self.size_multiple = int(meta["llve.size_multiple"])
         self.layout = [tuple(item) for item in json.loads(meta["llve.features"])]

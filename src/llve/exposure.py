@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from llve.data.synthesis import mean_luma as frame_mean_luma
+from llve.data.low_light_camera import mean_luma as frame_mean_luma
 
 # auto's curve, target = clip(0.34 * (input / 0.03) ** 0.26, 0.36, 0.55), was fitted (least log error) to the
 # brightness of the ground truths of the training parts of LOL and SICE: brighter scenes are shown brighter, a

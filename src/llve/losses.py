@@ -27,6 +27,7 @@ from typing import Literal, NamedTuple
 import torch
 
 from llve.correspondence.warp import warp
+from llve.data.datasets import TrainBatch
 
 CHARBONNIER_EPS = 1e-6
 LUMA = (0.299, 0.587, 0.114)
@@ -93,14 +94,14 @@ class LossTerms(NamedTuple):
     consistency: torch.Tensor
 
 
-def stcd_loss(out, batch: dict[str, torch.Tensor], cfg: LossConfig = LossConfig()) -> LossTerms:
-    """The full STCD loss for a :class:`~llve.models.PairOutput` ``out`` and a training batch.
+def stcd_loss(out, batch: TrainBatch, cfg: LossConfig = LossConfig()) -> LossTerms:
+    """The full STCD loss for a :class:`~llve.models.PairOutput` ``out`` and the batch it came from.
 
-    ``batch`` holds ``gt1, gt2`` (B, 3, H, W), ``flow12, flow21`` (B, 2, H, W) and ``cert1, cert2`` (B, 1, H, W).
+    Uses the batch's ``gt1, gt2`` (B, 3, H, W), ``flow12, flow21`` (B, 2, H, W) and ``cert1, cert2`` (B, 1, H, W).
     """
-    pixel = charbonnier(out.y1, batch["gt1"]) + charbonnier(out.y2, batch["gt2"])
-    smooth = (smoothness(out.s1, batch["gt1"]) + smoothness(out.s2, batch["gt2"])) / 2
-    cons = consistency(out.r1, out.r2, batch["flow12"], batch["flow21"], batch["cert1"], batch["cert2"])
+    pixel = charbonnier(out.y1, batch.gt1) + charbonnier(out.y2, batch.gt2)
+    smooth = (smoothness(out.s1, batch.gt1) + smoothness(out.s2, batch.gt2)) / 2
+    cons = consistency(out.r1, out.r2, batch.flow12, batch.flow21, batch.cert1, batch.cert2)
     if cfg.reduction == "sum":  # official: batch sums, except the consistency term which upstream averages
         pixel, smooth, cons = pixel.sum(), smooth.sum(), cons.mean()
     else:

@@ -27,20 +27,20 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _check_replaceable_folder(src: Path, out: Path, what: str) -> None:
-    """``--overwrite`` on an existing folder: only a folder of frames that holds neither the input nor the cwd."""
+    """Overwriting an existing folder: only a folder of frames that holds neither the input nor the cwd."""
     real_out, real_src = out.resolve(), src.resolve()
     if real_src != real_out and _inside(real_src, real_out):
-        raise UserInputError(f"{what} {out} holds the input {src}; --overwrite would delete it "
-                             "(choose a new folder with -o)")
+        raise UserInputError(f"{what} {out} holds the input {src}; replacing the folder would delete it",
+                             setting="output")
     if _inside(Path.cwd().resolve(), real_out):
-        raise UserInputError(f"{what} {out} is or holds the current folder; --overwrite replaces a whole folder "
-                             "(choose a new folder with -o)")
+        raise UserInputError(f"{what} {out} is or holds the current folder; overwriting replaces a whole folder",
+                             setting="output")
     others = sorted(p.name for p in out.iterdir()
                     if not (p.is_file() and not p.is_symlink() and p.suffix.lower() in FRAME_EXTENSIONS))
     if others:
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-        raise UserInputError(f"{what} {out} holds other things than frames ({shown}); --overwrite replaces a whole "
-                             "frame folder and would delete them (choose a new folder with -o)")
+        raise UserInputError(f"{what} {out} holds other things than frames ({shown}); overwriting replaces a whole "
+                             "frame folder and would delete them", setting="output")
 
 
 def check_output(src: Path, out: Path, kind: str, lossless: bool, overwrite: bool, what: str = "output") -> None:
@@ -51,10 +51,10 @@ def check_output(src: Path, out: Path, kind: str, lossless: bool, overwrite: boo
     """
     same = out.exists() and src.exists() and os.path.samefile(out, src)
     if same and (not overwrite or what != "output"):
-        hint = " (pass --overwrite to replace it)" if what == "output" else " (choose another --components folder)"
-        raise UserInputError(f"{what} {out} is the input; refusing to overwrite it{hint}")
+        raise UserInputError(f"{what} {out} is the input; refusing to overwrite it",
+                             setting="overwrite" if what == "output" else "components")
     if (out.exists() or out.is_symlink()) and not overwrite:
-        raise UserInputError(f"{what} {out} exists (pass --overwrite to replace it)")
+        raise UserInputError(f"{what} {out} exists", setting="overwrite")
     if kind != "folder" and out.is_dir():
         raise UserInputError(f"{what} {out} is a folder; a {kind} output must be a file name")
     if kind == "folder" and out.exists() and not out.is_dir():
@@ -69,4 +69,4 @@ def check_output(src: Path, out: Path, kind: str, lossless: bool, overwrite: boo
     if kind == "image" and suffix not in FRAME_EXTENSIONS:
         raise UserInputError(f"{what} {out}: an image needs an image file name (.png, .jpg, ...)")
     if kind == "image" and lossless and suffix not in (".png", ".npy", ".bmp", ".tif", ".tiff"):
-        raise UserInputError(f"{what} {out}: --lossless needs a lossless image format such as .png")
+        raise UserInputError(f"{what} {out}: a lossless image needs a lossless format such as .png")

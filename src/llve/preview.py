@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-import cv2
 import numpy as np
 
-from llve.data.frames import FRAME_EXTENSIONS, read_frame
+from llve.data.frames import FRAME_EXTENSIONS, downscale, read_frame
 from llve.data.video_io import probe_video, read_video
 from llve.errors import UserInputError
 from llve.metrics import mean_luma, newly_clipped, noise_sigma, relative_flicker
@@ -61,16 +60,6 @@ def media_kind(path: str | Path) -> str:
     except UserInputError:
         raise UserInputError(f"{path.name} is not a video or an image this viewer can read") from None
     return "video"
-
-
-def downscale(rgb: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink so the longer side is at most ``max_side`` (area averaging: no aliasing); never enlarge."""
-    h, w = rgb.shape[:2]
-    scale = max_side / max(h, w)
-    if scale >= 1:
-        return rgb
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def load_clip(path: str | Path, settings: PreviewSettings = PreviewSettings()) -> Clip:

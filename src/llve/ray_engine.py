@@ -36,14 +36,14 @@ class RaySettings:
 
     def __post_init__(self) -> None:
         if self.cpus_per_task <= 0 or self.gpus_per_task < 0:
-            raise UserInputError("--cpus-per-task must be > 0 and --gpus-per-task >= 0")
+            raise UserInputError("cpus_per_task must be > 0 and gpus_per_task >= 0", setting="ray")
 
 
 def import_ray():
     try:
         import ray
     except ImportError:
-        raise UserInputError('--engine ray needs Ray: pip install "llve[ray]"') from None
+        raise UserInputError('the Ray engine needs Ray: pip install "llve[ray]"') from None
     return ray
 
 

@@ -19,10 +19,10 @@ def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
     except RuntimeError:
         raise UserInputError(f"unknown device '{name}' (use auto, cpu, cuda or cuda:N)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserInputError(f"device '{name}' requested, but no CUDA GPU is available (use --device cpu)")
+        raise UserInputError(f"device '{name}' requested, but no CUDA GPU is available", setting="device")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise UserInputError(f"device '{name}' requested, but this PyTorch has no Apple GPU (MPS) support "
-                             "(use --device cpu)")
+        raise UserInputError(f"device '{name}' requested, but this PyTorch has no Apple GPU (MPS) support",
+                             setting="device")
     if device.type not in ("cpu", "cuda", "mps"):
         raise UserInputError(f"device '{name}' is not supported (use auto, cpu, cuda or cuda:N)")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():

@@ -66,7 +66,8 @@ class StreamOptions:
         if self.pairing not in PAIRINGS:
             raise UserInputError(f"unknown pairing '{self.pairing}' (choose {' or '.join(PAIRINGS)})")
         if self.tile and not self.tile >= MIN_TILE:
-            raise UserInputError(f"--tile {self.tile} is too small (0 for whole frames, or at least {MIN_TILE} pixels)")
+            raise UserInputError(f"tile {self.tile} is too small (0 for whole frames, or at least {MIN_TILE} pixels)",
+                                 setting="tile")
         if self.precision not in PRECISIONS:
             raise UserInputError(f"unknown precision '{self.precision}' (choose {', '.join(PRECISIONS)})")
 

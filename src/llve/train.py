@@ -7,13 +7,16 @@ A run folder ``out_dir/name`` receives ``config.yaml`` (the resolved config), ``
 Resuming is bit-for-bit on CPU: a checkpoint holds the weights, Adam's state, the schedule position, every
 RNG state and the iteration; the data order is a function of (seed, epoch) and every item a function of
 (seed, epoch, index), so the resumed run skips to the same place in the same epoch and sees the same batches.
+
+The loop (:func:`_train`) reads top to bottom: :func:`setup` builds a :class:`Run`, :func:`batches` feeds it,
+:func:`train_step` optimises, :func:`validate` and :func:`checkpoint` run every so many iterations.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -26,14 +29,14 @@ from llve.checkpoints import check_run_folder, prune, read_for_resume, restore, 
 from llve.config import to_yaml
 from llve.correspondence import build_backend
 from llve.correspondence.cache import CorrespondenceCache
-from llve.data.datasets import PairDataset, collate
+from llve.data.datasets import PairDataset, TrainBatch, collate
 from llve.errors import UserInputError
 from llve.streaming import to_uint8
-from llve.losses import stcd_loss
+from llve.losses import LossTerms, stcd_loss
 from llve.models import build_model
 from llve.models.padding import Padder
 from llve.schedule import ScheduleFactor
-from llve.train_config import TrainConfig
+from llve.train_config import TrainConfig, TrainSection
 
 
 # Prefixes of layers that are initialised to leave a network's output unchanged, so fine-tuning may add them.
@@ -54,41 +57,114 @@ class TrainSummary:
     rank_divergence: float = 0.0  # max |weight difference| between ranks at the end (0.0: in sync)
 
 
-def _forward(model, x1: torch.Tensor, x2: torch.Tensor, exposure1: torch.Tensor, exposure2: torch.Tensor):
-    """Run the pair through the network at any size: pad to its size multiple, crop every output back.
+@dataclass
+class Run:
+    """What a training run is built from, made once by :func:`setup`.
 
-    A network with exposure control is asked for each ground truth's own brightness (``exposure1/2``, (B,)).
+    Args:
+        model: the network, wrapped for DDP when there are several processes.
+        start: the iteration the run starts from (0, or the resumed checkpoint's).
+        writer: TensorBoard writer on the primary process when logging is on, else None.
     """
-    net = distributed.unwrap(model)
-    padder = Padder(x1.shape[-2], x1.shape[-1], net.size_multiple)
-    targets = (exposure1, exposure2) if getattr(net, "exposure_control", False) else ()
-    out = model(padder.pad(x1), padder.pad(x2), *targets)
-    return type(out)(*(padder.crop(t) for t in out))
+
+    cfg: TrainConfig
+    world: distributed.World
+    device: torch.device
+    run_dir: Path
+    train_set: PairDataset
+    val_set: PairDataset
+    sampler: torch.utils.data.Sampler
+    steps_per_epoch: int
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    start: int
+    writer: object | None
+    log: Callable[[str], None]
 
 
-@torch.no_grad()
-def validate(model, dataset: PairDataset, device: torch.device, max_items: int = 0) -> tuple[float, dict]:
-    """Mean PSNR of Y1 over the held-out pairs, and the first pair's outputs for an image panel."""
-    net = distributed.unwrap(model)
-    was_training = net.training
-    net.eval()
-    scores, first = [], None
-    for i in range(len(dataset) if max_items <= 0 else min(max_items, len(dataset))):
-        item = dataset[i]
-        out = _forward(net, item["low1"][None].to(device), item["low2"][None].to(device),
-                       item["exposure1"][None].to(device), item["exposure2"][None].to(device))
-        # The protocol's PSNR (uint8, peak 255) on the trainer's crops: a quick number; `llve test` is the full one.
-        scores.append(metrics.psnr(to_uint8(out.y1), to_uint8(item["gt1"][None])))
-        if first is None:
-            first = {"low1": item["low1"], "y1": out.y1[0].cpu(), "r1": out.r1[0].cpu(), "s1": out.s1[0].cpu(),
-                     "gt1": item["gt1"]}
-    net.train(was_training)
-    return float(np.mean(scores)) if scores else float("nan"), first
+def train(cfg: TrainConfig, resume: str | Path | None = None, log: Callable[[str], None] = print) -> TrainSummary:
+    """Train ``cfg`` (optionally continuing a checkpoint); works under torchrun unchanged."""
+    world, device = distributed.setup(cfg.train.device)
+    try:
+        return _train(setup(cfg, resume, world, device, log if world.primary else (lambda msg: None)))
+    finally:
+        distributed.cleanup()
 
 
-def panel(low, y, r, s, gt) -> torch.Tensor:
-    """input | output | R | S | GT side by side, (3, H, 5W), for TensorBoard."""
-    return torch.cat([t.detach().float().cpu().clamp(0, 1) for t in (low, y, r, s, gt)], dim=-1)
+def _train(run: Run) -> TrainSummary:
+    cfg, log, primary = run.cfg, run.log, run.world.primary
+    iteration, t0, last_loss, val_psnr = run.start, time.perf_counter(), float("nan"), None
+    log(f"llve: training {cfg.name}: {len(run.train_set)} pairs, {len(run.val_set)} held out, "
+        f"{run.world.size} process(es), device {run.device}, from iteration {iteration} to {cfg.train.iterations}")
+    for iteration, batch in batches(run):
+        terms, out = train_step(run.model, batch, run.optimizer, run.scheduler, cfg.train)
+        last_loss = distributed.reduce_mean(terms.total.detach()).item()
+        _report(run, iteration, terms, t0)
+        if run.writer and _due(cfg.log.images_every, iteration):
+            run.writer.add_image("train/input_output_R_S_GT", panel(batch.low1[0], out.y1[0], out.r1[0],
+                                                                    out.s1[0], batch.gt1[0]), iteration)
+        if primary and len(run.val_set) and _due(cfg.log.val_every, iteration):
+            val_psnr, shown = validate(run.model, run.val_set, run.device, cfg.data.val_items)
+            log(f"llve: iteration {iteration}: validation PSNR {val_psnr:.2f} dB")
+            if run.writer:
+                run.writer.add_scalar("val/psnr", val_psnr, iteration)
+                run.writer.add_image("val/input_output_R_S_GT", shown, iteration)
+        if primary and _due(cfg.log.checkpoint_every, iteration):
+            checkpoint(run, iteration)
+    seconds = time.perf_counter() - t0
+    spread = distributed.divergence(run.model)
+    if run.world.size > 1:
+        log(f"llve: weights on all {run.world.size} ranks: max difference {spread}")
+    if primary:
+        _finish(run, iteration, seconds)
+    # Leave together: a rank that tears its process group down while rank 0 still writes can abort in Gloo.
+    distributed.barrier()
+    return TrainSummary(run.run_dir, iteration, iteration - run.start, seconds, last_loss, val_psnr,
+                        run.world.size, spread)
+
+
+def setup(cfg: TrainConfig, resume, world: distributed.World, device: torch.device, log) -> Run:
+    """Data, network (fine-tune weights or a resumed checkpoint), Adam, schedule, config.yaml and TensorBoard."""
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    run_dir = Path(cfg.out_dir) / cfg.name
+    check_run_folder(run_dir, resume)
+    if not world.primary:
+        distributed.barrier()  # rank 0 decodes videos and lists files first
+    train_set, val_set = _make_datasets(cfg, Path(cfg.data.correspondence.cache_dir or Path(cfg.out_dir) / "cache"))
+    if world.primary:
+        distributed.barrier()
+    train_set[0]  # fail here, with a clean message, on unreadable files or a crop larger than the frames
+    sampler = distributed.sampler(train_set, world, cfg.train.seed)
+    steps_per_epoch = len(sampler) // cfg.data.batch_size
+    if steps_per_epoch == 0:
+        raise UserInputError(f"{len(train_set)} training pairs are fewer than batch_size x processes "
+                             f"({cfg.data.batch_size} x {world.size})")
+
+    torch.manual_seed(cfg.train.seed)  # equal initial weights everywhere (DDP also broadcasts rank 0's)
+    net = build_model(cfg.model.arch, **cfg.model.config)
+    if cfg.model.weights and not resume:
+        _load_start_weights(net, cfg, log)
+    net.to(device).train()
+    opt_cfg = cfg.train.optim
+    optimizer = torch.optim.Adam(net.parameters(), lr=opt_cfg.lr, betas=opt_cfg.betas,
+                                 weight_decay=opt_cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, ScheduleFactor(opt_cfg))
+    torch.manual_seed(cfg.train.seed + world.rank)  # per-rank stream from here on (a resume restores it)
+    start = 0
+    if resume:
+        path, ckpt = read_for_resume(resume)
+        if ckpt.get("arch") != cfg.model.arch:
+            raise UserInputError(f"checkpoint {path} is for model '{ckpt.get('arch')}', config says '{cfg.model.arch}'")
+        start = restore(ckpt, path, net, optimizer, scheduler)
+        log(f"llve: resumed {path} at iteration {start}")
+    if world.primary:  # only now that the run can start: a failed resume leaves the old config.yaml as it was
+        with atomic_output(run_dir / "config.yaml") as tmp:
+            tmp.write_text(to_yaml(cfg))
+    model = distributed.wrap(net, world, device)
+    return Run(cfg, world, device, run_dir, train_set, val_set, sampler, steps_per_epoch, model, optimizer,
+               scheduler, start, _open_writer(cfg, world, run_dir), log)
 
 
 def _make_datasets(cfg: TrainConfig, cache_root: Path) -> tuple[PairDataset, PairDataset]:
@@ -99,145 +175,137 @@ def _make_datasets(cfg: TrainConfig, cache_root: Path) -> tuple[PairDataset, Pai
     return PairDataset(split="train", **common), PairDataset(split="test", **common)
 
 
-def train(cfg: TrainConfig, resume: str | Path | None = None, log: Callable[[str], None] = print) -> TrainSummary:
-    """Train ``cfg`` (optionally continuing a checkpoint); works under torchrun unchanged."""
-    world, device = distributed.setup(cfg.train.device)
+def _load_start_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> None:
+    """Fine-tune from ``cfg.model.weights``: only :data:`FRESH_LAYERS` may be missing from the file."""
+    from llve.models.weights import read_weights
+
+    state, _, _ = read_weights(cfg.model.weights)
     try:
-        return _train(cfg, resume, world, device, log if world.primary else (lambda msg: None))
-    finally:
-        distributed.cleanup()
+        missing, unexpected = net.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise UserInputError(f"weights {cfg.model.weights} do not fit model '{cfg.model.arch}': "
+                             f"{str(exc).splitlines()[0]}") from None
+    # Layers that start as the identity (the exposure control) may be new; any other gap is an error.
+    new = [k for k in missing if not k.startswith(FRESH_LAYERS)]
+    if new or unexpected:
+        raise UserInputError(f"weights {cfg.model.weights} do not fit model '{cfg.model.arch}': "
+                             f"missing {', '.join(new[:5]) or 'none'}; unexpected {', '.join(unexpected[:5]) or 'none'}")
+    if missing:
+        log(f"llve: starting from {cfg.model.weights}; new layers start as the identity: "
+            f"{', '.join(sorted({k.split('.')[0] for k in missing}))}")
 
 
-def _train(cfg: TrainConfig, resume, world: distributed.World, device: torch.device, log) -> TrainSummary:
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
-    run_dir = Path(cfg.out_dir) / cfg.name
-    cache_root = Path(cfg.data.correspondence.cache_dir or Path(cfg.out_dir) / "cache")
-    check_run_folder(run_dir, resume)
-    if not world.primary:
-        distributed.barrier()  # rank 0 decodes videos and lists files first
-    train_set, val_set = _make_datasets(cfg, cache_root)
-    if world.primary:
-        distributed.barrier()
-    train_set[0]  # fail here, with a clean message, on unreadable files or a crop larger than the frames
-    batch = cfg.data.batch_size
-    sampler = distributed.sampler(train_set, world, cfg.train.seed)
-    steps_per_epoch = len(sampler) // batch
-    if steps_per_epoch == 0:
-        raise UserInputError(f"{len(train_set)} training pairs are fewer than batch_size x processes "
-                             f"({batch} x {world.size})")
+def _open_writer(cfg: TrainConfig, world: distributed.World, run_dir: Path):
+    if not (world.primary and (cfg.log.scalars_every or cfg.log.images_every or cfg.log.val_every)):
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise UserInputError("TensorBoard logging needs the 'tensorboard' package: pip install 'llve[train]'") from None
+    return SummaryWriter(str(run_dir / "tb"))
 
-    torch.manual_seed(cfg.train.seed)  # equal initial weights everywhere (DDP also broadcasts rank 0's)
-    net = build_model(cfg.model.arch, **cfg.model.config)
-    if cfg.model.weights and not resume:
-        from llve.models.weights import read_weights
 
-        state, _, _ = read_weights(cfg.model.weights)
-        try:
-            missing, unexpected = net.load_state_dict(state, strict=False)
-        except RuntimeError as exc:
-            raise UserInputError(f"weights {cfg.model.weights} do not fit model '{cfg.model.arch}': "
-                                 f"{str(exc).splitlines()[0]}") from None
-        # Layers that start as the identity (the exposure control) may be new; any other gap is an error.
-        new = [k for k in missing if not k.startswith(FRESH_LAYERS)]
-        if new or unexpected:
-            raise UserInputError(f"weights {cfg.model.weights} do not fit model '{cfg.model.arch}': "
-                                 f"missing {', '.join(new[:5]) or 'none'}; unexpected {', '.join(unexpected[:5]) or 'none'}")
-        if missing:
-            log(f"llve: starting from {cfg.model.weights}; new layers start as the identity: "
-                f"{', '.join(sorted({k.split('.')[0] for k in missing}))}")
-    net.to(device).train()
-    opt_cfg = cfg.train.optim
-    optimizer = torch.optim.Adam(net.parameters(), lr=opt_cfg.lr, betas=opt_cfg.betas,
-                                 weight_decay=opt_cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, ScheduleFactor(opt_cfg))
-    torch.manual_seed(cfg.train.seed + world.rank)  # per-rank stream from here on (a resume restores it)
-    iteration = 0
-    if resume:
-        path, ckpt = read_for_resume(resume)
-        if ckpt.get("arch") != cfg.model.arch:
-            raise UserInputError(f"checkpoint {path} is for model '{ckpt.get('arch')}', config says '{cfg.model.arch}'")
-        iteration = restore(ckpt, path, net, optimizer, scheduler)
-        log(f"llve: resumed {path} at iteration {iteration}")
-    if world.primary:  # only now that the run can start: a failed resume leaves the old config.yaml as it was
-        with atomic_output(run_dir / "config.yaml") as tmp:
-            tmp.write_text(to_yaml(cfg))
-    model = distributed.wrap(net, world, device)
+def batches(run: Run) -> Iterator[tuple[int, TrainBatch]]:
+    """Yield ``(iteration, batch on the device)`` from ``run.start + 1`` to the last iteration.
 
-    writer = None
-    if world.primary and (cfg.log.scalars_every or cfg.log.images_every or cfg.log.val_every):
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise UserInputError("TensorBoard logging needs the 'tensorboard' package: pip install 'llve[train]'") \
-                from None
-        writer = SummaryWriter(str(run_dir / "tb"))
-
-    ckpt_dir = run_dir / "checkpoints"
-    start, t0, last_loss, val_psnr = iteration, time.perf_counter(), float("nan"), None
-    log(f"llve: training {cfg.name}: {len(train_set)} pairs, {len(val_set)} held out, {world.size} process(es), "
-        f"device {device}, from iteration {iteration} to {cfg.train.iterations}")
+    Epoch ``iteration // steps_per_epoch`` is shuffled from (seed, epoch); a resumed run skips the batches of
+    its epoch that it already saw.
+    """
+    cfg, iteration, size = run.cfg, run.start, run.cfg.data.batch_size
     while iteration < cfg.train.iterations:
-        epoch, skip = divmod(iteration, steps_per_epoch)
-        sampler.set_epoch(epoch)
-        train_set.set_epoch(epoch)
-        indices = list(sampler)[skip * batch:]  # resume mid-epoch exactly where the run stopped
-        loader = DataLoader(train_set, batch_size=batch, sampler=indices, drop_last=True, collate_fn=collate,
-                            num_workers=cfg.data.workers, pin_memory=device.type == "cuda")
+        epoch, skip = divmod(iteration, run.steps_per_epoch)
+        run.sampler.set_epoch(epoch)
+        run.train_set.set_epoch(epoch)
+        indices = list(run.sampler)[skip * size:]
+        loader = DataLoader(run.train_set, batch_size=size, sampler=indices, drop_last=True, collate_fn=collate,
+                            num_workers=cfg.data.workers, pin_memory=run.device.type == "cuda")
         for data in loader:
-            data = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in data.items()}
-            out = _forward(model, data["low1"], data["low2"], data["exposure1"], data["exposure2"])
-            terms = stcd_loss(out, data, cfg.train.loss)
-            optimizer.zero_grad(set_to_none=True)
-            terms.total.backward()
-            if cfg.train.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
-            optimizer.step()
-            scheduler.step()
             iteration += 1
-            last_loss = distributed.reduce_mean(terms.total.detach()).item()
-            _report(cfg, iteration, terms, optimizer, writer, log, t0, start)
-            if writer and cfg.log.images_every and iteration % cfg.log.images_every == 0:
-                writer.add_image("train/input_output_R_S_GT", panel(data["low1"][0], out.y1[0], out.r1[0],
-                                                                    out.s1[0], data["gt1"][0]), iteration)
-            if world.primary and len(val_set) and cfg.log.val_every and iteration % cfg.log.val_every == 0:
-                val_psnr, shown = validate(model, val_set, device, cfg.data.val_items)
-                log(f"llve: iteration {iteration}: validation PSNR {val_psnr:.2f} dB")
-                if writer:
-                    writer.add_scalar("val/psnr", val_psnr, iteration)
-                    writer.add_image("val/input_output_R_S_GT", panel(*shown.values()), iteration)
-            if world.primary and cfg.log.checkpoint_every and iteration % cfg.log.checkpoint_every == 0:
-                save_checkpoint(ckpt_dir / f"iter_{iteration:08d}.pt", model, optimizer, scheduler, iteration, cfg)
-                prune(ckpt_dir, cfg.log.keep_last)
+            yield iteration, data.to(run.device, non_blocking=True)
             if iteration >= cfg.train.iterations:
-                break
-    seconds = time.perf_counter() - t0
-    spread = distributed.divergence(model)
-    if world.size > 1:
-        log(f"llve: weights on all {world.size} ranks: max difference {spread}")
-    if world.primary:
-        save_checkpoint(ckpt_dir / f"iter_{iteration:08d}.pt", model, optimizer, scheduler, iteration, cfg)
-        prune(ckpt_dir, cfg.log.keep_last)
-        from llve.models.weights import save_model
-
-        save_model(distributed.unwrap(model), run_dir / "model.safetensors")
-        if writer:
-            writer.close()
-        log(f"llve: done: {iteration - start} iterations in {seconds:.1f} s "
-            f"({(iteration - start) / max(seconds, 1e-9):.2f} it/s); weights in {run_dir / 'model.safetensors'}")
-    # Leave together: a rank that tears its process group down while rank 0 still writes can abort in Gloo.
-    distributed.barrier()
-    return TrainSummary(run_dir, iteration, iteration - start, seconds, last_loss, val_psnr, world.size, spread)
+                return
 
 
-def _report(cfg: TrainConfig, iteration: int, terms, optimizer, writer, log, t0: float, start: int) -> None:
-    lr = optimizer.param_groups[0]["lr"]
-    if writer and cfg.log.scalars_every and iteration % cfg.log.scalars_every == 0:
+def forward_pair(model, batch: TrainBatch):
+    """Run the batch's low-light pair through the network at any size: pad to its size multiple, crop back.
+
+    A network with exposure control is asked for each ground truth's own brightness (``exposure1/2``, (B,)).
+    """
+    net = distributed.unwrap(model)
+    padder = Padder(batch.low1.shape[-2], batch.low1.shape[-1], net.size_multiple)
+    targets = (batch.exposure1, batch.exposure2) if getattr(net, "exposure_control", False) else ()
+    out = model(padder.pad(batch.low1), padder.pad(batch.low2), *targets)
+    return type(out)(*(padder.crop(t) for t in out))
+
+
+def train_step(model, batch: TrainBatch, optimizer, scheduler, cfg: TrainSection):
+    """One optimisation step: forward, STCD loss, backward, clip, Adam, schedule; returns the loss terms and outputs."""
+    out = forward_pair(model, batch)
+    terms = stcd_loss(out, batch, cfg.loss)
+    optimizer.zero_grad(set_to_none=True)
+    terms.total.backward()
+    if cfg.grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    optimizer.step()
+    scheduler.step()
+    return terms, out
+
+
+@torch.no_grad()
+def validate(model, dataset: PairDataset, device: torch.device, max_items: int = 0) -> tuple[float, torch.Tensor]:
+    """Mean PSNR of Y1 over the held-out pairs, and the first pair's :func:`panel`."""
+    net = distributed.unwrap(model)
+    was_training = net.training
+    net.eval()
+    scores, first = [], None
+    for i in range(len(dataset) if max_items <= 0 else min(max_items, len(dataset))):
+        batch = collate([dataset[i]]).to(device)
+        out = forward_pair(net, batch)
+        # The protocol's PSNR (uint8, peak 255) on the trainer's crops: a quick number; `llve test` is the full one.
+        scores.append(metrics.psnr(to_uint8(out.y1), to_uint8(batch.gt1)))
+        if first is None:
+            first = panel(batch.low1[0], out.y1[0], out.r1[0], out.s1[0], batch.gt1[0])
+    net.train(was_training)
+    return float(np.mean(scores)) if scores else float("nan"), first
+
+
+def checkpoint(run: Run, iteration: int) -> None:
+    """Save ``iter_XXXXXXXX.pt`` (weights, Adam, schedule, RNG states) and keep the last ``keep_last``."""
+    folder = run.run_dir / "checkpoints"
+    save_checkpoint(folder / f"iter_{iteration:08d}.pt", run.model, run.optimizer, run.scheduler, iteration, run.cfg)
+    prune(folder, run.cfg.log.keep_last)
+
+
+def panel(low, y, r, s, gt) -> torch.Tensor:
+    """input | output | R | S | GT side by side, (3, H, 5W), for TensorBoard."""
+    return torch.cat([t.detach().float().cpu().clamp(0, 1) for t in (low, y, r, s, gt)], dim=-1)
+
+
+def _due(every: int, iteration: int) -> bool:
+    return bool(every) and iteration % every == 0
+
+
+def _report(run: Run, iteration: int, terms: LossTerms, t0: float) -> None:
+    cfg, lr = run.cfg, run.optimizer.param_groups[0]["lr"]
+    if run.writer and _due(cfg.log.scalars_every, iteration):
         for name, value in terms._asdict().items():
-            writer.add_scalar(f"loss/{name}", value.item(), iteration)
-        writer.add_scalar("lr", lr, iteration)
-    if cfg.log.print_every and iteration % cfg.log.print_every == 0:
-        speed = (iteration - start) / max(time.perf_counter() - t0, 1e-9)
-        log(f"iter {iteration}/{cfg.train.iterations} loss {terms.total.item():.5f} (pixel {terms.pixel.item():.5f} "
-            f"smooth {terms.smooth.item():.5f} consistency {terms.consistency.item():.5f}) lr {lr:.2e} "
-            f"{speed:.2f} it/s")
+            run.writer.add_scalar(f"loss/{name}", value.item(), iteration)
+        run.writer.add_scalar("lr", lr, iteration)
+    if _due(cfg.log.print_every, iteration):
+        speed = (iteration - run.start) / max(time.perf_counter() - t0, 1e-9)
+        run.log(f"iter {iteration}/{cfg.train.iterations} loss {terms.total.item():.5f} "
+                f"(pixel {terms.pixel.item():.5f} smooth {terms.smooth.item():.5f} "
+                f"consistency {terms.consistency.item():.5f}) lr {lr:.2e} {speed:.2f} it/s")
+
+
+def _finish(run: Run, iteration: int, seconds: float) -> None:
+    """The last checkpoint, ``model.safetensors`` and the closing line (primary process)."""
+    from llve.models.weights import save_model
+
+    checkpoint(run, iteration)
+    save_model(distributed.unwrap(run.model), run.run_dir / "model.safetensors")
+    if run.writer:
+        run.writer.close()
+    done = iteration - run.start
+    run.log(f"llve: done: {done} iterations in {seconds:.1f} s ({done / max(seconds, 1e-9):.2f} it/s); "
+            f"weights in {run.run_dir / 'model.safetensors'}")

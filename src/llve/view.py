@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llve.enhance import default_output, enhance_path
-from llve.errors import UserInputError, warn
+from llve.errors import UserInputError
 from llve.inference import Enhancer
 from llve.preview import (Cancelled, Clip, FullRun, Measures, PreviewSettings, accepts_exposure, load_clip, measure,
                           media_kind)
@@ -252,9 +252,6 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
 def serve(config: ViewerConfig) -> None:
     """Run the viewer until Ctrl-C; every file it made is removed on the way out."""
     require_gradio()
-    if config.host not in LOCAL_HOSTS:
-        warn(f"--host {config.host}: the viewer is reachable by other machines on the network; anyone who reaches it "
-             "can upload files and run the network")
     with tempfile.TemporaryDirectory(prefix="llve-view-") as folder:
         work = Path(folder)
         # Before gradio is first imported (it reads these once): no usage statistics or version check, and its
@@ -271,7 +268,7 @@ def serve(config: ViewerConfig) -> None:
                                max_file_size=f"{config.max_upload_mb}mb", ssr_mode=False, mcp_server=False,
                                quiet=True, footer_links=[], theme=theme, prevent_thread_lock=True)
         except OSError as exc:
-            raise UserInputError(f"cannot serve on {config.host}:{config.port}: {exc} (choose another --port)") \
+            raise UserInputError(f"cannot serve on {config.host}:{config.port}: {exc}", setting="port") \
                 from None
         print(f"llve view: serving http://{config.host}:{config.port} (Ctrl-C to stop); temporary files in {work} "
               "(removed at exit)", flush=True)

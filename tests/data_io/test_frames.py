@@ -70,3 +70,13 @@ def test_smid_single_gt_and_missing_names(tmp_path):
 def test_generic_folders(tmp_path):
     _tree(tmp_path, "low", "high", ["a", "b"], [(2, 2), (3, 3)])
     assert [len(s.low) for s in folder_sequences(tmp_path)] == [2, 3]
+
+
+def test_downscale_and_resize_to_are_the_one_resize_rule_of_each_kind():
+    from llve.data.frames import downscale, resize_to
+
+    img = np.zeros((30, 80, 3), np.uint8)
+    assert downscale(img, 0) is img and downscale(img, 80) is img      # 0 keeps; never enlarges
+    assert downscale(img, 40).shape == (15, 40, 3)                      # the longer side fits, aspect kept
+    assert resize_to(img, None) is img and resize_to(img, (80, 30)) is img
+    assert resize_to(img, (96, 64)).shape == (64, 96, 3)                 # (width, height), as cv2 takes it

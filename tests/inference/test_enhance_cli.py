@@ -120,6 +120,18 @@ def _error_line(capsys):
     return err[0]
 
 
+def test_the_cli_names_the_flag_that_resolves_a_library_error(tmp_path, tiny_weights, capsys):
+    # The library says "tile 10 is too small" and "output ... exists"; the command line adds the flag.
+    src = tmp_path / "x.png"
+    write_frame(src, synthetic_frames(1, 8, 8)[0])
+    assert run(src, "--tile", "10", "--weights", tiny_weights) == 2
+    line = _error_line(capsys)
+    assert line.startswith("llve: error: tile 10 is too small") and line.endswith("; set by --tile")
+    (tmp_path / "y.png").write_bytes(b"keep")
+    assert run(src, "-o", tmp_path / "y.png", "--weights", tiny_weights) == 2
+    assert _error_line(capsys).endswith("y.png exists; pass --overwrite to replace it")
+
+
 def test_bad_inputs_exit_2_with_one_line(tmp_path, tiny_weights, capsys):
     assert run(tmp_path / "missing.mp4", "--weights", tiny_weights) == 2
     assert "not found" in _error_line(capsys)

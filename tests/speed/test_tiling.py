@@ -122,5 +122,5 @@ def test_fast_network_tiles_only_its_decoders_and_matches_untiled():
 def test_enhancer_rejects_a_bad_tile_before_reading_anything():
     from llve.inference import Enhancer
 
-    with pytest.raises(UserInputError, match="--tile 10 is too small"):
+    with pytest.raises(UserInputError, match="^tile 10 is too small"):
         Enhancer(model=LocalNet(), device="cpu", tile=10)

@@ -10,7 +10,7 @@ import torch
 from llve.correspondence import build_backend
 from llve.correspondence.cache import CorrespondenceCache
 from llve.correspondence.warp import warp, warp_np
-from llve.data.datasets import PairDataset, Pair, SamplingConfig, augment, collate
+from llve.data.datasets import PairDataset, Pair, SamplingConfig, TrainBatch, TrainItem, augment, collate
 from llve.data.motion import MotionConfig, random_motion
 from llve.data.sources import SourceConfig
 from llve.errors import UserInputError
@@ -63,26 +63,26 @@ def test_sdsd_item_contract_split_channel_order_and_partner_radius(tmp_path):
     assert len(ds) == 8  # pair1 and pair3, 4 frames each
     item = ds[0]
     for k in ("low1", "low2", "gt1", "gt2"):
-        assert item[k].shape == (3, H, W) and item[k].dtype == torch.float32
-        assert 0 <= item[k].min() and item[k].max() <= 1
+        assert getattr(item, k).shape == (3, H, W) and getattr(item, k).dtype == torch.float32
+        assert 0 <= getattr(item, k).min() and getattr(item, k).max() <= 1
     for k in ("flow12", "flow21"):
-        assert item[k].shape == (2, H, W) and item[k].dtype == torch.float32
+        assert getattr(item, k).shape == (2, H, W) and getattr(item, k).dtype == torch.float32
     for k in ("cert1", "cert2"):
-        assert item[k].shape == (1, H, W) and 0 <= item[k].min() and item[k].max() <= 1
-    assert item["seq"] == "pair1" and item["index"] == 0
+        assert getattr(item, k).shape == (1, H, W) and 0 <= getattr(item, k).min() and getattr(item, k).max() <= 1
+    assert item.seq == "pair1" and item.index == 0
     # Stored channel 0 (BGR blue) arrives as RGB channel 2, as in the official loader.
-    assert item["low1"][0].mean().item() == pytest.approx((200) / 255, abs=1e-6)
+    assert item.low1[0].mean().item() == pytest.approx((200) / 255, abs=1e-6)
     partners = {}
     for epoch in range(12):
         ds.set_epoch(epoch)
         for i in range(len(ds)):
             it = ds[i]
-            t1, t2 = _frame_index(it["low1"]), _frame_index(it["low2"])
+            t1, t2 = _frame_index(it.low1), _frame_index(it.low2)
             assert t1 == i % 4 and abs(t2 - t1) <= 1
             partners.setdefault(t1, set()).add(t2)
     assert partners[1] == {0, 1, 2} and partners[0] == {0, 1} and partners[3] == {2, 3}
     val = PairDataset([src], SamplingConfig(), cache, split="test")
-    assert len(val) == 4 and {val[i]["seq"] for i in range(4)} == {"pair2"}
+    assert len(val) == 4 and {val[i].seq for i in range(4)} == {"pair2"}
 
 
 def test_items_depend_only_on_seed_epoch_and_index(tmp_path):
@@ -94,9 +94,9 @@ def test_items_depend_only_on_seed_epoch_and_index(tmp_path):
     a.set_epoch(2), b.set_epoch(2)
     _ = b[7]  # drawing another item first must not change item 3
     for k in ("low1", "gt2", "flow12", "cert2"):
-        assert torch.equal(a[3][k], b[3][k])
+        assert torch.equal(getattr(a[3], k), getattr(b[3], k))
     a.set_epoch(3)
-    assert not all(torch.equal(a[i]["gt1"], b[i]["gt1"]) for i in range(len(a)))
+    assert not all(torch.equal(a[i].gt1, b[i].gt1) for i in range(len(a)))
 
 
 def test_correspondences_are_cached_so_epoch_two_computes_nothing(tmp_path):
@@ -128,17 +128,17 @@ def test_crop_keeps_flows_and_drops_certainty_leaving_the_window(tmp_path):
                        split="test")
     f, c = full[0], crop[0]
     x0, y0 = (W - 24) // 2, (H - 16) // 2
-    assert torch.equal(c["gt1"], f["gt1"][:, y0:y0 + 16, x0:x0 + 24])
-    assert torch.equal(c["flow12"], f["flow12"][:, y0:y0 + 16, x0:x0 + 24])
+    assert torch.equal(c.gt1, f.gt1[:, y0:y0 + 16, x0:x0 + 24])
+    assert torch.equal(c.flow12, f.flow12[:, y0:y0 + 16, x0:x0 + 24])
     # The camera pans by one pixel: the GT content moves left; pixels at the crop's left edge leave the window.
-    assert (c["cert1"][..., :, 0] == 0).all()
+    assert (c.cert1[..., :, 0] == 0).all()
 
 
 def _consistency_error(item):
     """Mean |gt1 - warp(gt2, flow12)| where cert1 = 1 (values in [0, 1])."""
-    w = warp(item["gt2"][None], item["flow12"][None])[0]
-    mask = (item["cert1"] > 0.99).expand_as(w)
-    return (w - item["gt1"]).abs()[mask].mean().item(), mask.float().mean().item()
+    w = warp(item.gt2[None], item.flow12[None])[0]
+    mask = (item.cert1 > 0.99).expand_as(w)
+    return (w - item.gt1).abs()[mask].mean().item(), mask.float().mean().item()
 
 
 @pytest.mark.parametrize("hflip,vflip,transpose", [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 1)])
@@ -174,13 +174,13 @@ def test_static_image_pairs_become_frame_pairs_with_exact_correspondences(tmp_pa
         for i in range(len(ds)):
             item = ds[i]
             err, coverage = _consistency_error(item)
-            assert item["gt1"].shape == item["low1"].shape
+            assert item.gt1.shape == item.low1.shape
             assert coverage > 0.5 and err < 0.02, (err, coverage)
             # low and high frames moved identically: their ratio is preserved pixel by pixel
-            assert (item["low2"] * 255 - torch.floor(item["gt2"] * 255 / 8)).abs().max() <= 1.01
+            assert (item.low2 * 255 - torch.floor(item.gt2 * 255 / 8)).abs().max() <= 1.01
     assert calls == []  # the motion is known: no correspondence backend needed
     val = PairDataset([src], SamplingConfig(crop=(40, 32)), cache, split="test")
-    assert len(val) == 1 and torch.equal(val[0]["gt2"], val[0]["gt2"])
+    assert len(val) == 1 and torch.equal(val[0].gt2, val[0].gt2)
 
 
 def test_mismatched_frame_counts_are_named_and_refused(tmp_path):
@@ -203,9 +203,23 @@ def test_smid_single_ground_truth_uses_identity_correspondences(tmp_path):
     ds = PairDataset([SourceConfig(kind="smid", root=str(root), test=("0013",))], SamplingConfig(), cache)
     assert len(ds) == 3
     item = collate([ds[0], ds[1]])
-    assert item["gt1"].shape == (2, 3, H, W) and item["seq"] == ["0001", "0001"]
-    assert torch.equal(item["gt1"], item["gt2"]) and (item["flow12"] == 0).all() and (item["cert1"] == 1).all()
+    assert item.gt1.shape == (2, 3, H, W) and item.seq == ["0001", "0001"]
+    assert torch.equal(item.gt1, item.gt2) and (item.flow12 == 0).all() and (item.cert1 == 1).all()
     assert calls == []
+
+
+def test_collate_makes_a_typed_batch_that_moves_to_a_device_as_one():
+    def item(i):
+        image, flow, cert = torch.full((3, H, W), i / 10), torch.full((2, H, W), float(i)), torch.ones(1, H, W)
+        return TrainItem(image, image, image, image, flow, -flow, cert, cert, torch.tensor(0.1 * i),
+                         torch.tensor(0.2 * i), seq=f"s{i}", index=i)
+
+    batch = collate([item(1), item(2), item(3)])
+    assert isinstance(batch, TrainBatch) and batch.seq == ["s1", "s2", "s3"] and batch.index.tolist() == [1, 2, 3]
+    assert batch.low1.shape == (3, 3, H, W) and batch.flow21[1, 0, 0, 0] == -2 and batch.exposure2.shape == (3,)
+    moved = batch.to("meta")  # a device every torch build has; every tensor goes, the names stay
+    assert all(t.device.type == "meta" for t in vars(moved).values() if torch.is_tensor(t))
+    assert moved.seq == batch.seq and batch.low1.device.type == "cpu"
 
 
 def _write_video(path: Path, frames):
@@ -237,8 +251,8 @@ def test_paired_videos_are_decoded_once_into_the_cache(tmp_path):
     PairDataset([src], SamplingConfig(), cache, cache_root=tmp_path / "cache")
     assert decoded[0].stat().st_mtime_ns == stamp  # not decoded again
     item = ds[1]
-    assert item["seq"] == "clip" and item["gt1"].shape == (3, H, W)
-    assert (item["gt1"] * 255 - torch.from_numpy(gts[1]).permute(2, 0, 1)).abs().max() <= 1.01  # lossless
+    assert item.seq == "clip" and item.gt1.shape == (3, H, W)
+    assert (item.gt1 * 255 - torch.from_numpy(gts[1]).permute(2, 0, 1)).abs().max() <= 1.01  # lossless
 
 
 def test_an_unreadable_video_is_a_clean_error_and_leaves_no_partial_cache(tmp_path):
@@ -271,9 +285,9 @@ def test_stacks_split_by_stack_and_items_carry_their_targets_exposure(tmp_path):
     assert len(train) == 4 and len(test) == 2                        # (stack, shot) pairs, split by stack
     assert {e[1][0].split("/")[0] for e in train.entries} == {"s1", "s2"}
     item = train[0]
-    luma = (item["gt1"] * torch.tensor([0.299, 0.587, 0.114])[:, None, None]).sum(0).mean()
-    assert abs(float(item["exposure1"]) - float(luma)) < 2e-3       # the target is the ground truth's own mean
-    assert item["low1"].mean() < item["gt1"].mean()
+    luma = (item.gt1 * torch.tensor([0.299, 0.587, 0.114])[:, None, None]).sum(0).mean()
+    assert abs(float(item.exposure1) - float(luma)) < 2e-3       # the target is the ground truth's own mean
+    assert item.low1.mean() < item.gt1.mean()
 
 
 def test_synthesised_sources_make_new_dark_frames_and_reexposure_moves_the_target(tmp_path):
@@ -285,9 +299,9 @@ def test_synthesised_sources_make_new_dark_frames_and_reexposure_moves_the_targe
     corr = CorrespondenceCache(build_backend(), None)
     plain = PairDataset([src], SamplingConfig(crop=(32, 32)), corr, cache_root=tmp_path)
     item = plain[0]
-    assert item["low1"].mean() < 0.7 * item["gt1"].mean()            # darkened anew, not the clean image
+    assert item.low1.mean() < 0.7 * item.gt1.mean()            # darkened anew, not the clean image
     plain.set_epoch(1)
-    assert not torch.equal(plain[0]["low1"], item["low1"])             # a new camera and new noise each epoch
+    assert not torch.equal(plain[0].low1, item.low1)             # a new camera and new noise each epoch
     bright = PairDataset([src], SamplingConfig(crop=(32, 32), reexpose=(3.0, 3.0), reexpose_prob=1.0), corr,
                          cache_root=tmp_path)
-    assert float(bright[0]["exposure1"]) > float(item["exposure1"]) + 0.05
+    assert float(bright[0].exposure1) > float(item.exposure1) + 0.05

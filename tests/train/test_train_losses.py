@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from llve.correspondence.warp import warp
+from llve.data.datasets import TrainBatch
 from llve.losses import LossConfig, charbonnier, consistency, smoothness, stcd_loss
 from llve.models import build_model
 
@@ -82,9 +83,12 @@ def _fake_out(b=1, h=8, w=12, seed=0):
 
 def _batch(b=1, h=8, w=12, seed=1):
     g = torch.Generator().manual_seed(seed)
-    return {"gt1": torch.rand(b, 3, h, w, generator=g), "gt2": torch.rand(b, 3, h, w, generator=g),
-            "flow12": torch.randn(b, 2, h, w, generator=g), "flow21": torch.randn(b, 2, h, w, generator=g),
-            "cert1": torch.rand(b, 1, h, w, generator=g), "cert2": torch.rand(b, 1, h, w, generator=g)}
+    targets = dict(gt1=torch.rand(b, 3, h, w, generator=g), gt2=torch.rand(b, 3, h, w, generator=g),
+                   flow12=torch.randn(b, 2, h, w, generator=g), flow21=torch.randn(b, 2, h, w, generator=g),
+                   cert1=torch.rand(b, 1, h, w, generator=g), cert2=torch.rand(b, 1, h, w, generator=g))
+    return TrainBatch(**targets, low1=torch.rand(b, 3, h, w, generator=g), low2=torch.rand(b, 3, h, w, generator=g),
+                      exposure1=torch.rand(b, generator=g), exposure2=torch.rand(b, generator=g),
+                      seq=["x"] * b, index=torch.arange(b))
 
 
 def test_mean_reduction_is_sum_over_values_at_batch_one_and_batch_size_independent():
@@ -95,7 +99,7 @@ def test_mean_reduction_is_sum_over_values_at_batch_one_and_batch_size_independe
         assert (m * 3 * 8 * 12).item() == pytest.approx(s.item(), rel=1e-5)
     # Duplicating the batch leaves the mean loss unchanged but doubles the official (sum) pixel term.
     dup_out = type(out)(*(torch.cat([t, t]) for t in out))
-    dup_batch = {k: torch.cat([v, v]) for k, v in batch.items()}
+    dup_batch = TrainBatch(**{k: torch.cat([v, v]) for k, v in vars(batch).items() if k != "seq"}, seq=batch.seq * 2)
     assert stcd_loss(dup_out, dup_batch).total.item() == pytest.approx(total_mean.total.item(), rel=1e-5)
     assert stcd_loss(dup_out, dup_batch, LossConfig(reduction="sum")).pixel.item() == pytest.approx(
         2 * total_sum.pixel.item(), rel=1e-5)

@@ -1,1 +1,1 @@
-"""Data: reading frames and videos, paired low-light/ground-truth sequences, datasets and synthesis."""
+"""Data: frames and videos, paired low-light/ground-truth sequences, datasets, the low-light camera model."""

@@ -5,14 +5,12 @@ Each item is one frame ``t`` of one sequence with a partner frame drawn as the o
 random smooth motion (:mod:`llve.data.motion`). Frames are resized to ``size`` and/or randomly cropped, then
 flipped/transposed — identically for both frames, their ground truth, flows and certainties.
 
-Item contract (all float32 tensors): ``low1, low2, gt1, gt2`` (3, H, W) in [0, 1]; ``flow12, flow21``
-(2, H, W) pixel displacements (x, y); ``cert1, cert2`` (1, H, W) in [0, 1]; ``exposure1, exposure2`` () the
-mean luma of each ground truth, the target brightness an exposure-controlled network is asked for; plus ``seq``
-(str), ``index`` (int).
+An item is a :class:`TrainItem`; :func:`collate` stacks items into the :class:`TrainBatch` that training and
+the losses (:func:`llve.losses.stcd_loss`) take.
 
 Sources with ``synthesize`` get new low-light frames for every item (a random camera, the same for both frames,
 independent noise), and ``sampling.reexpose`` re-exposes the ground truth of training items so that one network
-learns every target brightness (:func:`llve.data.synthesis.reexpose`).
+learns every target brightness (:func:`llve.data.low_light_camera.reexpose`).
 
 Randomness comes from ``numpy.random.default_rng((seed, epoch, index))``, so an item depends only on those
 three numbers — not on worker count, rank or what was drawn before — which makes resumed runs bit-for-bit equal.
@@ -20,11 +18,10 @@ three numbers — not on worker count, rank or what was drawn before — which m
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -32,10 +29,11 @@ from torch.utils.data import Dataset
 from llve.correspondence import Correspondence, identity_correspondence
 from llve.correspondence.cache import CorrespondenceCache
 from llve.correspondence.warp import inside
+from llve.data.frames import resize_to
 from llve.data.motion import MotionConfig, random_motion
 from llve.data.sequences import PairedSequence
 from llve.data.sources import SourceConfig, load_frame, resolve
-from llve.data.synthesis import darken, draw_params, mean_luma, reexpose
+from llve.data.low_light_camera import darken, draw_params, mean_luma, reexpose
 from llve.errors import UserInputError
 
 
@@ -63,6 +61,51 @@ class SamplingConfig:
         frame = self.crop or self.size
         if self.transpose and (frame is None or frame[0] != frame[1]):
             raise ValueError("transpose needs square frames (a square crop or size): a batch mixes both orientations")
+
+
+@dataclass
+class _PairTensors:
+    """Args (float32 tensors; a batch adds a first dimension B): low1, low2, gt1, gt2: (3, H, W) in [0, 1];
+    flow12, flow21: (2, H, W) pixel displacements (x, y); cert1, cert2: (1, H, W) certainties in [0, 1];
+    exposure1, exposure2: () the mean luma of each ground truth, the brightness an exposure-controlled
+    network is asked for."""
+
+    low1: torch.Tensor
+    low2: torch.Tensor
+    gt1: torch.Tensor
+    gt2: torch.Tensor
+    flow12: torch.Tensor
+    flow21: torch.Tensor
+    cert1: torch.Tensor
+    cert2: torch.Tensor
+    exposure1: torch.Tensor
+    exposure2: torch.Tensor
+
+
+@dataclass
+class TrainItem(_PairTensors):
+    """One training pair (tensors as in :class:`_PairTensors`), its sequence name and its dataset index."""
+
+    seq: str
+    index: int
+
+
+@dataclass
+class TrainBatch(_PairTensors):
+    """Items stacked by :func:`collate`: each tensor (B, ...), ``seq`` the B names, ``index`` (B,)."""
+
+    seq: list[str]
+    index: torch.Tensor
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> TrainBatch:
+        return self._map(lambda t: t.to(device, non_blocking=non_blocking))
+
+    def pin_memory(self) -> TrainBatch:  # what DataLoader(pin_memory=True) calls on a custom batch
+        return self._map(torch.Tensor.pin_memory)
+
+    def _map(self, fn) -> TrainBatch:
+        return replace(self, **{f.name: fn(getattr(self, f.name)) for f in fields(self)
+                                if isinstance(getattr(self, f.name), torch.Tensor)})
 
 
 class Pair(dict):
@@ -99,19 +142,12 @@ def crop_pair(pair: Pair, x: int, y: int, w: int, h: int) -> Pair:
     return out
 
 
-def _resize(img: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    if size is None or (img.shape[1], img.shape[0]) == tuple(size):
-        return img
-    return cv2.resize(img, tuple(size), interpolation=cv2.INTER_LINEAR)  # the official loader's cv2.resize
-
-
-def _to_tensors(pair: Pair, seq: str, index: int) -> dict:
+def _to_tensors(pair: Pair, seq: str, index: int) -> TrainItem:
     item = {k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() / 255 for k in ("low1", "low2", "gt1", "gt2")}
     item.update({k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() for k in ("flow12", "flow21")})
     item.update({k: torch.from_numpy(pair[k])[None].float() for k in ("cert1", "cert2")})
     item.update({f"exposure{i}": torch.tensor(mean_luma(pair[f"gt{i}"]), dtype=torch.float32) for i in (1, 2)})
-    item.update(seq=seq, index=index)
-    return item
+    return TrainItem(**item, seq=seq, index=index)
 
 
 class PairDataset(Dataset):
@@ -146,7 +182,7 @@ class PairDataset(Dataset):
     def __len__(self) -> int:
         return len(self.entries)
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, index: int) -> TrainItem:
         rng = np.random.default_rng((self.seed, self.epoch, index))
         s, unit, t = self.entries[index]
         if isinstance(unit, PairedSequence):
@@ -180,7 +216,7 @@ class PairDataset(Dataset):
             partner = min(t + 1, last)
 
         def load(path: Path) -> np.ndarray:
-            return _resize(load_frame(path, src.npy_bgr), self.sampling.size)
+            return resize_to(load_frame(path, src.npy_bgr), self.sampling.size)
 
         gt1, gt2 = load(seq.gt_for(t)), load(seq.gt_for(partner))
         h, w = gt1.shape[:2]
@@ -196,8 +232,8 @@ class PairDataset(Dataset):
 
     def _image_pair(self, src: SourceConfig, unit: tuple[str, Path, Path], rng: np.random.Generator) -> Pair:
         _, low_path, high_path = unit
-        low, gt = _resize(load_frame(low_path, src.npy_bgr), self.sampling.size), \
-            _resize(load_frame(high_path, src.npy_bgr), self.sampling.size)
+        low, gt = resize_to(load_frame(low_path, src.npy_bgr), self.sampling.size), \
+            resize_to(load_frame(high_path, src.npy_bgr), self.sampling.size)
         if low.shape != gt.shape:
             raise UserInputError(f"{low_path} and {high_path} differ in size ({low.shape} vs {gt.shape})")
         h, w = gt.shape[:2]
@@ -217,12 +253,11 @@ def _synthesize(pair: Pair, rng: np.random.Generator) -> Pair:
     return Pair(pair, low1=darken(pair["gt1"], camera, noise), low2=darken(pair["gt2"], camera, noise))
 
 
-def collate(items: list[dict]) -> dict:
-    """Stack tensors; keep ``seq`` as a list of names and ``index`` as a tensor."""
-    out = {k: torch.stack([it[k] for it in items]) for k in items[0] if isinstance(items[0][k], torch.Tensor)}
-    out["seq"] = [it["seq"] for it in items]
-    out["index"] = torch.tensor([it["index"] for it in items])
-    return out
+def collate(items: list[TrainItem]) -> TrainBatch:
+    """Stack the items' tensors; ``seq`` becomes a list of names and ``index`` a tensor."""
+    tensors = {f.name: torch.stack([getattr(it, f.name) for it in items]) for f in fields(_PairTensors)}
+    return TrainBatch(**tensors, seq=[it.seq for it in items], index=torch.tensor([it.index for it in items]))
 
 
-__all__ = ["Correspondence", "PairDataset", "SamplingConfig", "augment", "collate", "crop_pair"]
+__all__ = ["Correspondence", "PairDataset", "SamplingConfig", "TrainBatch", "TrainItem", "augment", "collate",
+           "crop_pair"]

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Literal, NamedTuple
 
-import cv2
 import numpy as np
 
-from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key
+from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key, resize_to
 from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, smid_sequences
 from llve.data.sources import SourceConfig, load_frame
 from llve.data.video_io import VIDEO_EXTENSIONS, probe_video, read_video
@@ -91,13 +90,7 @@ def _npy_bgr(cfg: DataConfig) -> bool:
 
 
 def _read(path: Path, cfg: DataConfig) -> np.ndarray:
-    return _resize(load_frame(path, _npy_bgr(cfg)), cfg)
-
-
-def _resize(img: np.ndarray, cfg: DataConfig) -> np.ndarray:
-    if cfg.size is not None and (img.shape[1], img.shape[0]) != tuple(cfg.size):
-        img = cv2.resize(img, tuple(cfg.size), interpolation=cv2.INTER_LINEAR)
-    return img
+    return resize_to(load_frame(path, _npy_bgr(cfg)), cfg.size)
 
 
 def _counted(name: str, pairs: Iterator[FramePair], cfg: DataConfig, warn: Warn) -> Iterator[FramePair]:
@@ -145,7 +138,7 @@ def _video_source(name: str, low: Path, high: Path | None, cfg: DataConfig, warn
             if gts is not None and gt is None:
                 raise UserInputError(f"sequence {name}: ground-truth video {high} ends at frame {i}, "
                                      f"before the low-light video {low}")
-            yield FramePair(f"{low.name}#{i}", _resize(frame, cfg), None if gt is None else _resize(gt[0], cfg))
+            yield FramePair(f"{low.name}#{i}", resize_to(frame, cfg.size), None if gt is None else resize_to(gt[0], cfg.size))
     count = probe_video(low).frames
     return ClipSource(name, None if count is None else _limit(count, cfg), "none" if high is None else "per_frame",
                       lambda: _counted(name, pairs(), cfg, warn))

@@ -86,6 +86,22 @@ def read_frame(path: str | Path, on_convert: Callable[[str], None] | None = None
     return to_rgb_uint8(img, str(path), on_convert, bgr=True)
 
 
+def resize_to(img: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """Resize to (width, height) with ``cv2.resize`` bilinear, as the official loaders do (None: keep)."""
+    if size is None or (img.shape[1], img.shape[0]) == tuple(size):
+        return img
+    return cv2.resize(img, tuple(size), interpolation=cv2.INTER_LINEAR)
+
+
+def downscale(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink so the longer side is at most ``max_side`` (area averaging: no aliasing); never enlarge (0: keep)."""
+    h, w = rgb.shape[:2]
+    if max_side <= 0 or max(h, w) <= max_side:
+        return rgb
+    scale = max_side / max(h, w)
+    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
 def write_frame(path: str | Path, rgb: np.ndarray) -> None:
     """Write an HxWx3 uint8 RGB frame; the format follows the suffix (``.npy`` stores RGB as is)."""
     path = Path(path)

@@ -37,7 +37,7 @@ class SourceConfig:
         channel_order: how ``.npy`` frames are stored; ``bgr`` reverses channels like the official loader.
             Default: ``bgr`` for sdsd/smid, ``rgb`` otherwise.
         synthesize: the low-light frames are made anew for every item from the ground truth by a random camera
-            (:mod:`llve.data.synthesis`): clean footage becomes endless realistic training pairs. Set ``low`` to
+            (:mod:`llve.data.low_light_camera`): clean footage becomes endless realistic training pairs. Set ``low`` to
             the ``high`` folder (e.g. both ``.`` for a folder of clean videos or images).
         inputs, reference: for ``stacks`` (ROOT/<stack>/<input>.jpg + ROOT/<stack>/<reference>.jpg, real
             multi-exposure stacks such as SICE): the shots used as low-light inputs and the target's name.

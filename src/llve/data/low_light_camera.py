@@ -1,4 +1,4 @@
-"""Realistic low-light synthesis: clean footage -> paired (dark, clean) frames, in the generic folder layout.
+"""A simulated low-light camera: what a camera records of a clean frame in the dark (behind `llve synth`).
 
 The model follows how a camera forms a dark image (documented in docs/synthesis.md):
 

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import cv2
 import numpy as np
 
 from llve.atomic import atomic_output
-from llve.data.frames import FRAME_EXTENSIONS, list_frames, read_frame, write_frame
-from llve.data.synthesis import SynthRanges, darken_sequence, draw_params, write_sidecar
+from llve.data.frames import FRAME_EXTENSIONS, downscale, list_frames, read_frame, write_frame
+from llve.data.low_light_camera import SynthRanges, darken_sequence, draw_params, write_sidecar
 from llve.errors import UserInputError
 
 
@@ -32,14 +31,6 @@ class SynthOptions:
     still_frames: int = 5
     seed: int = 0
     ranges: SynthRanges = SynthRanges()
-
-
-def _resize(rgb: np.ndarray, max_side: int) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    scale = max_side / max(h, w) if max_side else 1.0
-    if scale >= 1.0:
-        return rgb
-    return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 def _clip_frames(path: Path, opts: SynthOptions) -> Iterator[np.ndarray]:
@@ -57,14 +48,14 @@ def _clip_frames(path: Path, opts: SynthOptions) -> Iterator[np.ndarray]:
         if opts.max_frames and kept >= opts.max_frames:
             return
         kept += 1
-        yield _resize(rgb, opts.max_side)
+        yield downscale(rgb, opts.max_side)
 
 
 def _still_frames(path: Path, opts: SynthOptions, rng: np.random.Generator) -> Iterator[np.ndarray]:
     """A still image made into a short clip by a random smooth camera motion (the training data's motion)."""
     from llve.data.motion import still_to_clip
 
-    yield from still_to_clip(_resize(read_frame(path), opts.max_side), opts.still_frames, rng)
+    yield from still_to_clip(downscale(read_frame(path), opts.max_side), opts.still_frames, rng)
 
 
 def _sources(inputs: list[Path], stills: bool) -> list[tuple[str, Path, bool]]:

@@ -1,0 +1,44 @@
+"""A network's streaming step as one module, the graph that ``llve export --onnx`` writes::
+
+    step(frame, prev_<feature>...) -> (y, r, s, next_<feature>...)
+
+It lives with the networks because it is one: the only code outside ``models/`` and ``streaming.py`` that
+would otherwise call ``encode`` / ``decompose_first`` itself.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def feature_layout(model: nn.Module) -> tuple[type, list[tuple[str, int, int]]]:
+    """The model's feature tuple type and (name, channels, stride) of each field, from one tiny encode."""
+    m = model.size_multiple
+    param = next(model.parameters())
+    with torch.no_grad():
+        feats = model.encode(torch.zeros(1, 3, 4 * m, 4 * m, device=param.device, dtype=param.dtype))
+    return type(feats), [(name, t.shape[1], 4 * m // t.shape[-2]) for name, t in zip(feats._fields, feats)]
+
+
+class StreamStep(nn.Module):
+    """Enhance frame t from its cached features and the partner frame t+1; hand back t+1's features.
+
+    Args:
+        model: a network with ``encode``, ``decompose_first`` and ``size_multiple``.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.feature_type, self.layout = feature_layout(model)
+
+    def forward(self, frame: torch.Tensor, *prev: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        partner = self.model.encode(frame)
+        d = self.model.decompose_first(self.feature_type(*prev), partner)
+        return (d.y, d.r, d.s, *partner)
+
+    def example_inputs(self, batch: int, height: int, width: int) -> tuple[torch.Tensor, ...]:
+        """A random partner frame and a random frame's features: what an exporter traces the step with."""
+        frame = torch.rand(batch, 3, height, width)
+        with torch.no_grad():
+            return (frame, *self.model.encode(torch.rand(batch, 3, height, width)))
