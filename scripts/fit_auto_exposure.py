@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from llve import exposure
-from llve.data.synthesis import mean_luma
+from llve.data.low_light_camera import mean_luma
 
 
 def luma(path: Path) -> float:
