@@ -241,14 +241,12 @@ def manifest_report(folder: str | Path, jsonl: bool = False) -> tuple[str, list[
     latest = read_manifests(folder)
     if not latest:
         raise UserInputError(f"no {MANIFEST_STEM}*.jsonl in {folder}")
-    records = sorted(latest.values(), key=lambda r: r.output)
-    failed = [r for r in records if r.status == "failed"]
+    summary = Summary(sorted(latest.values(), key=lambda r: r.output), manifest=None)
     if jsonl:
-        return "\n".join(r.to_json() for r in records), failed
-    count = {s: sum(r.status == s for r in records) for s in ("done", "skipped", "failed")}
-    lines = [f"{len(records)} inputs: {count['done']} done, {count['skipped']} skipped, {count['failed']} failed",
-             *(f"failed {r.input}: {r.error}" for r in failed)]
-    return "\n".join(lines), failed
+        return "\n".join(r.to_json() for r in summary.records), summary.failed
+    lines = [f"{len(summary.records)} inputs: {summary.count('done')} done, {summary.count('skipped')} skipped, "
+             f"{summary.count('failed')} failed", *(f"failed {r.input}: {r.error}" for r in summary.failed)]
+    return "\n".join(lines), summary.failed
 
 
 def count_frames(output: Path) -> int | None:

@@ -87,8 +87,7 @@ def export_onnx(model: nn.Module, path: str | Path, height: int = 64, width: int
                                         dynamic_shapes=({0: batch, 2: h * m, 3: w * m}, tuple(shapes)))
             onnx_model = program.model_proto
         else:
-            axes = {"frame": {0: "batch", 2: "height", 3: "width"}, "y": {0: "batch", 2: "height", 3: "width"},
-                    "r": {0: "batch", 2: "height", 3: "width"}, "s": {0: "batch", 2: "height", 3: "width"}}
+            axes = {name: {0: "batch", 2: "height", 3: "width"} for name in ("frame", "y", "r", "s")}
             for n, _, s in layout:
                 axes[f"prev_{n}"] = axes[f"next_{n}"] = {0: "batch", 2: f"height/{s}", 3: f"width/{s}"}
             buffer = io.BytesIO()

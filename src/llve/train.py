@@ -102,8 +102,7 @@ def _train(run: Run) -> TrainSummary:
         last_loss = distributed.reduce_mean(terms.total.detach()).item()
         _report(run, iteration, terms, t0)
         if run.writer and _due(cfg.log.images_every, iteration):
-            run.writer.add_image("train/input_output_R_S_GT", panel(batch.low1[0], out.y1[0], out.r1[0],
-                                                                    out.s1[0], batch.gt1[0]), iteration)
+            run.writer.add_image("train/input_output_R_S_GT", panel(batch, out), iteration)
         if primary and len(run.val_set) and _due(cfg.log.val_every, iteration):
             val_psnr, shown = validate(run.model, run.val_set, run.device, cfg.data.val_items)
             log(f"llve: iteration {iteration}: validation PSNR {val_psnr:.2f} dB")
@@ -264,7 +263,7 @@ def validate(model, dataset: PairDataset, device: torch.device, max_items: int =
         # The protocol's PSNR (uint8, peak 255) on the trainer's crops: a quick number; `llve test` is the full one.
         scores.append(metrics.psnr(to_uint8(out.y1), to_uint8(batch.gt1)))
         if first is None:
-            first = panel(batch.low1[0], out.y1[0], out.r1[0], out.s1[0], batch.gt1[0])
+            first = panel(batch, out)
     net.train(was_training)
     return float(np.mean(scores)) if scores else float("nan"), first
 
@@ -276,9 +275,10 @@ def checkpoint(run: Run, iteration: int) -> None:
     prune(folder, run.cfg.log.keep_last)
 
 
-def panel(low, y, r, s, gt) -> torch.Tensor:
-    """input | output | R | S | GT side by side, (3, H, 5W), for TensorBoard."""
-    return torch.cat([t.detach().float().cpu().clamp(0, 1) for t in (low, y, r, s, gt)], dim=-1)
+def panel(batch: TrainBatch, out) -> torch.Tensor:
+    """The batch's first pair: input | output | R | S | GT side by side, (3, H, 5W), for TensorBoard."""
+    images = (batch.low1[0], out.y1[0], out.r1[0], out.s1[0], batch.gt1[0])
+    return torch.cat([t.detach().float().cpu().clamp(0, 1) for t in images], dim=-1)
 
 
 def _due(every: int, iteration: int) -> bool:
