@@ -200,6 +200,9 @@ class PairDataset(Dataset):
             pair = augment(pair, cfg.hflip and flips[0], cfg.vflip and flips[1], cfg.transpose and flips[2])
         return _to_tensors(pair, name, index)
 
+    def _load(self, src: SourceConfig, path: Path) -> np.ndarray:
+        return resize_to(load_frame(path, src.npy_bgr), self.sampling.size)
+
     def _window(self, h: int, w: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
         cw, ch = self.sampling.crop or (w, h)
         if cw > w or ch > h:
@@ -214,17 +217,14 @@ class PairDataset(Dataset):
             partner = int(rng.integers(max(t - r, 0), min(t + r, last) + 1))
         else:
             partner = min(t + 1, last)
-
-        def load(path: Path) -> np.ndarray:
-            return resize_to(load_frame(path, src.npy_bgr), self.sampling.size)
-
-        gt1, gt2 = load(seq.gt_for(t)), load(seq.gt_for(partner))
+        gt1, gt2 = self._load(src, seq.gt_for(t)), self._load(src, seq.gt_for(partner))
         h, w = gt1.shape[:2]
         if seq.gt_for(t) == seq.gt_for(partner):  # same frame, or SMID's single ground truth: identity
             corr = identity_correspondence(h, w)
         else:
             corr = self.correspondences.get(src.key, seq.name, t, partner, gt1, gt2)
-        pair = Pair(low1=load(seq.low[t]), low2=load(seq.low[partner]), gt1=gt1, gt2=gt2, **corr._asdict())
+        pair = Pair(low1=self._load(src, seq.low[t]), low2=self._load(src, seq.low[partner]), gt1=gt1, gt2=gt2,
+                    **corr._asdict())
         if pair["low1"].shape != gt1.shape or pair["low2"].shape != gt2.shape:
             raise UserInputError(f"{seq.name}: low-light frame {seq.low[t].name} is {pair['low1'].shape[1::-1]}, "
                                  f"its ground truth {gt1.shape[1::-1]} (set data.sampling.size to resize both)")
@@ -232,8 +232,7 @@ class PairDataset(Dataset):
 
     def _image_pair(self, src: SourceConfig, unit: tuple[str, Path, Path], rng: np.random.Generator) -> Pair:
         _, low_path, high_path = unit
-        low, gt = resize_to(load_frame(low_path, src.npy_bgr), self.sampling.size), \
-            resize_to(load_frame(high_path, src.npy_bgr), self.sampling.size)
+        low, gt = self._load(src, low_path), self._load(src, high_path)
         if low.shape != gt.shape:
             raise UserInputError(f"{low_path} and {high_path} differ in size ({low.shape} vs {gt.shape})")
         h, w = gt.shape[:2]

@@ -15,7 +15,7 @@ import numpy as np
 from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key, resize_to
 from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, smid_sequences
 from llve.data.sources import SourceConfig, load_frame
-from llve.data.video_io import VIDEO_EXTENSIONS, probe_video, read_video
+from llve.data.video_io import VIDEO_EXTENSIONS, probe_video, read_video, videos_in
 from llve.errors import UserInputError
 
 Warn = Callable[[str], None]
@@ -124,12 +124,6 @@ def _paired_source(seq: PairedSequence, cfg: DataConfig, warn: Warn) -> ClipSour
                       lambda: _counted(seq.name, pairs(), cfg, warn))
 
 
-def _videos_in(folder: Path) -> dict[str, Path]:
-    if not folder.is_dir():
-        raise UserInputError(f"dataset folder not found: {folder}")
-    return {p.stem: p for p in sorted(folder.iterdir(), key=natural_key) if p.suffix.lower() in VIDEO_EXTENSIONS}
-
-
 def _video_source(name: str, low: Path, high: Path | None, cfg: DataConfig, warn: Warn) -> ClipSource:
     def pairs() -> Iterator[FramePair]:
         gts = read_video(high) if high is not None else None
@@ -146,7 +140,7 @@ def _video_source(name: str, low: Path, high: Path | None, cfg: DataConfig, warn
 
 def _video_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
     root = Path(cfg.root)
-    low, high = _videos_in(root / cfg.low), _videos_in(root / cfg.high)
+    low, high = videos_in(root / cfg.low), videos_in(root / cfg.high)
     names = list(cfg.sequences) if cfg.sequences is not None else [n for n in low if n not in cfg.exclude]
     missing = [n for n in names if n not in low or n not in high]
     if missing:

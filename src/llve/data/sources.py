@@ -19,7 +19,7 @@ import numpy as np
 from llve.atomic import atomic_output
 from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key, read_frame, write_frame
 from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, smid_sequences
-from llve.data.video_io import VIDEO_EXTENSIONS, read_video
+from llve.data.video_io import read_video, videos_in
 from llve.errors import UserInputError
 
 @dataclass(frozen=True)
@@ -83,12 +83,7 @@ def _decode_video(video: Path, folder: Path) -> None:
 def video_sequences(root: Path, low: str, high: str, cache: Path, names: list[str] | None,
                     exclude: tuple[str, ...]) -> list[PairedSequence]:
     """Paired video files ``ROOT/low/<name>.<ext>`` / ``ROOT/high/<name>.<ext>``, decoded once into ``cache``."""
-    videos = {}
-    for side in (low, high):
-        folder = root / side
-        if not folder.is_dir():
-            raise UserInputError(f"dataset folder not found: {folder}")
-        videos[side] = {p.stem: p for p in folder.iterdir() if p.suffix.lower() in VIDEO_EXTENSIONS}
+    videos = {side: videos_in(root / side) for side in (low, high)}
     stems = sorted(set(videos[low]) | set(videos[high]), key=lambda s: natural_key(Path(s)))
     unpaired = [s for s in stems if s not in videos[low] or s not in videos[high]]
     if unpaired:

@@ -13,6 +13,7 @@ from typing import Iterator
 import av
 import numpy as np
 
+from llve.data.frames import natural_key
 from llve.errors import UserInputError, warn
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".nut"}
@@ -29,6 +30,13 @@ class VideoInfo:
     time_base: Fraction
     frames: int | None
     has_audio: bool
+
+
+def videos_in(folder: Path) -> dict[str, Path]:
+    """The video files of a dataset folder by stem, in natural order."""
+    if not folder.is_dir():
+        raise UserInputError(f"dataset folder not found: {folder}")
+    return {p.stem: p for p in sorted(folder.iterdir(), key=natural_key) if p.suffix.lower() in VIDEO_EXTENSIONS}
 
 
 def _open(path: Path):
