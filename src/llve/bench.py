@@ -183,8 +183,13 @@ def _video_fps(arch: str, height: int, width: int, frames: int, device: torch.de
         start = time.perf_counter()
         enhance_path(enhancer, clip, workdir / "out.mp4", overwrite=True, progress=False)
         seconds = time.perf_counter() - start
-    return {"fps": frames / seconds, "ms_per_frame": 1000 * seconds / frames, "timed_frames": frames,
-            "rss_before_mb": before / 2**20, "peak_rss_mb": rss.peak_bytes / 2**20,
+    return _row(seconds / frames, frames, before, rss.peak_bytes, device)
+
+
+def _row(seconds_per_frame: float, frames: int, rss_before: int, rss_peak: int, device: torch.device) -> dict:
+    """One result's speed and memory figures (the peak CUDA memory only on CUDA)."""
+    return {"fps": 1 / seconds_per_frame, "ms_per_frame": 1000 * seconds_per_frame, "timed_frames": frames,
+            "rss_before_mb": rss_before / 2**20, "peak_rss_mb": rss_peak / 2**20,
             "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None}
 
 
@@ -194,12 +199,7 @@ def _measure(step_factory: Callable[[], Callable[[int], object]], device: torch.
     with PeakRSS() as rss:
         before = rss.peak_bytes
         times = time_frames(step_factory(), device, s)
-    median = statistics.median(times)
-    row = {"fps": 1 / median, "ms_per_frame": 1000 * median, "timed_frames": len(times),
-           "rss_before_mb": before / 2**20, "peak_rss_mb": rss.peak_bytes / 2**20, "peak_cuda_mb": None}
-    if device.type == "cuda":
-        row["peak_cuda_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
-    return row
+    return _row(statistics.median(times), len(times), before, rss.peak_bytes, device)
 
 
 def _modes(arch: str, frames, device: torch.device, s: BenchSettings, workdir: Path) -> dict[str, Callable]:

@@ -6,9 +6,12 @@ library. A :class:`~llve.errors.UserInputError` anywhere becomes ``llve: error: 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from llve.errors import UserInputError, warn
 
@@ -54,8 +57,6 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_enhance(args: argparse.Namespace) -> None:
-    import os
-
     # Before torch loads OpenMP (see _run_bench): sleeping, not spinning, waits keep a busy machine 7x faster.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from llve.batch import EnhancerSpec
@@ -154,12 +155,8 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_test(args: argparse.Namespace) -> None:
-    import dataclasses
-    from pathlib import Path
-
     from llve.config import from_dict, load_yaml
-    from llve.evaluate import EvalConfig
-    from llve.evaluate import evaluate_to_folder
+    from llve.evaluate import EvalConfig, evaluate_to_folder
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
@@ -227,8 +224,6 @@ def _run_train(args: argparse.Namespace) -> None:
     from llve.train import train
     from llve.train_config import load_config
 
-    import os
-
     primary = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 talks
     notify = (lambda msg: print(msg, file=sys.stderr)) if primary else (lambda msg: None)
     train(load_config(args.config, notify=notify), resume=args.resume)
@@ -262,8 +257,6 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> None:
-    import os
-
     # Before torch loads OpenMP: waiting threads sleep instead of spinning. On a machine that runs anything else,
     # spinning threads that lose their core stall every barrier (fast streaming 1.6 s -> 0.26 s per 960x512 frame
     # on the 2-core development machine under load). OMP_WAIT_POLICY=ACTIVE in the environment overrides it.
@@ -298,8 +291,6 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
     from llve.export import export_onnx
     from llve.models import arch_name, build_model
     from llve.models.weights import load_model
@@ -332,8 +323,6 @@ def _add_view(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_view(args: argparse.Namespace) -> None:
-    import os
-
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as for enhance: before torch loads OpenMP
     from llve.view import LOCAL_HOSTS, ViewerConfig, serve
 

@@ -15,19 +15,15 @@ import numpy as np
 SCHEMA_VERSION = 2  # 2: no-reference measures (luma_input, clipped_new, noise, exposure, relative_flicker)
 
 
-def mean(values: Iterable[float | None]) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.mean(values)) if values else None
+def _of_present(reduce):
+    """``reduce`` over the values that are not None, as a float; None when there are none."""
+    def apply(values: Iterable[float | None]) -> float | None:
+        present = [v for v in values if v is not None]
+        return float(reduce(present)) if present else None
+    return apply
 
 
-def least(values: Iterable[float | None]) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(min(values)) if values else None
-
-
-def most(values: Iterable[float | None]) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(max(values)) if values else None
+mean, least, most = _of_present(np.mean), _of_present(min), _of_present(max)
 
 
 @dataclass
