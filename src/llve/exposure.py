@@ -34,7 +34,6 @@ SMOOTHING_FRAMES = 12.0       # time constant of the scene-brightness average, i
 CUT_RATIO = 2.5               # a jump in input brightness by this factor (either way) is a scene cut
 FEEDBACK_GAIN = 0.5           # share of the log error corrected per frame
 MAX_CORRECTION = 2.0          # the request stays within target / 2 .. target * 2
-CLIP_LEVEL = 250 / 255        # a pixel with a channel at or above this is clipped
 CALIBRATION_TRIES = 3         # extra decodes of a stream's first frame (and the first after a cut)
 HIGHLIGHT_KNEE = 0.85         # illumination S above this is rolled off smoothly ...
 HIGHLIGHT_CEILING = 0.98      # ... towards this ceiling, which it never reaches (below the clipping level)

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from llve.errors import UserInputError
-from llve.exposure import (CALIBRATION_TRIES, CLIP_LEVEL, FEEDBACK_GAIN, ExposureController, ExposureRecord,
+from llve.exposure import (CALIBRATION_TRIES, FEEDBACK_GAIN, ExposureController, ExposureRecord,
                            parse_exposure, roll_off_highlights)
 from llve.models import Decomposition
 from llve.models.padding import Padder
@@ -178,39 +178,32 @@ def decompose_pair(model, x1: torch.Tensor, x2: torch.Tensor, tile: int = 0, ove
     return step.decompose(step.hold(x1), step.hold(x2))
 
 
-def clipped(x: torch.Tensor) -> torch.Tensor:
-    """(H, W) mask of the pixels of a (1, 3, H, W) frame in [0, 1] with a channel at or above the clipping level
-    once converted to uint8."""
-    return x[0].float().amax(0) >= CLIP_LEVEL - 0.5 / 255
-
-
 def measure(y: torch.Tensor) -> float:
     """Mean BT.601 luma in [0, 1] of an output frame (1, 3, H, W)."""
     c = y[0].float().clamp(0, 1)
     return float((0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]).mean())
 
 
-def _rolled_off(d: Decomposition, input_clipped: torch.Tensor) -> Decomposition:
-    """``d`` with its illumination's highlights rolled off (:func:`llve.exposure.roll_off_highlights`), so the output
-    clips nowhere new; pixels already clipped in the input (light sources) keep the network's own value."""
+def _rolled_off(d: Decomposition) -> Decomposition:
+    """``d`` with its illumination's highlights rolled off (:func:`llve.exposure.roll_off_highlights`): ``y = r * s``
+    then stays below the clipping level everywhere. (Keeping the network's own white where the input was clipped
+    was tried: on noisy near-white skies it left speckles of white among rolled-off pixels.)"""
     s = roll_off_highlights(d.s)
-    y = torch.where(input_clipped, d.y, d.r * s)
-    return Decomposition(y, d.r, s)
+    return Decomposition(d.r * s, d.r, s)
 
 
 def _exposed(step: PairStep, held, partner, control: ExposureController | None,
-             record: tuple[ExposureRecord, torch.Tensor] | None) -> Decomposition:
+             record: ExposureRecord | None) -> Decomposition:
     """Decompose with the exposure the controller asks for, highlights rolled off, and tell the controller what
     came out (module doc of :mod:`llve.exposure`); a stream's first frame and the first after a cut are decoded
     again (up to ``CALIBRATION_TRIES`` times) until they hit the target."""
     if control is None:
         return step.decompose(held, partner)
-    record, input_clipped = record
-    d = _rolled_off(step.decompose(held, partner, control.ask(record)), input_clipped)
+    d = _rolled_off(step.decompose(held, partner, control.ask(record)))
     tries = CALIBRATION_TRIES if record.calibrate else 0
     while control.observe(record, measure(d.y), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
         tries -= 1
-        d = _rolled_off(step.decompose(held, partner, control.ask(record)), input_clipped)
+        d = _rolled_off(step.decompose(held, partner, control.ask(record)))
     return d
 
 
@@ -236,7 +229,7 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
         x = to_tensor(rgb, device)
         if options.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        record = (control.request(rgb), clipped(x)) if control is not None else None
+        record = control.request(rgb) if control is not None else None
         out = None
         with inference_context(device, options):  # results leave the context before they are yielded
             held = step.hold(x)

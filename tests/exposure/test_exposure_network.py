@@ -61,9 +61,9 @@ def test_auto_exposure_and_fixed_exposure_with_the_feedback_land_near_the_target
         assert abs(mean_luma(out[-1]) - target) < 0.03
 
 
-def test_a_saturating_network_clips_nothing_new_and_light_sources_stay_white():
+def test_a_saturating_network_clips_nothing():
     """R ~ 1 and S asked for 0.97: the network's own y = r * s is white nearly everywhere; the stream's roll-off
-    keeps every pixel below the clipping level except those already clipped in the input."""
+    keeps every pixel below the clipping level, a light source's included."""
     net = steered_network()
     with torch.no_grad():
         net.decoder_r.head.bias.fill_(8.0)
@@ -80,8 +80,8 @@ def test_a_saturating_network_clips_nothing_new_and_light_sources_stay_white():
     assert (raw.max(axis=2) >= 250)[~lamp].mean() > 0.5       # without the roll-off most pixels would clip
     out = list(Enhancer(model=net, device="cpu", exposure=0.97).enhance_frames(frames))
     for y in out:
-        assert (y.max(axis=2) >= 250)[~lamp].mean() == 0.0
-        assert (y.max(axis=2) >= 250)[lamp].mean() > 0.9       # the lamp keeps the network's own white
+        assert (y.max(axis=2) >= 250).mean() == 0.0
+        assert y.min() >= 200                                  # still bright: rolled off, not darkened
 
 
 def test_a_bad_exposure_is_a_user_error():
