@@ -86,10 +86,12 @@ class GatedFeedForward(nn.Module):
 class SelfAttentionBlock(nn.Module):
     """Pre-norm transformer block: ``x + attn(norm1(x))`` then ``x + ffn(norm2(x))``."""
 
+    attention = SelfAttention
+
     def __init__(self, channels: int, heads: int = 4, expansion: float = 2.66):
         super().__init__()
         self.norm1 = ChannelLayerNorm(channels)
-        self.attn = SelfAttention(channels, heads)
+        self.attn = self.attention(channels, heads)
         self.norm2 = ChannelLayerNorm(channels)
         self.ffn = GatedFeedForward(channels, expansion)
 
@@ -98,15 +100,10 @@ class SelfAttentionBlock(nn.Module):
         return x + self.ffn(self.norm2(x))
 
 
-class CrossAttentionBlock(nn.Module):
-    """Like :class:`SelfAttentionBlock`, but attention looks at the partner frame (same norm for both)."""
+class CrossAttentionBlock(SelfAttentionBlock):
+    """:class:`SelfAttentionBlock`'s layers and names, but attention looks at the partner frame (same norm for both)."""
 
-    def __init__(self, channels: int, heads: int = 4, expansion: float = 2.66):
-        super().__init__()
-        self.norm1 = ChannelLayerNorm(channels)
-        self.attn = CrossAttention(channels, heads)
-        self.norm2 = ChannelLayerNorm(channels)
-        self.ffn = GatedFeedForward(channels, expansion)
+    attention = CrossAttention
 
     def forward(self, x: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x), self.norm1(other))
