@@ -11,6 +11,10 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def lrelu(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, 0.1)  # the official network's slope
+
+
 class ChannelLayerNorm(nn.Module):
     """LayerNorm over the channel axis of a (B, C, H, W) map, with bias (Restormer ``WithBias``)."""
 

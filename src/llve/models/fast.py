@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from llve.models.blocks import CrossAttentionBlock, SelfAttentionBlock
+from llve.models.blocks import CrossAttentionBlock, SelfAttentionBlock, lrelu
 from llve.models.stcd import Decomposition, PairOutput
 
 # Target mean luma (sRGB, 0-1) used when a network with exposure control is given none: about LOL's ground truth.
@@ -74,10 +74,6 @@ class FastSTCDConfig:
             raise ValueError(f"refine must be >= 0 (got {self.refine})")
 
 
-def _lrelu(x: torch.Tensor) -> torch.Tensor:
-    return F.leaky_relu(x, 0.1)
-
-
 class SeparableBlock(nn.Module):
     """Residual depthwise 3x3 + pointwise 1x1: a 3x3 receptive field at ~1/9 of a dense conv's cost."""
 
@@ -87,7 +83,7 @@ class SeparableBlock(nn.Module):
         self.pointwise = nn.Conv2d(channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.pointwise(_lrelu(self.depthwise(x)))
+        return x + self.pointwise(lrelu(self.depthwise(x)))
 
 
 class Upsample(nn.Module):
@@ -99,7 +95,7 @@ class Upsample(nn.Module):
         self.refine = SeparableBlock(out_channels)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
-        return self.refine(_lrelu(F.pixel_shuffle(self.expand(x), 2)) + skip)
+        return self.refine(lrelu(F.pixel_shuffle(self.expand(x), 2)) + skip)
 
 
 class Decoder(nn.Module):
@@ -195,9 +191,9 @@ class FastSTCD(nn.Module):
 
     def encode(self, x: torch.Tensor) -> FastFeatures:
         pixels = F.pixel_unshuffle(x, 2)                       # (B, 12, H/2, W/2)
-        half = _lrelu(self.embed(pixels))                      # (B, C1, H/2, W/2)
-        quarter = _lrelu(self.down_quarter(half))              # (B, C2, H/4, W/4)
-        eighth = _lrelu(self.down_eighth(quarter))             # (B, C3, H/8, W/8)
+        half = lrelu(self.embed(pixels))                      # (B, C1, H/2, W/2)
+        quarter = lrelu(self.down_quarter(half))              # (B, C2, H/4, W/4)
+        eighth = lrelu(self.down_eighth(quarter))             # (B, C3, H/8, W/8)
         return FastFeatures(pixels, half, quarter, eighth, self.self_attention(eighth))
 
     def interact(self, f1: FastFeatures, f2: FastFeatures) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from llve.models.blocks import CrossAttentionBlock, ResidualBlock, SelfAttentionBlock
+from llve.models.blocks import CrossAttentionBlock, ResidualBlock, SelfAttentionBlock, lrelu
 
 
 class Features(NamedTuple):
@@ -60,10 +60,6 @@ class STCDConfig:
             raise ValueError(f"ffn_expansion must be > 0 (got {self.ffn_expansion})")
 
 
-def _lrelu(x: torch.Tensor) -> torch.Tensor:
-    return F.leaky_relu(x, 0.1)
-
-
 class STCD(nn.Module):
     """The official network. Input height and width must be multiples of :attr:`size_multiple`."""
 
@@ -94,9 +90,9 @@ class STCD(nn.Module):
         self.conv_last_ill2 = nn.Conv2d(c, 3, 3, 1, 1)
 
     def encode(self, x: torch.Tensor) -> Features:
-        full = _lrelu(self.conv_first_1(x))
-        half = _lrelu(self.conv_first_2(full))
-        return Features(full, half, _lrelu(self.conv_first_3(half)))
+        full = lrelu(self.conv_first_1(x))
+        half = lrelu(self.conv_first_2(full))
+        return Features(full, half, lrelu(self.conv_first_3(half)))
 
     def interact(self, f1: Features, f2: Features) -> tuple[Features, Features, torch.Tensor, torch.Tensor]:
         """Exchange information between the two frames' 1/4 features.
@@ -111,9 +107,9 @@ class STCD(nn.Module):
 
     def _decode(self, convs: tuple[nn.Conv2d, ...], x: torch.Tensor, skips: Features) -> torch.Tensor:
         up1, up2, hr, last = convs
-        x = _lrelu(F.pixel_shuffle(up1(torch.cat([x, skips.quarter], 1)), 2))  # (B, C, H/2, W/2)
-        x = _lrelu(F.pixel_shuffle(up2(torch.cat([x, skips.half], 1)), 2))     # (B, C, H, W)
-        x = _lrelu(hr(torch.cat([x, skips.full], 1)))
+        x = lrelu(F.pixel_shuffle(up1(torch.cat([x, skips.quarter], 1)), 2))  # (B, C, H/2, W/2)
+        x = lrelu(F.pixel_shuffle(up2(torch.cat([x, skips.half], 1)), 2))     # (B, C, H, W)
+        x = lrelu(hr(torch.cat([x, skips.full], 1)))
         return torch.sigmoid(last(x))
 
     def decode(self, x: torch.Tensor, skips: Features) -> Decomposition:
