@@ -8,6 +8,7 @@ Output layout (what :func:`llve.data.sequences.folder_sequences` reads)::
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -41,13 +42,8 @@ def _clip_frames(path: Path, opts: SynthOptions) -> Iterator[np.ndarray]:
         from llve.data.video_io import read_video
 
         source = (rgb for rgb, _ in read_video(path))
-    kept = 0
-    for i, rgb in enumerate(source):
-        if i % opts.stride:
-            continue
-        if opts.max_frames and kept >= opts.max_frames:
-            return
-        kept += 1
+    strided = itertools.islice(source, 0, None, opts.stride)
+    for rgb in itertools.islice(strided, opts.max_frames or None):
         yield downscale(rgb, opts.max_side)
 
 
