@@ -99,14 +99,11 @@ def read_for_resume(resume: str | Path) -> tuple[Path, dict]:
     warning that names them, so a save cut short does not cost the whole run.
     """
     resume = Path(resume)
+    newest = latest_checkpoint(resume)  # the named file, or the newest in a folder; none there is an error
     if not resume.is_dir():
-        path = latest_checkpoint(resume)
-        return path, _read(path)
-    candidates = _in_folder(resume)
-    if not candidates:
-        raise UserInputError(f"no checkpoints (iter_*.pt) in {resume}")
+        return newest, _read(newest)
     skipped = []
-    for path in reversed(candidates):
+    for path in reversed(_in_folder(resume)):
         try:
             ckpt = _read(path)
         except UserInputError as exc:
