@@ -110,16 +110,12 @@ class ExposureController:
         else:
             self.scene_log += (math.log(luma) - self.scene_log) / SMOOTHING_FRAMES
         self.last_log = math.log(luma)
+        target = auto_target(math.exp(self.scene_log)) if self.setting == "auto" else float(self.setting)
         if cut:
             self.correction = 0.0
-        record = ExposureRecord(luma, self._target(), cut=cut, calibrate=cut or not self.records)
+        record = ExposureRecord(luma, target, cut=cut, calibrate=cut or not self.records)
         self.records.append(record)
         return record
-
-    def _target(self) -> float:
-        if self.setting != "auto":
-            return float(self.setting)
-        return auto_target(math.exp(self.scene_log))
 
     def ask(self, record: ExposureRecord) -> float:
         """The brightness to ask the network for, for ``record``'s frame: its target, corrected by the feedback."""

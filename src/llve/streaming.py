@@ -178,10 +178,10 @@ def decompose_pair(model, x1: torch.Tensor, x2: torch.Tensor, tile: int = 0, ove
     return step.decompose(step.hold(x1), step.hold(x2))
 
 
-def measure(y: torch.Tensor) -> float:
-    """Mean BT.601 luma in [0, 1] of an output frame (1, 3, H, W)."""
-    c = y[0].float().clamp(0, 1)
-    return float((0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]).mean())
+def mean_luma(x: torch.Tensor) -> float:
+    """Mean BT.601 luma in [0, 1] of a (1, 3, H, W) frame, as the uint8 conversion will see it."""
+    y = x[0].float().clamp(0, 1)
+    return float((0.299 * y[0] + 0.587 * y[1] + 0.114 * y[2]).mean())
 
 
 def _rolled_off(d: Decomposition) -> Decomposition:
@@ -201,7 +201,7 @@ def _exposed(step: PairStep, held, partner, control: ExposureController | None,
         return step.decompose(held, partner)
     d = _rolled_off(step.decompose(held, partner, control.ask(record)))
     tries = CALIBRATION_TRIES if record.calibrate else 0
-    while control.observe(record, measure(d.y), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
+    while control.observe(record, mean_luma(d.y), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
         tries -= 1
         d = _rolled_off(step.decompose(held, partner, control.ask(record)))
     return d
