@@ -114,8 +114,9 @@ def count_gflops(arch: str, height: int, width: int) -> dict[str, float]:
     return {"stream": stream.get_total_flops() / 1e9, "pair": pair.get_total_flops() / 1e9}
 
 
-def time_frames(step: Callable[[int], object], device: torch.device, s: BenchSettings) -> list[float]:
-    """Seconds per call of ``step(frame_index)`` after warm-up, within the frame count and time budget."""
+def time_frames(step: Callable[[int], object], device: torch.device, s: BenchSettings) -> tuple[float, int]:
+    """Median seconds per call of ``step(frame_index)`` after warm-up, and the calls timed within the frame count
+    and time budget."""
     for i in range(s.warmup):
         step(i)
     synchronize(device)
@@ -128,28 +129,13 @@ def time_frames(step: Callable[[int], object], device: torch.device, s: BenchSet
         step(s.warmup + len(times))
         synchronize(device)
         times.append(time.perf_counter() - start)
-    return times
+    return statistics.median(times), len(times)
 
 
 def dark_frames(height: int, width: int, count: int = 4, seed: int = 0) -> list[torch.Tensor]:
     """A few distinct low-light-like frames (values in [0, 0.2]); cycled so no result is ever reused."""
     g = torch.Generator().manual_seed(seed)
     return [torch.rand(1, 3, height, width, generator=g) * 0.2 for _ in range(count)]
-
-
-def _pair_step(model, frames: list[torch.Tensor]) -> Callable[[int], object]:
-    def step(i: int):
-        with torch.no_grad():
-            return model(frames[i % len(frames)], frames[(i + 1) % len(frames)]).y1
-    return step
-
-
-def _user_path(enhancer, frames: list[torch.Tensor]) -> Callable[[int], object]:
-    """What ``llve enhance`` runs per frame, minus file I/O: the enhancer's stream over uint8 frames (conversion,
-    padding, encoding once, pairing with the successor, cropping, back to uint8), one result per call."""
-    rgb = [to_uint8(f) for f in frames]
-    results = enhancer.enhance_frames(itertools.cycle(rgb))
-    return lambda i: next(results)
 
 
 def synthetic_clip(path: Path, height: int, width: int, frames: int) -> Path:
@@ -170,52 +156,57 @@ def synthetic_clip(path: Path, height: int, width: int, frames: int) -> Path:
     return path
 
 
-def _video_fps(arch: str, height: int, width: int, frames: int, device: torch.device, s: BenchSettings,
-               workdir: Path) -> dict:
-    """Frames/s of ``llve enhance`` on a clip: decode + streaming enhancement + H.264 encode, model load excluded."""
+def _video_seconds(arch: str, height: int, width: int, frames: int, device: torch.device, s: BenchSettings,
+                   workdir: Path) -> Callable[[], tuple[float, int]]:
+    """``llve enhance`` on a clip: decode + streaming enhancement + H.264 encode; the model loads before timing."""
     torch.manual_seed(0)
     clip = synthetic_clip(workdir / f"clip-{width}x{height}-{frames}.mp4", height, width, frames)
     enhancer = Enhancer(model=build_from_spec(arch), device=str(device),
                         **dataclasses.asdict(dataclasses.replace(s.runtime, tile=s.tile)))
+
+    def run() -> tuple[float, int]:
+        start = time.perf_counter()
+        enhance_path(enhancer, clip, workdir / "out.mp4", overwrite=True, progress=False)
+        return (time.perf_counter() - start) / frames, frames
+    return run
+
+
+def _measure(run: Callable[[], tuple[float, int]], device: torch.device) -> dict:
+    """Speed and memory figures of ``run() -> (seconds per frame, frames)`` in a fresh memory window (what ``run``
+    builds counts; the peak CUDA memory only on CUDA)."""
     gc_and_reset(device)
     with PeakRSS() as rss:
         before = rss.peak_bytes
-        start = time.perf_counter()
-        enhance_path(enhancer, clip, workdir / "out.mp4", overwrite=True, progress=False)
-        seconds = time.perf_counter() - start
-    return _row(seconds / frames, frames, before, rss.peak_bytes, device)
-
-
-def _row(seconds_per_frame: float, frames: int, rss_before: int, rss_peak: int, device: torch.device) -> dict:
-    """One result's speed and memory figures (the peak CUDA memory only on CUDA)."""
+        seconds_per_frame, frames = run()
     return {"fps": 1 / seconds_per_frame, "ms_per_frame": 1000 * seconds_per_frame, "timed_frames": frames,
-            "rss_before_mb": rss_before / 2**20, "peak_rss_mb": rss_peak / 2**20,
+            "rss_before_mb": before / 2**20, "peak_rss_mb": rss.peak_bytes / 2**20,
             "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None}
 
 
-def _measure(step_factory: Callable[[], Callable[[int], object]], device: torch.device, s: BenchSettings) -> dict:
-    """Build a step (inside the memory window, so model and cache count) and time it."""
-    gc_and_reset(device)
-    with PeakRSS() as rss:
-        before = rss.peak_bytes
-        times = time_frames(step_factory(), device, s)
-    return _row(statistics.median(times), len(times), before, rss.peak_bytes, device)
-
-
-def _modes(arch: str, frames, device: torch.device, s: BenchSettings, workdir: Path) -> dict[str, Callable]:
-    """Mode name -> step factory. Each factory builds its own model so layouts never leak between modes."""
+def _modes(arch: str, frames, device: torch.device, s: BenchSettings) -> dict[str, Callable[[], tuple[float, int]]]:
+    """Mode name -> its timed run; each builds its own model (inside the memory window, so model and cache count,
+    and layouts never leak between modes)."""
     def fresh():
         torch.manual_seed(0)
         return build_from_spec(arch)
 
-    def user_path(**options) -> Callable[[int], object]:
-        return _user_path(Enhancer(model=fresh(), device=str(device), **options), frames)
+    def pair() -> tuple[float, int]:
+        model, on_device = fresh().eval().to(device), [f.to(device) for f in frames]
+
+        def step(i: int):
+            with torch.no_grad():
+                return model(on_device[i % len(on_device)], on_device[(i + 1) % len(on_device)]).y1
+        return time_frames(step, device, s)
+
+    def user_path(**options) -> tuple[float, int]:
+        # What `llve enhance` runs per frame, minus file I/O: the enhancer's stream over uint8 frames (conversion,
+        # padding, encoding once, pairing with the successor, cropping, back to uint8), one result per call.
+        results = Enhancer(model=fresh(), device=str(device), **options).enhance_frames(
+            itertools.cycle([to_uint8(f) for f in frames]))
+        return time_frames(lambda i: next(results), device, s)
 
     stream = dataclasses.asdict(s.runtime)
-    modes = {
-        "pair": lambda: _pair_step(fresh().eval().to(device), [f.to(device) for f in frames]),
-        "stream": lambda: user_path(**stream),
-    }
+    modes = {"pair": pair, "stream": lambda: user_path(**stream)}
     if s.tile:
         modes["stream-tiled"] = lambda: user_path(**{**stream, "tile": s.tile})
     if s.backend == "onnxruntime":
@@ -256,17 +247,22 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
         params = sum(p.numel() for p in net.parameters())
         report["models"][arch] = {"params": params, "weights_mb": params * 4 / 1e6,
                                   "config": dataclasses.asdict(net.cfg)}
+
+    def add(model: str, size: str, mode: str, figures: dict, gflops_per_frame: float) -> None:
+        achieved = gflops_per_frame * figures["fps"]
+        row = {"model": model, "size": size, "mode": mode, **figures, "gflops_per_frame": gflops_per_frame,
+               "achieved_gflops": achieved, "utilisation": achieved / matmul}
+        report["results"].append(row)
+        log(format_row(row))
+
     with tempfile.TemporaryDirectory(prefix="llve-bench-") as tmp:
         for height, width in s.sizes:
-            frames = dark_frames(height, width)
+            frames, size = dark_frames(height, width), f"{width}x{height}"
             for arch in s.models:
                 gflops = count_gflops(arch, height, width)
-                for mode, factory in _modes(arch, frames, device, s, Path(tmp)).items():
-                    if s.modes and mode not in s.modes:
-                        continue
-                    row = {"model": arch, "size": f"{width}x{height}", "mode": mode, **_measure(factory, device, s)}
-                    report["results"].append(_with_rates(row, gflops["pair" if mode == "pair" else "stream"], matmul))
-                    log(format_row(row))
+                for mode, run in _modes(arch, frames, device, s).items():
+                    if not s.modes or mode in s.modes:
+                        add(arch, size, mode, _measure(run, device), gflops["pair" if mode == "pair" else "stream"])
                 if s.video and (not s.modes or "video" in s.modes):
                     # As many frames as the time budget allows at the streaming rate just measured (every frame
                     # of the clip costs one streamed frame: the last one is paired with itself).
@@ -274,21 +270,12 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
                                 if r["model"] == arch and r["mode"].startswith("stream")]
                     floor = min(s.min_frames, s.frames)
                     n = max(floor, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else floor
-                    row = {"model": arch, "size": f"{width}x{height}", "mode": "video-tiled" if s.tile else "video",
-                           **_video_fps(arch, height, width, n, device, s, Path(tmp))}
-                    report["results"].append(_with_rates(row, gflops["stream"], matmul))
-                    log(format_row(row))
-            report["speedups"] += _speedups([r for r in report["results"] if r["size"] == f"{width}x{height}"])
+                    video = _video_seconds(arch, height, width, n, device, s, Path(tmp))
+                    add(arch, size, "video-tiled" if s.tile else "video", _measure(video, device), gflops["stream"])
+            report["speedups"] += _speedups([r for r in report["results"] if r["size"] == size])
     for line in report["speedups"]:
         log(f"{line['size']}: {line['what']} = {line['ratio']:.1f}x")
     return report
-
-
-def _with_rates(row: dict, gflops_per_frame: float, matmul: float) -> dict:
-    row["gflops_per_frame"] = gflops_per_frame
-    row["achieved_gflops"] = gflops_per_frame * row["fps"]
-    row["utilisation"] = row["achieved_gflops"] / matmul
-    return row
 
 
 def _speedups(rows: list[dict]) -> list[dict]:
