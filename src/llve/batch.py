@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Literal, Mapping
 from tqdm import tqdm
 
 from llve import __version__
+from llve.config import from_dict
 from llve.errors import UserInputError, warn
 
 if TYPE_CHECKING:
@@ -145,8 +146,7 @@ class EnhancerSpec:
         from llve.runtime import resolve_device
 
         device = resolve_device(self.device, int(os.environ.get("LOCAL_RANK", 0)))
-        return Enhancer(weights=self.weights, device=str(device), fp16=self.fp16, tile=self.tile,
-                        backend=self.backend, exposure=self.exposure)
+        return Enhancer(**{**dataclasses.asdict(self), "device": str(device)})
 
     def identity(self) -> str:
         """``sha256:`` of the weights file's bytes (the bundled file when none is given)."""
@@ -199,20 +199,6 @@ class Record:
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
-    @classmethod
-    def from_json(cls, line: str) -> Record:
-        from llve.config import from_dict
-
-        return from_dict(cls, json.loads(line))
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def manifest_paths(folder: Path) -> list[Path]:
-    return sorted(folder.glob(f"{MANIFEST_STEM}*.jsonl"))
-
 
 def read_manifests(folder: str | Path) -> dict[str, Record]:
     """The newest record per output (by file name in ``folder``), over every shard's manifest there.
@@ -220,12 +206,12 @@ def read_manifests(folder: str | Path) -> dict[str, Record]:
     A line that does not parse (e.g. the last one of a killed run) is ignored with a warning.
     """
     latest: dict[str, Record] = {}
-    for path in manifest_paths(Path(folder)):
+    for path in sorted(Path(folder).glob(f"{MANIFEST_STEM}*.jsonl")):
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                record = Record.from_json(line)
+                record = from_dict(Record, json.loads(line))
             except (ValueError, UserInputError) as exc:
                 warn(f"{path.name} line {number} ignored: {exc}")
                 continue
@@ -274,7 +260,8 @@ class Context:
         return Record(input=str(job.input.absolute()), output=str(job.output.absolute()), status=status,
                       frames=frames, seconds=round(seconds, 3), error=error, weights=self.weights,
                       settings=self.settings, input_fingerprint=job.fingerprint, llve_version=__version__,
-                      shard=str(self.shard), host=socket.gethostname(), finished=_now())
+                      shard=str(self.shard), host=socket.gethostname(),
+                      finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"))
 
 
 def enhance_job(enhancer: Enhancer, job: Job, context: Context, progress: bool = False) -> Record:
@@ -369,9 +356,8 @@ def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: Enh
     settings = Settings(spec.tile, spec.backend, spec.fp16, lossless, components_dir is not None,
                         str(spec.exposure))
     context = Context(spec.identity(), settings, shard)
-    manifest = None
-    if output is not None:
-        manifest = Path(output) / shard.manifest_name
+    manifest = Path(output) / shard.manifest_name if output is not None else None
+    if manifest is not None:
         try:
             manifest.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -39,14 +39,6 @@ class RaySettings:
             raise UserInputError("cpus_per_task must be > 0 and gpus_per_task >= 0", setting="ray")
 
 
-def import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise UserInputError('the Ray engine needs Ray: pip install "llve[ray]"') from None
-    return ray
-
-
 class EnhanceWorker:
     """A Ray actor holding one loaded network. Args: spec: how to build it; threads: PyTorch CPU threads."""
 
@@ -84,7 +76,10 @@ def _workers_that_fit(ray, settings: RaySettings, jobs: int) -> int:
 
 def ray_engine(settings: RaySettings = RaySettings()) -> Engine:
     """An engine for :func:`llve.batch.run_batch` that runs jobs on Ray workers; records come in finishing order."""
-    ray = import_ray()
+    try:
+        import ray
+    except ImportError:
+        raise UserInputError('the Ray engine needs Ray: pip install "llve[ray]"') from None
 
     def run(jobs: list[Job], spec: EnhancerSpec, context: Context) -> Iterator[Record]:
         if not jobs:
