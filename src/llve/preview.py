@@ -112,16 +112,11 @@ def measure(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> Meas
 
 def accepts_exposure(enhancer_class: type) -> bool:
     """Whether ``enhancer_class(exposure=...)`` is understood: the exposure control (issue 13) is shown only then."""
+    from llve import streaming  # noqa: PLC0415
+
     parameters = inspect.signature(enhancer_class).parameters
-    if "exposure" in parameters:
-        return True
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return False
-    try:  # Enhancer(**options) forwards to StreamOptions where the streaming core has one
-        from llve.streaming import StreamOptions  # noqa: PLC0415
-    except ImportError:
-        return False
-    return "exposure" in getattr(StreamOptions, "__dataclass_fields__", {})
+    forwards = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())  # Enhancer(**options)
+    return "exposure" in parameters or (forwards and "exposure" in streaming.StreamOptions.__dataclass_fields__)
 
 
 class Cancelled(BaseException):

@@ -55,13 +55,6 @@ def require_gradio() -> None:
         raise UserInputError(INSTALL_HINT)
 
 
-def import_gradio():
-    require_gradio()
-    import gradio  # noqa: PLC0415 - optional dependency
-
-    return gradio
-
-
 class Enhancers:
     """One :class:`Enhancer` per setting of the controls, loaded on first use and kept (a handful at most).
 
@@ -130,7 +123,9 @@ HISTORY_HEADERS = ["settings", "brightness", "clipped %", "noise", "rel. flicker
 
 def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path | None = None):
     """The page as a ``gradio.Blocks``; ``work`` is the folder for full-run results (default: the system's)."""
-    gr = import_gradio()
+    require_gradio()
+    import gradio as gr  # noqa: PLC0415 - optional dependency
+
     enhancers = Enhancers(enhancer_class, config.weights, config.device)
     work = Path(work or tempfile.gettempdir())
     runs: dict[str, FullRun] = {}  # session -> its running full enhancement, for Cancel
@@ -259,7 +254,8 @@ def serve(config: ViewerConfig) -> None:
         os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
         os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
         os.environ["GRADIO_TEMP_DIR"] = str(work / "uploads")
-        gr = import_gradio()
+        import gradio as gr  # noqa: PLC0415 - optional dependency
+
         app = build_app(config, work=work)
         theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                                   font_mono=["ui-monospace", "Consolas", "monospace"])  # no web fonts fetched
