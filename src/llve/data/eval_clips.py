@@ -6,6 +6,7 @@ frame with ``cv2.resize(img, (960, 512))`` (bilinear, on uint8, width first), an
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Literal, NamedTuple
@@ -97,11 +98,8 @@ def _counted(name: str, pairs: Iterator[FramePair], cfg: DataConfig, warn: Warn)
     """Stop after ``cfg.frames`` frames (reading no further); name the sequence in a warning if it had fewer."""
     n = 0
     try:
-        for pair in pairs:
-            n += 1
+        for n, pair in enumerate(itertools.islice(pairs, cfg.frames), 1):
             yield pair
-            if cfg.frames is not None and n >= cfg.frames:
-                return
     finally:
         pairs.close()  # release open video containers now, not at garbage collection
     if cfg.frames is not None and n < cfg.frames:
@@ -152,11 +150,8 @@ def _video_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
 
 def _folder_source(name: str, folder: Path, cfg: DataConfig, warn: Warn) -> ClipSource:
     paths = list_frames(folder)
-
-    def pairs() -> Iterator[FramePair]:
-        for p in paths:
-            yield FramePair(p.name, _read(p, cfg), None)
-    return ClipSource(name, _limit(len(paths), cfg), "none", lambda: _counted(name, pairs(), cfg, warn))
+    return ClipSource(name, _limit(len(paths), cfg), "none",
+                      lambda: _counted(name, (FramePair(p.name, _read(p, cfg), None) for p in paths), cfg, warn))
 
 
 def _unpaired_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:

@@ -73,13 +73,6 @@ def load_frame(path: Path, npy_bgr: bool) -> np.ndarray:
     return img
 
 
-def _decode_video(video: Path, folder: Path) -> None:
-    """Decode every frame of ``video`` into PNG files (RGB) under ``folder``, atomically."""
-    with atomic_output(folder, is_dir=True) as tmp:
-        for i, (rgb, _) in enumerate(read_video(video)):
-            write_frame(tmp / f"{i:06d}.png", rgb)
-
-
 def video_sequences(root: Path, low: str, high: str, cache: Path, names: list[str] | None,
                     exclude: tuple[str, ...]) -> list[PairedSequence]:
     """Paired video files ``ROOT/low/<name>.<ext>`` / ``ROOT/high/<name>.<ext>``, decoded once into ``cache``."""
@@ -94,8 +87,10 @@ def video_sequences(root: Path, low: str, high: str, cache: Path, names: list[st
             if stem not in videos[side]:
                 raise UserInputError(f"video '{stem}' not found in {root / side}")
             target = cache / side / stem
-            if not target.is_dir():
-                _decode_video(videos[side][stem], target)
+            if not target.is_dir():  # decoded once into PNG frames (RGB), atomically
+                with atomic_output(target, is_dir=True) as tmp:
+                    for i, (rgb, _) in enumerate(read_video(videos[side][stem])):
+                        write_frame(tmp / f"{i:06d}.png", rgb)
     return folder_sequences(cache, wanted, low=low, high=high)
 
 

@@ -155,7 +155,8 @@ class VideoWriter:
                  audio_from: str | Path | None = None, crf: int = 18):
         self.path = Path(path)
         self.info = info
-        self.container = av.open(str(self.path), mode="w", format=_container_format(self.path))
+        # Temporary names keep the suffix, so FFmpeg's guess by extension works; only say what it cannot guess.
+        self.container = av.open(str(self.path), mode="w", format={".m4v": "mp4"}.get(self.path.suffix.lower()))
         if lossless:
             self.stream = self.container.add_stream("ffv1", rate=info.fps)
             self.stream.pix_fmt = "bgr0"
@@ -229,8 +230,3 @@ def _lossy_codec(path: Path, crf: int) -> tuple[str, dict]:
     if "libvpx-vp9" not in av.codecs_available:
         raise UserInputError(f"cannot write {path.name}: this PyAV build has no VP9 encoder for WebM (use .mp4 or .mkv)")
     return "libvpx-vp9", {"crf": str(crf + 13), "b:v": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"}
-
-
-def _container_format(path: Path) -> str | None:
-    # Temporary names keep the suffix, so FFmpeg's guess by extension works; only say what it cannot guess.
-    return {".m4v": "mp4"}.get(path.suffix.lower())
