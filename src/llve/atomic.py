@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import shutil
 import tempfile
@@ -34,11 +35,7 @@ def _umask() -> int:
 
 def _make_parents(folder: Path) -> list[Path]:
     """Create ``folder`` and its missing parents; return the ones created, deepest first (to undo on failure)."""
-    missing = []
-    for parent in (folder, *folder.parents):
-        if parent.exists():
-            break
-        missing.append(parent)
+    missing = list(itertools.takewhile(lambda parent: not parent.exists(), (folder, *folder.parents)))
     folder.mkdir(parents=True, exist_ok=True)
     return missing
 

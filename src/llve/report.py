@@ -15,6 +15,7 @@ import io
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -40,19 +41,6 @@ def results_dict(results: Results) -> dict:
     return _json_safe({"schema_version": SCHEMA_VERSION, **asdict(results.meta), "summary": asdict(results.summary),
                        "sequences": [asdict(s) for s in results.sequences],
                        "frames": [asdict(f) for f in results.frames], "warnings": results.warnings})
-
-
-def write_json(path: Path, results: Results) -> None:
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(results_dict(results), indent=1, allow_nan=False) + "\n")
-
-
-def write_csv(path: Path, results: Results) -> None:
-    with atomic_output(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for rec in results.frames:
-            writer.writerow({k: ("" if v is None else v) for k, v in dataclasses.asdict(rec).items()})
 
 
 def _png_uri(rgb: np.ndarray) -> str:
@@ -142,15 +130,9 @@ figcaption{text-align:center;font-size:13px}.na{width:240px;height:135px;backgro
 align-items:center;justify-content:center;color:#888}.warn{color:#a40}"""
 
 
-@dataclasses.dataclass(frozen=True)
-class _Row:
-    metric: str
-    value: object
-
-
 def render_html(results: Results) -> str:
     meta = results.meta
-    summary_rows = [_Row(k, v) for k, v in dataclasses.asdict(results.summary).items()]
+    summary_rows = [SimpleNamespace(metric=k, value=v) for k, v in dataclasses.asdict(results.summary).items()]
     seq_cols = ["name", "frames", "psnr", "ssim", "warp_error", "warp_error_gt", "flicker", "flicker_gt",
                 "exposure", "clipped_new", "noise", "relative_flicker", "runtime_per_frame_s"]
     plots = "".join(f'<img src="{uri}" alt="{html.escape(t)}"><br>' for t, uri in _plots(results))
@@ -171,16 +153,17 @@ data: {html.escape(meta.config['data']['kind'])}
 """
 
 
-def write_report(path: Path, results: Results) -> None:
-    with atomic_output(path) as tmp:
-        tmp.write_text(render_html(results), encoding="utf-8")
-
-
 def write_results(out_dir: str | Path, results: Results) -> dict[str, Path]:
     """Write the three results files into ``out_dir``; returns their paths by kind."""
     out_dir = Path(out_dir)
     paths = {"json": out_dir / "metrics.json", "csv": out_dir / "metrics.csv", "html": out_dir / "report.html"}
-    write_json(paths["json"], results)
-    write_csv(paths["csv"], results)
-    write_report(paths["html"], results)
+    with atomic_output(paths["json"]) as tmp:
+        tmp.write_text(json.dumps(results_dict(results), indent=1, allow_nan=False) + "\n")
+    with atomic_output(paths["csv"]) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for rec in results.frames:
+            writer.writerow({k: ("" if v is None else v) for k, v in dataclasses.asdict(rec).items()})
+    with atomic_output(paths["html"]) as tmp:
+        tmp.write_text(render_html(results), encoding="utf-8")
     return paths

@@ -112,11 +112,8 @@ def _source_from_official(ds: dict) -> dict:
     test = [t.strip() for t in str(ds.get("testing_dir") or "").split(",") if t.strip()]
     if lq.parent != gt.parent:
         raise UserInputError(f"official option file: dataroot_LQ ({lq}) and dataroot_GT ({gt}) must share a folder")
-    if (lq.name, gt.name) == ("input", "GT"):
-        kind = "sdsd"
-    elif (lq.name, gt.name) == ("SMID_LQ_np", "SMID_Long_np"):
-        kind = "smid"
-    else:
+    kind = {("input", "GT"): "sdsd", ("SMID_LQ_np", "SMID_Long_np"): "smid"}.get((lq.name, gt.name))
+    if kind is None:
         return {"kind": "folders", "root": str(lq.parent), "low": lq.name, "high": gt.name, "test": test}
     return {"kind": kind, "root": str(lq.parent), "test": test}
 
