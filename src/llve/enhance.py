@@ -37,10 +37,6 @@ def default_output(path: Path, kind: str, lossless: bool) -> Path:
     return path.with_name(f"{path.stem}_enhanced{suffix}")
 
 
-def _component_path(out: Path, dir_: Path, name: str, kind: str) -> Path:
-    return dir_ / (f"{out.name}_{name}" if kind == "folder" else f"{out.stem}_{name}{out.suffix}")
-
-
 def _once_per_kind(report: Callable[[str], None]) -> Callable[[str], None]:
     """Say each kind of conversion once, not once per frame of a long folder."""
     seen: set[str] = set()
@@ -67,7 +63,8 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
     check_output(source.path, out, kind, lossless, overwrite)
     targets = {"Y": out}
     if components_dir is not None:
-        targets.update({c: _component_path(out, Path(components_dir), c, kind) for c in COMPONENTS})
+        names = {c: f"{out.name}_{c}" if kind == "folder" else f"{out.stem}_{c}{out.suffix}" for c in COMPONENTS}
+        targets.update({c: Path(components_dir) / name for c, name in names.items()})
         for c in COMPONENTS:
             check_output(source.path, targets[c], kind, lossless, overwrite, what="component")
 

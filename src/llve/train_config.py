@@ -101,10 +101,6 @@ class TrainConfig:
     out_dir: str = "runs"
 
 
-def is_official(data: dict) -> bool:
-    return "network_G" in data or "datasets" in data
-
-
 def _source_from_official(ds: dict) -> dict:
     lq, gt = Path(str(ds.get("dataroot_LQ", ""))), Path(str(ds.get("dataroot_GT", "")))
     if not ds.get("dataroot_LQ") or not ds.get("dataroot_GT"):
@@ -204,7 +200,7 @@ def translate_official(opt: dict) -> tuple[dict, list[str]]:
 def load_config(path: str | Path, notify=print) -> TrainConfig:
     """Read a training config (ours or an official option file) into a validated :class:`TrainConfig`."""
     data = load_yaml(path)
-    if is_official(data):
+    if "network_G" in data or "datasets" in data:  # an official option file
         data, ignored = translate_official(data)
         notify(f"llve: translated official option file {path}; ignored keys: {', '.join(ignored) or 'none'}")
         notify("llve: the official code matched frames with DKMv3_indoor; this run uses correspondence backend "

@@ -112,11 +112,6 @@ def measures_markdown(m: Measures) -> str:
     ])
 
 
-def history_row(label: str, m: Measures) -> list:
-    return [label, round(m.output_brightness, 3), round(100 * m.newly_clipped, 2), round(m.output_noise, 2),
-            None if m.relative_flicker is None else round(m.relative_flicker, 2)]
-
-
 CANCELLED = "full enhancement cancelled; nothing was kept"
 HISTORY_HEADERS = ["settings", "brightness", "clipped %", "noise", "rel. flicker"]
 
@@ -161,7 +156,9 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
             return
         m = measure(clip.frames, [r.y for r in results])
         history = state.history if state is not None and state.path == path else []
-        preview = Preview(path, clip, results, history + [history_row(describe(pairing, exposure), m)])
+        row = [describe(pairing, exposure), round(m.output_brightness, 3), round(100 * m.newly_clipped, 2),
+               round(m.output_noise, 2), None if m.relative_flicker is None else round(m.relative_flicker, 2)]
+        preview = Preview(path, clip, results, history + [row])  # one row per setting tried (HISTORY_HEADERS)
         h, w = clip.frames[0].shape[:2]
         status = (f"preview: {len(results)} frame(s) at {w}x{h} (upload {clip.width}x{clip.height}, "
                   f"{clip.total_frames or '?'} frames), {describe(pairing, exposure)}, rendered in {seconds:.1f} s")

@@ -20,20 +20,15 @@ FB_ALPHA = 0.01
 FB_BETA = 0.5
 
 
-def pixel_grid(height: int, width: int, device=None, dtype=torch.float32) -> torch.Tensor:
-    """Pixel-centre coordinates ``(2, H, W)``: channel 0 is x, channel 1 is y."""
-    ys, xs = torch.meshgrid(torch.arange(height, device=device, dtype=dtype),
-                            torch.arange(width, device=device, dtype=dtype), indexing="ij")
-    return torch.stack([xs, ys])
-
-
 def warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Sample ``img`` (B, C, H, W) at ``p + flow(p)`` (bilinear; outside the frame takes the border value).
 
     Pixel coordinates map to grid_sample's [-1, 1] with ``align_corners=True``: pixel 0 is -1, pixel W-1 is +1.
     """
     _, _, h, w = img.shape
-    target = pixel_grid(h, w, img.device, flow.dtype) + flow  # (B, 2, H, W)
+    ys, xs = torch.meshgrid(torch.arange(h, device=img.device, dtype=flow.dtype),
+                            torch.arange(w, device=img.device, dtype=flow.dtype), indexing="ij")
+    target = torch.stack([xs, ys]) + flow  # pixel centres (2, H, W), x first, moved: (B, 2, H, W)
     scale = torch.tensor([2.0 / max(w - 1, 1), 2.0 / max(h - 1, 1)], device=img.device, dtype=flow.dtype)
     grid = (target * scale.view(1, 2, 1, 1) - 1).permute(0, 2, 3, 1)  # (B, H, W, 2)
     return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)

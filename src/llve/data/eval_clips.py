@@ -85,13 +85,9 @@ class ClipSource:
     read: Callable[[], Iterator[FramePair]]
 
 
-def _npy_bgr(cfg: DataConfig) -> bool:
-    kind = cfg.kind if cfg.kind != "none" else "folders"
-    return SourceConfig(kind, cfg.root, channel_order=cfg.channel_order).npy_bgr  # the training data's rule
-
-
 def _read(path: Path, cfg: DataConfig) -> np.ndarray:
-    return resize_to(load_frame(path, _npy_bgr(cfg)), cfg.size)
+    kind = cfg.kind if cfg.kind != "none" else "folders"  # .npy channel order: the training data's rule
+    return resize_to(load_frame(path, SourceConfig(kind, cfg.root, channel_order=cfg.channel_order).npy_bgr), cfg.size)
 
 
 def _counted(name: str, pairs: Iterator[FramePair], cfg: DataConfig, warn: Warn) -> Iterator[FramePair]:

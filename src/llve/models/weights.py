@@ -75,19 +75,14 @@ def _with_legacy_defaults(arch: str | None, config: dict) -> dict:
     return {**_LEGACY_DEFAULTS.get(arch, {}), **config} if config else config
 
 
-def _guess_arch(state: dict[str, torch.Tensor]) -> tuple[str, dict]:
-    """Official checkpoints carry no metadata: recognise them by their keys; read the width off a tensor."""
-    if "conv_first_1.weight" in state and "trans2.attn.qkv2.weight" in state:
-        return "official", {"width": int(state["conv_first_1.weight"].shape[0])}
-    raise UserInputError("weights have no llve metadata and do not look like an official STCD checkpoint "
-                         f"(first keys: {', '.join(list(state)[:4])})")
-
-
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """Build the right network for a weights file and load it strictly; errors name the offending keys."""
     state, arch, config = read_weights(path)
-    if arch is None:
-        arch, config = _guess_arch(state)
+    if arch is None:  # official checkpoints carry no metadata: recognise them by their keys, the width by a tensor
+        if "conv_first_1.weight" not in state or "trans2.attn.qkv2.weight" not in state:
+            raise UserInputError("weights have no llve metadata and do not look like an official STCD checkpoint "
+                                 f"(first keys: {', '.join(list(state)[:4])})")
+        arch, config = "official", {"width": int(state["conv_first_1.weight"].shape[0])}
     if arch not in ARCHITECTURES:
         raise UserInputError(f"weights {path} are for unknown model '{arch}'")
     model = build_model(arch, **config)
