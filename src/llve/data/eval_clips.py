@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Literal, NamedTuple
 import numpy as np
 
 from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key, resize_to
-from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, smid_sequences
+from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, select_names, smid_sequences
 from llve.data.sources import SourceConfig, load_frame
 from llve.data.video_io import VIDEO_EXTENSIONS, probe_video, read_video, videos_in
 from llve.errors import UserInputError
@@ -161,16 +161,11 @@ def _unpaired_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
     else:
         raise UserInputError(f"input not found: {root}")
     found = {(p.stem if p.is_file() else p.name): p for p in entries}
-    if cfg.sequences is not None:
-        unknown = [n for n in cfg.sequences if n not in found]
-        if unknown:
-            raise UserInputError(f"sequences not found under {root}: {', '.join(unknown)}")
-        found = {n: found[n] for n in cfg.sequences}
-    found = {n: p for n, p in found.items() if n not in cfg.exclude}
-    if not found:
+    names = [n for n in select_names(found, cfg.sequences, (), "sequences", root) if n not in cfg.exclude]
+    if not names:
         raise UserInputError(f"no videos or frame folders in {root}")
     return [_video_source(n, p, None, cfg, warn) if p.is_file() else _folder_source(n, p, cfg, warn)
-            for n, p in found.items()]
+            for n, p in ((n, found[n]) for n in names)]
 
 
 def clip_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from llve.data.frames import list_frames
 from llve.errors import UserInputError
@@ -25,16 +25,23 @@ class PairedSequence:
         return self.gt[0] if len(self.gt) == 1 else self.gt[index]
 
 
-def _select(root: Path, names: Sequence[str] | None, exclude: Sequence[str] = ()) -> list[str]:
-    if not root.is_dir():
-        raise UserInputError(f"dataset folder not found: {root}")
-    present = sorted(p.name for p in root.iterdir() if p.is_dir())
+def select_names(present: Iterable[str], names: Sequence[str] | None, exclude: Sequence[str], what: str,
+                 where: Path) -> list[str]:
+    """``names``, each of which must be ``present`` (else an error names the missing ones), or, without ``names``,
+    every present name not in ``exclude``: the one rule of every dataset layout's test / training split."""
+    present = list(present)
     if names is None:
         return [n for n in present if n not in set(exclude)]
     missing = [n for n in names if n not in present]
     if missing:
-        raise UserInputError(f"sequences not found under {root}: {', '.join(missing)}")
+        raise UserInputError(f"{what} not found under {where}: {', '.join(missing)}")
     return list(names)
+
+
+def _select(root: Path, names: Sequence[str] | None, exclude: Sequence[str] = ()) -> list[str]:
+    if not root.is_dir():
+        raise UserInputError(f"dataset folder not found: {root}")
+    return select_names(sorted(p.name for p in root.iterdir() if p.is_dir()), names, exclude, "sequences", root)
 
 
 def _paired(low_root: Path, gt_root: Path, names: list[str], single_gt: bool = False) -> list[PairedSequence]:

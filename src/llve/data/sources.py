@@ -18,7 +18,7 @@ import numpy as np
 
 from llve.atomic import atomic_output
 from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key, read_frame, write_frame
-from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, smid_sequences
+from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, select_names, smid_sequences
 from llve.data.video_io import read_video, videos_in
 from llve.errors import UserInputError
 
@@ -81,11 +81,9 @@ def video_sequences(root: Path, low: str, high: str, cache: Path, names: list[st
     unpaired = [s for s in stems if s not in videos[low] or s not in videos[high]]
     if unpaired:
         raise UserInputError(f"videos without a partner in {root}/{low} and {root}/{high}: {', '.join(unpaired)}")
-    wanted = names if names is not None else [s for s in stems if s not in exclude]
+    wanted = select_names(stems, names, exclude, "videos", root / low)
     for stem in wanted:
         for side in (low, high):
-            if stem not in videos[side]:
-                raise UserInputError(f"video '{stem}' not found in {root / side}")
             target = cache / side / stem
             if not target.is_dir():  # decoded once into PNG frames (RGB), atomically
                 with atomic_output(target, is_dir=True) as tmp:
@@ -103,11 +101,7 @@ def image_pairs(root: Path, low: str, high: str, names: list[str] | None,
     if missing:
         raise UserInputError(f"images without a partner between {root / low} and {root / high}: "
                              f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
-    if names is not None:
-        absent = [n for n in names if n not in lows]
-        if absent:
-            raise UserInputError(f"images not found under {root / low}: {', '.join(absent)}")
-    stems = names if names is not None else [s for s in lows if s not in exclude]
+    stems = select_names(lows, names, exclude, "images", root / low)
     return [(s, lows[s], highs[s]) for s in sorted(stems, key=lambda s: natural_key(Path(s)))]
 
 
@@ -116,17 +110,9 @@ def stack_pairs(root: Path, inputs: tuple[str, ...], reference: str, names: list
     """Real exposure stacks ``ROOT/<stack>/<input>.<ext>`` -> reference, as (``stack/input``, low, high) pairs."""
     if not root.is_dir():
         raise UserInputError(f"dataset folder not found: {root}")
-    stacks = sorted((p for p in root.iterdir() if p.is_dir()), key=natural_key)
-    present = {p.name for p in stacks}
-    if names is not None:
-        absent = [n for n in names if n not in present]
-        if absent:
-            raise UserInputError(f"stacks not found under {root}: {', '.join(absent[:5])}")
-        stacks = [root / n for n in names]
+    present = [p.name for p in sorted((p for p in root.iterdir() if p.is_dir()), key=natural_key)]
     out = []
-    for stack in stacks:
-        if stack.name in exclude:
-            continue
+    for stack in (root / n for n in select_names(present, names, exclude, "stacks", root)):
         shots = {p.stem: p for p in list_frames(stack)}
         if reference not in shots:
             raise UserInputError(f"stack {stack} has no '{reference}' image")
