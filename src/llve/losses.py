@@ -109,6 +109,3 @@ def stcd_loss(out, batch: TrainBatch, cfg: LossConfig = LossConfig()) -> LossTer
         pixel, smooth, cons = pixel.mean() / values, smooth.mean() / values, cons.mean() / values
     pixel, smooth, cons = cfg.pixel * pixel, cfg.smooth * smooth, cfg.consistency * cons
     return LossTerms(pixel + smooth + cons, pixel, smooth, cons)
-
-
-__all__ = ["LossConfig", "LossTerms", "charbonnier", "consistency", "luma", "smoothness", "stcd_loss"]

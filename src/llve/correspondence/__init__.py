@@ -18,8 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from llve.correspondence.warp import (Correspondence, forward_backward_certainty, identity_correspondence, warp,
-                                      warp_np)
+from llve.correspondence.warp import Correspondence, forward_backward_certainty, identity_correspondence
 from llve.errors import UserInputError
 
 
@@ -76,4 +75,4 @@ def build_backend(cfg: CorrespondenceConfig = CorrespondenceConfig()) -> Backend
 
 
 __all__ = ["BACKENDS", "Backend", "Correspondence", "CorrespondenceConfig", "build_backend", "forward_backward_certainty",
-           "identity_correspondence", "warp", "warp_np"]
+           "identity_correspondence"]

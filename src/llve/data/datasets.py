@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from llve.correspondence import Correspondence, identity_correspondence
+from llve.correspondence import identity_correspondence
 from llve.correspondence.cache import CorrespondenceCache
 from llve.correspondence.warp import inside
 from llve.data.frames import resize_to
@@ -256,7 +256,3 @@ def collate(items: list[TrainItem]) -> TrainBatch:
     """Stack the items' tensors; ``seq`` becomes a list of names and ``index`` a tensor."""
     tensors = {f.name: torch.stack([getattr(it, f.name) for it in items]) for f in fields(_PairTensors)}
     return TrainBatch(**tensors, seq=[it.seq for it in items], index=torch.tensor([it.index for it in items]))
-
-
-__all__ = ["Correspondence", "PairDataset", "SamplingConfig", "TrainBatch", "TrainItem", "augment", "collate",
-           "crop_pair"]

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from llve.atomic import atomic_output
-from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key, read_frame, write_frame
+from llve.data.frames import list_frames, natural_key, read_frame, write_frame
 from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, select_names, smid_sequences
 from llve.data.video_io import read_video, videos_in
 from llve.errors import UserInputError
@@ -138,6 +138,3 @@ def resolve(cfg: SourceConfig, split: Literal["train", "test"], cache: Path) -> 
     if cfg.kind == "stacks":
         return stack_pairs(root, cfg.inputs, cfg.reference, names, exclude)
     return image_pairs(root, cfg.low, cfg.high, names, exclude)
-
-
-__all__ = ["FRAME_EXTENSIONS", "SourceConfig", "image_pairs", "load_frame", "resolve", "stack_pairs", "video_sequences"]
