@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator, Literal, NamedTuple
 import cv2
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from llve import metrics
 from llve.atomic import atomic_output
@@ -139,10 +140,6 @@ def _thumb(img: np.ndarray | None, width: int = 320) -> np.ndarray | None:
     return img if w <= width else cv2.resize(img, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
 
 
-def _panel_indices(n: int, per_clip: int) -> set[int]:
-    return {int(i) for i in np.linspace(0, n - 1, per_clip).round()} if per_clip > 0 else set()
-
-
 class _Reader:
     """Feeds a clip's low-light frames to a method, each keyed by its frame pair (ground truth, file name), and
     times the reading, so that ``runtime`` counts the method alone."""
@@ -238,12 +235,6 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
     return times
 
 
-def _protocol_line(data: DataConfig) -> str:
-    size = "x".join(map(str, data.size)) if data.size else "native"
-    return f"first {data.frames or 'all'} frames, size {size}, pairing {data.pairing} " + \
-        ("(min(t+1, last))" if data.pairing == "next" else "(each frame with itself)")
-
-
 def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None] | None = None,
              warn: Callable[[str], None] | None = None, progress: bool = False) -> Results:
     """Run ``cfg.method`` on every test sequence and score it. ``save_images(seq, file, uint8)`` gets each output."""
@@ -257,19 +248,18 @@ def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None
     sources = clip_sources(cfg.data, note)
     runner = build_runner(cfg)
     shown = min(cfg.panels, len(sources))
-    per_clip = math.ceil(cfg.panels / len(sources)) if cfg.panels > 0 else 0
+    per_clip = math.ceil(cfg.panels / len(sources))
     times: list[float] = []
-    if progress:
-        from tqdm import tqdm
-        sources = tqdm(sources, desc=f"test {cfg.method}", unit="seq")
-    for i, src in enumerate(sources):
+    for i, src in enumerate(tqdm(sources, desc=f"test {cfg.method}", unit="seq", disable=not progress)):
         known = src.count or cfg.data.frames or 1  # unknown video length: spread over the protocol's frames
-        panel_frames = _panel_indices(known, per_clip) if i < shown else set()
+        panel_frames = {int(t) for t in np.linspace(0, known - 1, per_clip).round()} if i < shown else set()
         times += _score_clip(src, runner, cfg, panel_frames, results, save_images)
     results.summary = Summary.of(results.sequences, results.frames, times)
     weights = (cfg.weights or str(DEFAULT_WEIGHTS)) if cfg.method == "stcd" else None
-    results.meta = RunInfo(cfg.method, runner.arch, weights, runner.device, torch.__version__, asdict(cfg),
-                           _protocol_line(cfg.data))
+    size = "x".join(map(str, cfg.data.size)) if cfg.data.size else "native"
+    protocol = f"first {cfg.data.frames or 'all'} frames, size {size}, pairing {cfg.data.pairing} " + \
+        ("(min(t+1, last))" if cfg.data.pairing == "next" else "(each frame with itself)")
+    results.meta = RunInfo(cfg.method, runner.arch, weights, runner.device, torch.__version__, asdict(cfg), protocol)
     return results
 
 
