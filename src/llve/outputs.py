@@ -21,18 +21,13 @@ from llve.data.video_io import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS
 from llve.errors import UserInputError
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    """Whether ``path`` is ``folder`` or lies somewhere below it (both resolved)."""
-    return path == folder or folder in path.parents
-
-
 def _check_replaceable_folder(src: Path, out: Path, what: str) -> None:
     """Overwriting an existing folder: only a folder of frames that holds neither the input nor the cwd."""
     real_out, real_src = out.resolve(), src.resolve()
-    if real_src != real_out and _inside(real_src, real_out):
+    if real_src != real_out and real_src.is_relative_to(real_out):
         raise UserInputError(f"{what} {out} holds the input {src}; replacing the folder would delete it",
                              setting="output")
-    if _inside(Path.cwd().resolve(), real_out):
+    if Path.cwd().resolve().is_relative_to(real_out):
         raise UserInputError(f"{what} {out} is or holds the current folder; overwriting replaces a whole folder",
                              setting="output")
     others = sorted(p.name for p in out.iterdir()

@@ -29,9 +29,7 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     """Window starts covering ``[0, length)`` with windows of ``tile`` overlapping by at least ``overlap``."""
     if length <= tile:
         return [0]
-    stride = tile - overlap
-    starts = list(range(0, length - tile, stride))
-    return starts + [length - tile]
+    return [*range(0, length - tile, tile - overlap), length - tile]
 
 
 def ramp(length: int, start: int, size: int, overlap: int, device, dtype) -> torch.Tensor:

@@ -173,17 +173,14 @@ class VideoWriter:
         self._last_pts: int | None = None
         self._audio_in, self._audio_out = None, None
         if audio_from is not None and info.has_audio:
-            self._add_audio(Path(audio_from))
+            self._audio_in = av.open(str(audio_from))
+            try:
+                self._audio_out = self.container.add_stream_from_template(self._audio_in.streams.audio[0])
+            except (av.FFmpegError, ValueError) as exc:
+                warn(f"audio not copied ({self.path.suffix} cannot hold it: {exc})")
+                self._audio_in.close()
+                self._audio_in = None
         self.count = 0
-
-    def _add_audio(self, source: Path) -> None:
-        self._audio_in = av.open(str(source))
-        try:
-            self._audio_out = self.container.add_stream_from_template(self._audio_in.streams.audio[0])
-        except (av.FFmpegError, ValueError) as exc:
-            warn(f"audio not copied ({self.path.suffix} cannot hold it: {exc})")
-            self._audio_in.close()
-            self._audio_in = None
 
     def write(self, rgb: np.ndarray, pts: int | None = None) -> None:
         """Encode one frame at ``pts`` (input time base); without one, frames are spaced at the frame rate."""

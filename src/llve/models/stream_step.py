@@ -11,15 +11,6 @@ import torch
 from torch import nn
 
 
-def feature_layout(model: nn.Module) -> tuple[type, list[tuple[str, int, int]]]:
-    """The model's feature tuple type and (name, channels, stride) of each field, from one tiny encode."""
-    m = model.size_multiple
-    param = next(model.parameters())
-    with torch.no_grad():
-        feats = model.encode(torch.zeros(1, 3, 4 * m, 4 * m, device=param.device, dtype=param.dtype))
-    return type(feats), [(name, t.shape[1], 4 * m // t.shape[-2]) for name, t in zip(feats._fields, feats)]
-
-
 class StreamStep(nn.Module):
     """Enhance frame t from its cached features and the partner frame t+1; hand back t+1's features.
 
@@ -30,7 +21,11 @@ class StreamStep(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
-        self.feature_type, self.layout = feature_layout(model)
+        m, param = model.size_multiple, next(model.parameters())
+        with torch.no_grad():  # the feature tuple type and (name, channels, stride) of each field, from one tiny encode
+            feats = model.encode(torch.zeros(1, 3, 4 * m, 4 * m, device=param.device, dtype=param.dtype))
+        self.feature_type = type(feats)
+        self.layout = [(name, t.shape[1], 4 * m // t.shape[-2]) for name, t in zip(feats._fields, feats)]
 
     def forward(self, frame: torch.Tensor, *prev: torch.Tensor) -> tuple[torch.Tensor, ...]:
         partner = self.model.encode(frame)
