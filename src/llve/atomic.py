@@ -131,18 +131,12 @@ def atomic_output(final: str | os.PathLike, is_dir: bool = False, overwrite: boo
         # A sibling output of the same run found its name taken; this one is complete, so it is kept.
         _finish(tmp, final, is_dir, overwrite, shown)
         raise
-    except OSError as exc:
+    except BaseException as exc:
         discard()
-        if exc.errno in _WRITE_ERRNOS:
+        if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
             raise UserInputError(f"cannot write {shown}: {exc.strerror or exc}") from None
-        raise
-    except UserInputError as exc:
-        discard()
-        if str(tmp) in str(exc):  # e.g. "cannot write image <tmp>/f0.png": name what the user asked for
-            raise UserInputError(str(exc).replace(str(tmp), str(shown))) from None
-        raise
-    except BaseException:
-        discard()
+        if isinstance(exc, UserInputError) and str(tmp) in str(exc):  # e.g. "cannot write image <tmp>/f0.png":
+            raise UserInputError(str(exc).replace(str(tmp), str(shown))) from None  # name what the user asked for
         raise
     try:
         _finish(tmp, final, is_dir, overwrite, shown)

@@ -17,7 +17,7 @@ import numpy as np
 
 from llve.atomic import atomic_output
 from llve.data.frames import FRAME_EXTENSIONS, downscale, list_frames, read_frame, write_frame
-from llve.data.low_light_camera import SynthRanges, darken_sequence, draw_params, write_sidecar
+from llve.data.low_light_camera import SynthRanges, darken, draw_params, write_sidecar
 from llve.errors import UserInputError
 
 
@@ -89,17 +89,11 @@ def synthesize(inputs: list[str | Path], out_dir: str | Path, opts: SynthOptions
         frames = _still_frames(path, opts, motion_rng) if is_still else _clip_frames(path, opts)
         with atomic_output(out_dir / "high" / name, is_dir=True) as high, \
                 atomic_output(out_dir / "low" / name, is_dir=True) as low:
+            noise = np.random.default_rng(params.seed)  # one camera per sequence; the noise differs per frame
             count = 0
-
-            def clean() -> Iterator[np.ndarray]:
-                nonlocal count
-                for rgb in frames:
-                    write_frame(high / f"{count:05d}.png", rgb)
-                    count += 1
-                    yield rgb
-
-            for i, dark in enumerate(darken_sequence(clean(), params)):
-                write_frame(low / f"{i:05d}.png", dark)
+            for count, rgb in enumerate(frames, 1):
+                write_frame(high / f"{count - 1:05d}.png", rgb)
+                write_frame(low / f"{count - 1:05d}.png", darken(rgb, params, noise))
             if count == 0:
                 raise UserInputError(f"{path}: no frames to synthesise from")
         write_sidecar(out_dir / "meta" / f"{name}.json", params, str(path), count)

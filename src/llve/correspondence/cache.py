@@ -20,13 +20,8 @@ FLOW_STEP = 1.0 / 32.0
 
 
 def _quantise(c: Correspondence) -> dict[str, np.ndarray]:
-    def flow(f):
-        return np.clip(np.round(f / FLOW_STEP), -32767, 32767).astype(np.int16)
-
-    def cert(x):
-        return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
-
-    return {"flow12": flow(c.flow12), "flow21": flow(c.flow21), "cert1": cert(c.cert1), "cert2": cert(c.cert2)}
+    return {k: np.clip(np.round(v / FLOW_STEP), -32767, 32767).astype(np.int16) if k.startswith("flow")
+            else np.round(np.clip(v, 0, 1) * 255).astype(np.uint8) for k, v in c._asdict().items()}
 
 
 def _restore(q) -> Correspondence:

@@ -20,7 +20,6 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -142,13 +141,6 @@ def reexpose(rgb: np.ndarray, gain: float, knee: float = 0.6) -> np.ndarray:
 def mean_luma(rgb: np.ndarray) -> float:
     """Mean BT.601 luma of an HxWx3 uint8 RGB frame in [0, 1]: the unit of every exposure target."""
     return float((rgb.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])).mean() / 255.0)
-
-
-def darken_sequence(frames: Iterable[np.ndarray], p: LowLightParams) -> Iterator[np.ndarray]:
-    """Darken every frame of a sequence with the same camera; the noise differs per frame, as in a video."""
-    rng = np.random.default_rng(p.seed)
-    for rgb in frames:
-        yield darken(rgb, p, rng)
 
 
 def write_sidecar(path: Path, p: LowLightParams, source: str, frames: int) -> None:
