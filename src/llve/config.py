@@ -5,6 +5,7 @@ required key or a value of the wrong type fails at load time with its dotted pat
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import types
 import typing
@@ -55,10 +56,8 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if tp is float and isinstance(value, str):  # YAML reads "1e-4" (no dot) as a string
-        try:
+        with contextlib.suppress(ValueError):
             return float(value)
-        except ValueError:
-            pass
     if isinstance(tp, type) and isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
         return value
     name = getattr(tp, "__name__", str(tp))

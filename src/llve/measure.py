@@ -4,6 +4,7 @@ Kept apart from the benchmark itself so other tools (a training run, a notebook)
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -75,10 +76,9 @@ def gc_and_reset(device: torch.device) -> None:
     import gc
 
     gc.collect()
-    try:  # glibc keeps freed heap pages; hand them back so the next "RSS before" is honest
+    # glibc keeps freed heap pages; hand them back so the next "RSS before" is honest.
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
@@ -88,11 +88,8 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
     return f"cpu ({name}, {os.cpu_count()} logical cores)"
 
 

@@ -8,6 +8,7 @@ numbers whether a pair came from the backend or from the cache (a resumed run st
 """
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -58,11 +59,9 @@ class CorrespondenceCache:
         height, width = img_i.shape[:2]
         path = self.path(dataset, sequence, i, j, height, width) if self.root else None
         if path is not None and path.is_file():
-            try:
-                with np.load(path) as stored:
-                    return _restore(stored)
-            except (OSError, ValueError, KeyError):  # a damaged entry is recomputed, never trusted
-                pass
+            # A damaged entry is recomputed, never trusted.
+            with contextlib.suppress(OSError, ValueError, KeyError), np.load(path) as stored:
+                return _restore(stored)
         self.computed += 1  # per process: DataLoader workers count in their own copies
         q = _quantise(self.backend(img_i, img_j))
         if path is not None:

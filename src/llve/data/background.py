@@ -8,6 +8,7 @@ raised in the caller at its next call, as if it had happened there.
 from __future__ import annotations
 
 import collections
+import contextlib
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,11 +28,9 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     def offer(entry: tuple) -> bool:
         """Queue ``entry`` unless the consumer has gone (a plain put on a full queue would then block forever)."""
         while not stop.is_set():
-            try:
+            with contextlib.suppress(queue.Full):
                 buffer.put(entry, timeout=0.1)
                 return True
-            except queue.Full:
-                pass
         return False
 
     def produce() -> None:

@@ -5,6 +5,7 @@ H.264 (yuv420p; yuv444p for odd sizes, which 4:2:0 cannot hold) or lossless FFV1
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -83,11 +84,9 @@ def _announced_seconds(container, stream) -> float | None:
         return float(stream.duration * stream.time_base)
     tag = (stream.metadata or {}).get("DURATION")  # Matroska writes the track length as a tag
     if tag:
-        try:
+        with contextlib.suppress(ValueError):
             h, m, sec = tag.split(":")
             return int(h) * 3600 + int(m) * 60 + float(sec)
-        except ValueError:
-            pass
     if container.duration and len(container.streams) == 1:  # only the video stream can make up that length
         return container.duration / av.time_base
     return None
