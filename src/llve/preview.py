@@ -24,13 +24,8 @@ from llve.metrics import mean_luma, newly_clipped, noise_sigma, relative_flicker
 
 @dataclass(frozen=True)
 class PreviewSettings:
-    """How much of a clip the preview shows.
-
-    Args:
-        seconds: the first this many seconds of a video.
-        max_frames: never more frames than this, whatever the frame rate.
-        max_side: frames are downscaled so that their longer side is at most this (never upscaled).
-    """
+    """How much of a clip the preview shows. Args: the first ``seconds`` of a video, never more than ``max_frames``
+    frames whatever the frame rate, downscaled so that the longer side is at most ``max_side`` (never upscaled)."""
 
     seconds: float = 2.0
     max_frames: int = 60

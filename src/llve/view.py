@@ -32,14 +32,9 @@ PAIRINGS = (("with the next frame (as llve enhance)", "next"), ("each frame alon
 
 @dataclass(frozen=True)
 class ViewerConfig:
-    """What ``llve view`` serves and how.
-
-    Args:
-        host / port: where the page is served (localhost by default: nobody else can reach it).
-        weights / device: as for ``llve enhance``.
-        max_upload_mb: larger uploads are refused by the server.
-        preview: how much of a clip the preview shows; the page can change its size.
-    """
+    """What ``llve view`` serves and how. Args: host / port: where the page is served (localhost by default: nobody
+    else can reach it); weights / device: as for ``llve enhance``; max_upload_mb: larger uploads are refused by the
+    server; preview: how much of a clip the preview shows (the page can change its size)."""
 
     host: str = "127.0.0.1"
     port: int = 7860

@@ -28,12 +28,8 @@ def input_kind(path: Path) -> Kind:
 
 
 class FrameSource:
-    """The frames of a video, frame folder (natural order) or image, read lazily as ``(key, HxWx3 uint8 RGB)``.
-
-    Args:
-        path: the input; its kind follows from what it is (:func:`input_kind`).
-        on_convert: hears of each conversion of an image (grayscale, alpha, 16-bit) to 8-bit RGB.
-    """
+    """The frames of a video, frame folder (natural order) or image at ``path`` (:func:`input_kind`), read lazily as
+    ``(key, HxWx3 uint8 RGB)``; ``on_convert`` hears of each image converted (grayscale, alpha, 16-bit) to 8-bit RGB."""
 
     def __init__(self, path: str | Path, on_convert: Callable[[str], None] | None = None):
         self.path = Path(path)
@@ -57,14 +53,9 @@ class FrameSource:
 
 
 class FrameSink:
-    """Writes results keyed like ``source``'s frames to ``path``, in the source's kind; a context manager.
-
-    Args:
-        source: the frames' source (kind, size, frame rate, timestamps).
-        path: output video file, folder or image file.
-        lossless: FFV1 video or PNG frames.
-        audio: copy the source video's audio stream.
-    """
+    """Writes results keyed like ``source``'s frames (kind, size, frame rate, timestamps) to ``path``, a video file,
+    folder or image as the source; ``lossless``: FFV1 video or PNG frames; ``audio``: copy the source video's audio
+    stream. A context manager."""
 
     def __init__(self, source: FrameSource, path: str | Path, lossless: bool = False, audio: bool = False):
         self.kind, self.path, self.lossless = source.kind, Path(path), lossless

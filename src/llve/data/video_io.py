@@ -141,14 +141,9 @@ def read_video(path: str | Path) -> Iterator[tuple[np.ndarray, int | None]]:
 
 
 class VideoWriter:
-    """Encode RGB frames to a video file; use as a context manager. Audio is copied from ``audio_from``.
-
-    Args:
-        path: output file; its suffix picks the container.
-        info: size and frame rate to keep (from :func:`probe_video`).
-        lossless: FFV1 in RGB instead of H.264.
-        audio_from: a video whose audio stream is copied, if it has one.
-    """
+    """Encode RGB frames to ``path`` (its suffix picks the container) at ``info``'s size and frame rate (from
+    :func:`probe_video`), as H.264 or, if ``lossless``, FFV1 in RGB; the audio stream of ``audio_from``, if it has
+    one, is copied. Use as a context manager."""
 
     def __init__(self, path: str | Path, info: VideoInfo, lossless: bool = False,
                  audio_from: str | Path | None = None, crf: int = 18):

@@ -9,12 +9,8 @@ import torch.nn.functional as F
 
 
 class Padder:
-    """Reflect-pads (B, C, H, W) tensors at the bottom/right to a multiple of ``multiple`` and crops back.
-
-    Args:
-        height, width: the original frame size.
-        multiple: the size multiple the network needs (``model.size_multiple``).
-    """
+    """Reflect-pads (B, C, H, W) tensors at the bottom/right to a multiple of ``multiple`` (the network's
+    ``size_multiple``) and crops back. Args: height, width: the original frame size."""
 
     def __init__(self, height: int, width: int, multiple: int):
         self.height, self.width = height, width

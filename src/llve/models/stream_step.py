@@ -13,10 +13,7 @@ from torch import nn
 
 class StreamStep(nn.Module):
     """Enhance frame t from its cached features and the partner frame t+1; hand back t+1's features.
-
-    Args:
-        model: a network with ``encode``, ``decompose_first`` and ``size_multiple``.
-    """
+    Args: model: a network with ``encode``, ``decompose_first`` and ``size_multiple``."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
