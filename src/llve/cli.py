@@ -83,14 +83,13 @@ def _run_batch(args: argparse.Namespace, spec) -> None:
 
     if (args.shard or args.engine == "ray") and not args.output:
         raise UserInputError("--shard and --engine ray need -o OUTDIR (a folder every process sees)")
+    engine = None
     if args.engine == "ray":
         from llve.ray_engine import RaySettings, ray_engine
 
         engine = ray_engine(RaySettings(args.ray_address, args.cpus_per_task, args.gpus_per_task))
     elif args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task:
         raise UserInputError("--ray-address, --cpus-per-task and --gpus-per-task need --engine ray")
-    else:
-        engine = None
 
     def said(record) -> None:
         if record.status == "failed":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from llve.config import from_dict, load_yaml
 from llve.correspondence import CorrespondenceConfig
@@ -117,7 +117,6 @@ def _source_from_official(ds: dict) -> dict:
 def translate_official(opt: dict) -> tuple[dict, list[str]]:
     """Map an official option file onto our sections; return (our config dict, ignored dotted keys)."""
     used: set[str] = set()
-    ignored: list[str] = []
 
     def take(section: dict, key: str, where: str, default=None):
         used.add(f"{where}.{key}")
@@ -182,16 +181,12 @@ def translate_official(opt: dict) -> tuple[dict, list[str]]:
     }
     used.add("name")
 
-    def walk(d: dict, where: str):
+    def leaves(d: dict, where: str) -> Iterator[str]:
         for k, v in d.items():
-            key = f"{where}.{k}" if where else k
-            if isinstance(v, dict):
-                walk(v, key)
-            elif key not in used:
-                ignored.append(key)
+            yield from leaves(v, f"{where}{k}.") if isinstance(v, dict) else [f"{where}{k}"]
 
-    walk({k: v for k, v in opt.items() if k != "datasets"}, "")
-    walk({"train": tr}, "datasets")
+    read = {k: v for k, v in opt.items() if k != "datasets"} | {"datasets": {"train": tr}}  # not datasets.val
+    ignored = [key for key in leaves(read, "") if key not in used]
     if "val" in datasets:
         ignored.append("datasets.val (validation uses the training set's testing_dir sequences)")
     return ours, ignored
