@@ -70,9 +70,7 @@ def consistency(r1: torch.Tensor, r2: torch.Tensor, flow12: torch.Tensor, flow21
     (B, 1, H, W) in [0, 1] says how much to trust it. R2 is warped into frame 1 and R1 into frame 2:
     ``(Charb(c1 R1, c1 warp(R2, f12)) + Charb(c2 R2, c2 warp(R1, f21))) / 2``.
     """
-    into1 = warp(r2, flow12)
-    into2 = warp(r1, flow21)
-    return (charbonnier(cert1 * r1, cert1 * into1) + charbonnier(cert2 * r2, cert2 * into2)) / 2
+    return (charbonnier(cert1 * r1, cert1 * warp(r2, flow12)) + charbonnier(cert2 * r2, cert2 * warp(r1, flow21))) / 2
 
 
 @dataclass(frozen=True)

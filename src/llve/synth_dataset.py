@@ -47,13 +47,6 @@ def _clip_frames(path: Path, opts: SynthOptions) -> Iterator[np.ndarray]:
         yield downscale(rgb, opts.max_side)
 
 
-def _still_frames(path: Path, opts: SynthOptions, rng: np.random.Generator) -> Iterator[np.ndarray]:
-    """A still image made into a short clip by a random smooth camera motion (the training data's motion)."""
-    from llve.data.motion import still_to_clip
-
-    yield from still_to_clip(downscale(read_frame(path), opts.max_side), opts.still_frames, rng)
-
-
 def _sources(inputs: list[Path], stills: bool) -> list[tuple[str, Path, bool]]:
     """(sequence name, path, is_still) for every input; folders of stills expand to one sequence per image."""
     out = []
@@ -77,6 +70,8 @@ def synthesize(inputs: list[str | Path], out_dir: str | Path, opts: SynthOptions
     """Write paired low/high sequences for every input; return the sequence names written."""
     from tqdm import tqdm
 
+    from llve.data.motion import still_to_clip
+
     out_dir = Path(out_dir)
     master = np.random.default_rng(opts.seed)
     written = []
@@ -86,7 +81,10 @@ def synthesize(inputs: list[str | Path], out_dir: str | Path, opts: SynthOptions
         for sub in ("low", "high"):
             if (out_dir / sub / name).exists():
                 raise UserInputError(f"{out_dir / sub / name} exists; choose another output folder")
-        frames = _still_frames(path, opts, motion_rng) if is_still else _clip_frames(path, opts)
+        if is_still:  # a still made into a short clip by a random smooth camera motion (the training data's motion)
+            frames = still_to_clip(downscale(read_frame(path), opts.max_side), opts.still_frames, motion_rng)
+        else:
+            frames = _clip_frames(path, opts)
         with atomic_output(out_dir / "high" / name, is_dir=True) as high, \
                 atomic_output(out_dir / "low" / name, is_dir=True) as low:
             noise = np.random.default_rng(params.seed)  # one camera per sequence; the noise differs per frame
