@@ -162,12 +162,9 @@ class EnhancerSpec:
 
 @dataclass(frozen=True)
 class Job:
-    """One input to enhance into one output.
-
-    Args:
-        overwrite: may replace an existing output (asked for, or our own output of an older input).
-        output_was_absent: no output existed when the job was planned (so one that exists later is this job's).
-    """
+    """One input to enhance into one output. Args: overwrite: may replace an existing output (asked for, or our own
+    output of an older input); output_was_absent: no output existed when the job was planned (so one that exists
+    later is this job's)."""
 
     input: Path
     output: Path

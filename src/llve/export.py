@@ -113,11 +113,8 @@ class OnnxStreamingModel:
 
     ``encode`` only records the frame: its features come out of the step where it is the partner (or, for the
     very first frame, from one extra step whose enhancement is discarded). Outputs are CPU float32 tensors.
-
-    Args:
-        path: a file written by :func:`export_onnx`.
-        threads: intra-op threads (default: ``torch.get_num_threads()``, to compare like with like).
-        providers: ONNX Runtime execution providers (default: CUDA when available, then CPU).
+    Args: path: written by :func:`export_onnx`; threads: intra-op threads (default: ``torch.get_num_threads()``, to
+    compare like with like); providers: ONNX Runtime execution providers (default: CUDA when available, then CPU).
     """
 
     def __init__(self, path: str | Path, threads: int | None = None, providers: list[str] | None = None):

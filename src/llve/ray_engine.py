@@ -23,12 +23,9 @@ RETRIES = 3  # attempts after a worker died in the middle of an input
 
 @dataclass(frozen=True)
 class RaySettings:
-    """Args:
-        address: an existing cluster (``auto``, ``HOST:PORT``, ``ray://HOST:10001``); None starts a local Ray
-            (or uses the one this process already joined).
-        cpus_per_task: CPUs each worker reserves (also its number of PyTorch threads, at least 1).
-        gpus_per_task: GPUs each worker reserves (fractions share a GPU); 0 runs on CPUs.
-    """
+    """Args: address: an existing cluster (``auto``, ``HOST:PORT``, ``ray://HOST:10001``; None starts a local Ray or
+    uses the one this process already joined); cpus_per_task: CPUs each worker reserves (also its number of PyTorch
+    threads, at least 1); gpus_per_task: GPUs each worker reserves (fractions share a GPU; 0 runs on CPUs)."""
 
     address: str | None = None
     cpus_per_task: float = 1.0

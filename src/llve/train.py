@@ -59,13 +59,9 @@ class TrainSummary:
 
 @dataclass
 class Run:
-    """What a training run is built from, made once by :func:`setup`.
-
-    Args:
-        model: the network, wrapped for DDP when there are several processes.
-        start: the iteration the run starts from (0, or the resumed checkpoint's).
-        writer: TensorBoard writer on the primary process when logging is on, else None.
-    """
+    """What a training run is built from, made once by :func:`setup`. Args: model: the network, wrapped for DDP
+    when there are several processes; start: the iteration the run starts from (0, or the resumed checkpoint's);
+    writer: TensorBoard writer on the primary process when logging is on, else None."""
 
     cfg: TrainConfig
     world: distributed.World

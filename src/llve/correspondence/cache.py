@@ -35,14 +35,9 @@ def _safe(name: str) -> str:
 
 
 class CorrespondenceCache:
-    """Wraps a backend; ``get`` returns the cached pair or computes, stores and returns it.
-
-    Args:
-        backend: the correspondence backend (its ``name`` attribute separates caches of different backends).
-        root: cache folder, or None to compute every time (still quantised, for equal numbers).
-    Attributes:
-        computed: how many pairs were sent to the backend by this object (the test of "epoch 2 recomputes nothing").
-    """
+    """Wraps a backend; ``get`` returns the cached pair or computes, stores and returns it. Args: backend: its ``name``
+    separates the caches of different backends; root: cache folder, or None to compute every time (still quantised,
+    for equal numbers). ``computed``: how many pairs this object sent to the backend ("epoch 2 recomputes nothing")."""
 
     def __init__(self, backend: Backend, root: str | Path | None):
         self.backend = backend

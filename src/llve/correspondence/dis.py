@@ -8,12 +8,9 @@ from llve.correspondence.warp import Correspondence, forward_backward_certainty
 
 
 class DISBackend:
-    """Dense flow both ways with DIS, certainty from the forward-backward check.
-
-    Args:
-        preset: ``cv2.DISOPTICAL_FLOW_PRESET_{ULTRAFAST,FAST,MEDIUM}``; MEDIUM is accurate enough for
-            neighbouring video frames and still runs at several frames per second at 960x512 on one core.
-    """
+    """Dense flow both ways with DIS, certainty from the forward-backward check. Args: preset:
+    ``cv2.DISOPTICAL_FLOW_PRESET_{ULTRAFAST,FAST,MEDIUM}``; MEDIUM is accurate enough for neighbouring video frames
+    and still runs at several frames per second at 960x512 on one core."""
 
     name = "dis"
 

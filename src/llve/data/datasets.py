@@ -151,16 +151,10 @@ def _to_tensors(pair: Pair, seq: str, index: int) -> TrainItem:
 
 
 class PairDataset(Dataset):
-    """Frame pairs from video sequences and static image pairs of one or more sources.
-
-    Args:
-        sources: dataset descriptions; ``split`` picks their training or held-out part.
-        sampling: sizes, partner radius, augmentation, motion.
-        correspondences: cache wrapping the correspondence backend (for video sources).
-        split: ``train`` (random partner, crop and augmentation) or ``test`` (partner t+1, centre crop, no flips).
-        seed: base seed of the per-item random generator.
-        cache_root: where paired videos are decoded.
-    """
+    """Frame pairs from video sequences and static image pairs of one or more ``sources``. Args: split: their
+    ``train`` part (random partner, crop and augmentation) or their held-out ``test`` part (partner t+1, centre crop,
+    no flips); correspondences: for video sources; seed: of the per-item random generator; cache_root: where paired
+    videos are decoded."""
 
     def __init__(self, sources: list[SourceConfig], sampling: SamplingConfig, correspondences: CorrespondenceCache,
                  split: Literal["train", "test"] = "train", seed: int = 0, cache_root: str | Path = "cache"):

@@ -70,14 +70,9 @@ class FramePair(NamedTuple):
 
 @dataclass(frozen=True)
 class ClipSource:
-    """A test sequence, read lazily frame by frame so that long videos never sit in memory.
-
-    Args:
-        name: sequence name.
-        count: how many frames will be scored, when known before reading (for choosing report frames).
-        gt: ``per_frame``, ``single`` (SMID: one ground truth for every frame) or ``none``.
-        read: returns an iterator of :class:`FramePair` (already cut and resized).
-    """
+    """A test sequence, read lazily frame by frame so that long videos never sit in memory. Args: count: how many
+    frames will be scored, when known before reading (for choosing report frames); gt: ``per_frame``, ``single``
+    (SMID: one ground truth for every frame) or ``none``; read: an iterator of :class:`FramePair` (cut, resized)."""
 
     name: str
     count: int | None
