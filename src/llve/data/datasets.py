@@ -183,8 +183,10 @@ class PairDataset(Dataset):
             pair, name = self._video_pair(self.sources[s], unit, t, rng), unit.name
         else:
             pair, name = self._image_pair(self.sources[s], unit, rng), unit[0]
-        if self.sources[s].synthesize:
-            pair = _synthesize(pair, rng)
+        if self.sources[s].synthesize:  # new dark frames from the ground truth: one camera, noise per frame
+            camera = draw_params(rng)
+            noise = np.random.default_rng(camera.seed)
+            pair = Pair(pair, low1=darken(pair["gt1"], camera, noise), low2=darken(pair["gt2"], camera, noise))
         cfg = self.sampling
         if self.split == "train" and cfg.reexpose and rng.random() < cfg.reexpose_prob:
             gain = float(np.exp(rng.uniform(*np.log(cfg.reexpose))))
@@ -237,13 +239,6 @@ class PairDataset(Dataset):
             raise UserInputError(f"crop {cw}x{ch} is larger than the image {low_path} ({w}x{h})")
         m = random_motion(low, gt, (cw, ch), self.sampling.motion, rng)
         return Pair(low1=m.low1, low2=m.low2, gt1=m.gt1, gt2=m.gt2, **m.corr._asdict())
-
-
-def _synthesize(pair: Pair, rng: np.random.Generator) -> Pair:
-    """New low-light frames from the ground truth: one random camera for the pair, independent noise per frame."""
-    camera = draw_params(rng)
-    noise = np.random.default_rng(camera.seed)
-    return Pair(pair, low1=darken(pair["gt1"], camera, noise), low2=darken(pair["gt2"], camera, noise))
 
 
 def collate(items: list[TrainItem]) -> TrainBatch:
