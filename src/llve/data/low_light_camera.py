@@ -36,18 +36,11 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LowLightParams:
-    """One sequence's camera: exposure scale, colour cast (R, G, B gains), shot- and read-noise levels.
-
-    Args:
-        exposure: linear brightness scale (1/20 .. 1/4 by default).
-        cast: per-channel gains, mean 1.
-        full_well: photo-electrons at the (pre-exposure) white level; shot noise variance is x / full_well.
-        read_noise: standard deviation of the Gaussian read noise, in linear [0, 1] units.
-        seed: seed of the noise stream, so a sequence is reproducible.
-        chroma: standard deviation of the low-frequency colour noise (linear units, per channel).
-        banding: standard deviation of the per-row and per-column offsets (linear units).
-        jpeg_quality: 0 for none, else the JPEG quality the dark frame is compressed with.
-    """
+    """One sequence's camera. Args: exposure: linear brightness scale (1/20 .. 1/4 by default); cast: per-channel
+    (R, G, B) gains, mean 1; full_well: photo-electrons at the (pre-exposure) white level (shot noise variance is
+    x / full_well); read_noise, chroma, banding: standard deviations in linear [0, 1] units of the Gaussian read noise,
+    of the low-frequency colour noise (per channel) and of the per-row and per-column offsets; seed: of the noise
+    stream, so a sequence is reproducible; jpeg_quality: 0 for none, else the JPEG quality of the dark frame."""
 
     exposure: float
     cast: tuple[float, float, float]
