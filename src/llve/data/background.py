@@ -59,7 +59,7 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
         thread.join(timeout=5)
 
 
-class OrderedWorker:
+class OrderedWorker(contextlib.AbstractContextManager):
     """Run calls one at a time, in submission order, on one thread; at most ``depth`` wait.
 
     Use as a context manager: leaving it normally waits for every call and raises the first failure; leaving it
@@ -75,9 +75,6 @@ class OrderedWorker:
         self._pending.append(self._pool.submit(fn, *args))
         while self._pending and (len(self._pending) > self.depth or self._pending[0].done()):
             self._pending.popleft().result()  # raises the helper's error here
-
-    def __enter__(self) -> "OrderedWorker":
-        return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:

@@ -6,6 +6,7 @@ output keeps its name). A sink writes a result where its key says, in the source
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Callable, Iterator, Literal
 
@@ -52,7 +53,7 @@ class FrameSource:
                 yield file, read_frame(file, self.on_convert)
 
 
-class FrameSink:
+class FrameSink(contextlib.AbstractContextManager):
     """Writes results keyed like ``source``'s frames (kind, size, frame rate, timestamps) to ``path``, a video file,
     folder or image as the source; ``lossless``: FFV1 video or PNG frames; ``audio``: copy the source video's audio
     stream. A context manager."""
@@ -70,9 +71,6 @@ class FrameSink:
             write_frame(self.path, rgb)
         else:
             write_frame(self.path / (key.stem + (".png" if self.lossless else key.suffix)), rgb)
-
-    def __enter__(self) -> "FrameSink":
-        return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.video is not None:

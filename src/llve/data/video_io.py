@@ -140,7 +140,7 @@ def read_video(path: str | Path) -> Iterator[tuple[np.ndarray, int | None]]:
         raise UserInputError(f"video {path} has no frames")
 
 
-class VideoWriter:
+class VideoWriter(contextlib.AbstractContextManager):
     """Encode RGB frames to ``path`` (its suffix picks the container) at ``info``'s size and frame rate (from
     :func:`probe_video`), as H.264 or, if ``lossless``, FFV1 in RGB; the audio stream of ``audio_from``, if it has
     one, is copied. Use as a context manager."""
@@ -206,9 +206,6 @@ class VideoWriter:
         if self._audio_in is not None:
             self._audio_in.close()
         self.container.close()
-
-    def __enter__(self) -> "VideoWriter":
-        return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.abort() if exc_type else self.close()
