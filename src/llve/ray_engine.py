@@ -114,9 +114,8 @@ def _run_on_workers(ray, settings: RaySettings, jobs: list[Job], spec: EnhancerS
         job = queue.popleft()
         running[worker.enhance.remote(job, context)] = (worker, job)
 
-    for worker in workers:
-        if queue:
-            give(worker)
+    for worker in workers:  # no more workers than jobs (_workers_that_fit)
+        give(worker)
     try:
         while running:
             (ref,), _ = ray.wait(list(running), num_returns=1)
