@@ -273,11 +273,9 @@ def enhance_job(enhancer: Enhancer, job: Job, context: Context, progress: bool =
         out = enhance_path(enhancer, job.input, job.output, components_dir=job.components_dir,
                            lossless=job.lossless, overwrite=job.overwrite, progress=progress)
         return context.record(job, "done", count_frames(out), time.perf_counter() - start)
-    except UserInputError as exc:
-        return context.record(job, "failed", seconds=time.perf_counter() - start, error=str(exc))
     except Exception as exc:  # one bad input must not stop a weekend's batch; the manifest keeps the reason
-        return context.record(job, "failed", seconds=time.perf_counter() - start,
-                              error=f"{type(exc).__name__}: {exc}")
+        error = str(exc) if isinstance(exc, UserInputError) else f"{type(exc).__name__}: {exc}"
+        return context.record(job, "failed", seconds=time.perf_counter() - start, error=error)
 
 
 def plan(inputs: list[Path], outputs: list[Path], context: Context, previous: Mapping[str, Record], *,
