@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 
+from llve.correspondence.dis import DISBackend
+from llve.correspondence.learned import DKMBackend, RAFTBackend, RoMaBackend
 from llve.correspondence.warp import Correspondence, forward_backward_certainty, identity_correspondence
 from llve.errors import UserInputError
 
@@ -39,32 +41,12 @@ class CorrespondenceConfig:
     cache_dir: str | None = None
 
 
-def _dis(cfg: CorrespondenceConfig) -> Backend:
-    from llve.correspondence.dis import DISBackend
-
-    return DISBackend()
-
-
-def _raft(cfg: CorrespondenceConfig) -> Backend:
-    from llve.correspondence.learned import RAFTBackend
-
-    return RAFTBackend(cfg.weights, cfg.device)
-
-
-def _roma(cfg: CorrespondenceConfig) -> Backend:
-    from llve.correspondence.learned import RoMaBackend
-
-    return RoMaBackend(cfg.weights, cfg.device, cfg.dinov2_weights)
-
-
-def _dkm(cfg: CorrespondenceConfig) -> Backend:
-    from llve.correspondence.learned import DKMBackend
-
-    return DKMBackend(cfg.weights, cfg.device)
-
-
-BACKENDS: dict[str, Callable[[CorrespondenceConfig], Backend]] = {"dis": _dis, "raft": _raft, "roma": _roma,
-                                                                  "dkm": _dkm}
+BACKENDS: dict[str, Callable[[CorrespondenceConfig], Backend]] = {
+    "dis": lambda cfg: DISBackend(),
+    "raft": lambda cfg: RAFTBackend(cfg.weights, cfg.device),
+    "roma": lambda cfg: RoMaBackend(cfg.weights, cfg.device, cfg.dinov2_weights),
+    "dkm": lambda cfg: DKMBackend(cfg.weights, cfg.device),
+}
 
 
 def build_backend(cfg: CorrespondenceConfig = CorrespondenceConfig()) -> Backend:
