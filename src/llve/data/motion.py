@@ -104,15 +104,13 @@ def random_motion(low: np.ndarray, gt: np.ndarray, size: tuple[int, int], cfg: M
                            borderMode=cv2.BORDER_REFLECT_101)
         return first, second
 
-    low1, low2 = frames(low)
-    gt1, gt2 = frames(gt)
     # Round trip 1 -> 2 -> 1 through the exact forward map: tiny where the iteration converged.
     back = cv2.remap(flow21, px.astype(np.float32), py.astype(np.float32), cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_REPLICATE)
     exact = np.hypot(*(flow12 + back).transpose(2, 0, 1)) < 0.05
     cert1 = (inside(flow12) & exact).astype(np.float32)
     cert2 = inside(flow21).astype(np.float32)
-    return MotionPair(low1, low2, gt1, gt2, Correspondence(flow12, flow21, cert1, cert2))
+    return MotionPair(*frames(low), *frames(gt), Correspondence(flow12, flow21, cert1, cert2))
 
 
 def still_to_clip(img: np.ndarray, frames: int, rng: np.random.Generator,
@@ -127,9 +125,6 @@ def still_to_clip(img: np.ndarray, frames: int, rng: np.random.Generator,
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
     tx, ty = _apply(hom, xs, ys)
     dx, dy = tx + smooth[..., 0] - xs, ty + smooth[..., 1] - ys
-    clip = []
-    for k in range(frames):
-        a = k / max(frames - 1, 1)
-        clip.append(cv2.remap(img, (xs + a * dx).astype(np.float32), (ys + a * dy).astype(np.float32),
-                              cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101))
-    return clip
+    last = max(frames - 1, 1)
+    return [cv2.remap(img, (xs + k / last * dx).astype(np.float32), (ys + k / last * dy).astype(np.float32),
+                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101) for k in range(frames)]
