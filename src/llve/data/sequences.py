@@ -38,15 +38,15 @@ def select_names(present: Iterable[str], names: Sequence[str] | None, exclude: S
     return list(names)
 
 
-def _select(root: Path, names: Sequence[str] | None, exclude: Sequence[str] = ()) -> list[str]:
-    if not root.is_dir():
-        raise UserInputError(f"dataset folder not found: {root}")
-    return select_names(sorted(p.name for p in root.iterdir() if p.is_dir()), names, exclude, "sequences", root)
-
-
-def _paired(low_root: Path, gt_root: Path, names: list[str], single_gt: bool = False) -> list[PairedSequence]:
+def _paired(root: str | Path, low_dir: str, gt_dir: str, names: Sequence[str] | None, exclude: Sequence[str],
+            single_gt: bool = False) -> list[PairedSequence]:
+    """The selected sequences of ``ROOT/<low_dir>/<seq>`` with their ground truth in ``ROOT/<gt_dir>/<seq>``."""
+    low_root, gt_root = Path(root) / low_dir, Path(root) / gt_dir
+    if not low_root.is_dir():
+        raise UserInputError(f"dataset folder not found: {low_root}")
+    present = sorted(p.name for p in low_root.iterdir() if p.is_dir())
     out, bad = [], []
-    for name in names:
+    for name in select_names(present, names, exclude, "sequences", low_root):
         low, gt = list_frames(low_root / name), list_frames(gt_root / name)
         if single_gt:
             gt = gt[:1]
@@ -62,20 +62,16 @@ def _paired(low_root: Path, gt_root: Path, names: list[str], single_gt: bool = F
 def sdsd_sequences(root: str | Path, names: Sequence[str] | None = None,
                    exclude: Sequence[str] = ()) -> list[PairedSequence]:
     """SDSD: ``ROOT/input/<seq>/*.npy`` and ``ROOT/GT/<seq>/*.npy``, one ground truth per frame."""
-    root = Path(root)
-    return _paired(root / "input", root / "GT", _select(root / "input", names, exclude))
+    return _paired(root, "input", "GT", names, exclude)
 
 
 def smid_sequences(root: str | Path, names: Sequence[str] | None = None,
                    exclude: Sequence[str] = ()) -> list[PairedSequence]:
     """SMID: ``ROOT/SMID_LQ_np/<seq>/*.npy``, one long exposure per sequence in ``ROOT/SMID_Long_np/<seq>/``."""
-    root = Path(root)
-    return _paired(root / "SMID_LQ_np", root / "SMID_Long_np", _select(root / "SMID_LQ_np", names, exclude),
-                   single_gt=True)
+    return _paired(root, "SMID_LQ_np", "SMID_Long_np", names, exclude, single_gt=True)
 
 
 def folder_sequences(root: str | Path, names: Sequence[str] | None = None,
                      exclude: Sequence[str] = (), low: str = "low", high: str = "high") -> list[PairedSequence]:
     """Generic: ``ROOT/low/<seq>/<frames>`` and ``ROOT/high/<seq>/<frames>`` (png/jpg/bmp/npy)."""
-    root = Path(root)
-    return _paired(root / low, root / high, _select(root / low, names, exclude))
+    return _paired(root, low, high, names, exclude)
