@@ -139,6 +139,7 @@ class EnhancerSpec:
     tile: int = 0
     backend: str = "torch"
     exposure: str = "auto"
+    temporal_filter: str = "auto"
 
     def build(self) -> Enhancer:
         """The network on this process's device: under torchrun, ``auto``/``cuda`` mean ``cuda:LOCAL_RANK``."""

@@ -38,6 +38,10 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exposure", default="auto", metavar="auto|VALUE",
                    help="target mean brightness of the output in (0, 1), e.g. 0.45; auto (default) picks it from "
                         "the scene and adapts slowly, like a camera")
+    p.add_argument("--temporal-filter", default="auto", choices=("auto", "on", "off"),
+                   help="on: average each frame's R with the previous frame's along the motion where they agree, "
+                        "removing noise that changes every frame; auto (default): on for weights with exposure "
+                        "control, off for the paper's networks")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing output (the input only if -o names it; a folder output only if it "
                         "holds nothing but frames)")
@@ -62,7 +66,7 @@ def _run_enhance(args: argparse.Namespace) -> None:
     from llve.batch import EnhancerSpec
 
     spec = EnhancerSpec(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
-                        backend=args.backend, exposure=args.exposure)
+                        backend=args.backend, exposure=args.exposure, temporal_filter=args.temporal_filter)
     if len(args.input) == 1 and args.shard is None and args.engine == "local":
         from llve.enhance import enhance_path
 
@@ -145,6 +149,8 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", help="override the dataset root of the config")
     p.add_argument("--pairing", choices=("next", "self"), help="override the pairing: next (official) or self "
                                                                  "(each frame alone, the frame-by-frame reference)")
+    p.add_argument("--temporal-filter", choices=("auto", "on", "off"), help="the network's temporal filter (see "
+                                                                            "llve enhance; overrides the config)")
     p.add_argument("--out", help="results folder (default: results/<config name>_<method>)")
     p.add_argument("--save-images", action="store_true", help="also write every scored output frame as PNG")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N (overrides the config)")
@@ -159,7 +165,8 @@ def _run_test(args: argparse.Namespace) -> None:
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
-                                   ("fp16", args.fp16 or None), ("exposure", args.exposure)) if v is not None}
+                                   ("fp16", args.fp16 or None), ("exposure", args.exposure),
+                                   ("temporal_filter", args.temporal_filter)) if v is not None}
     cfg = dataclasses.replace(cfg, **overrides)
     data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))

@@ -25,10 +25,12 @@ from llve.exposure import (CALIBRATION_TRIES, FEEDBACK_GAIN, ExposureController,
                            parse_exposure, roll_off_highlights)
 from llve.models import Decomposition
 from llve.models.padding import Padder
+from llve.temporal_filter import TemporalFilter
 from llve.tiling import MIN_TILE, blend_tiles
 
 K = TypeVar("K")
 PAIRINGS = ("next", "self")
+TEMPORAL_FILTER = ("auto", "on", "off")
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -49,6 +51,10 @@ class StreamOptions:
             seconds, which only pays off on long videos).
         exposure: ``auto`` or the target mean brightness of the output in (0, 1), for networks with exposure
             control (:mod:`llve.exposure`); others ignore it.
+        temporal_filter: ``on``: average each frame's R with the previous frame's along the optical flow where
+            they agree (:mod:`llve.temporal_filter`), which removes noise that differs from frame to frame; ``auto``:
+            on for networks with exposure control (the real-footage weights), off for the others, so the paper's
+            networks keep its exact protocol; ``off``.
     """
 
     pairing: Literal["next", "self"] = "next"
@@ -57,6 +63,7 @@ class StreamOptions:
     channels_last: bool = True
     compile: bool = False
     exposure: str | float = "auto"
+    temporal_filter: Literal["auto", "on", "off"] = "auto"
 
     def __post_init__(self):
         try:
@@ -68,6 +75,8 @@ class StreamOptions:
         if self.tile and not self.tile >= MIN_TILE:
             raise UserInputError(f"tile {self.tile} is too small (0 for whole frames, or at least {MIN_TILE} pixels)",
                                  setting="tile")
+        if self.temporal_filter not in TEMPORAL_FILTER:
+            raise UserInputError(f"unknown temporal filter setting '{self.temporal_filter}' (choose auto, on or off)")
         if self.precision not in PRECISIONS:
             raise UserInputError(f"unknown precision '{self.precision}' (choose {', '.join(PRECISIONS)})")
 
@@ -220,6 +229,8 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
     if getattr(model, "exposure_control", False):
         control = exposure_log if exposure_log is not None else ExposureController(options.exposure)
     step, size, waiting = PairStep(model, options.tile), None, None  # waiting: (key, held, record) of frame t
+    filtered = options.temporal_filter == "on" or (options.temporal_filter == "auto" and control is not None)
+    finish = TemporalFilter() if filtered else (lambda d: d)
     for index, (key, rgb) in enumerate(items):
         if size is None:
             size = rgb.shape
@@ -234,16 +245,16 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
         with inference_context(device, options):  # results leave the context before they are yielded
             held = step.hold(x)
             if options.pairing == "self":
-                out = key, _exposed(step, held, held, control, record)
+                out = key, finish(_exposed(step, held, held, control, record))
             elif waiting is not None:
-                out = waiting[0], _exposed(step, waiting[1], held, control, waiting[2])
+                out = waiting[0], finish(_exposed(step, waiting[1], held, control, waiting[2]))
         if out is not None:
             yield out
         if options.pairing == "next":
             waiting = key, held, record
     if waiting is not None:
         with inference_context(device, options):
-            out = waiting[0], _exposed(step, waiting[1], waiting[1], control, waiting[2])
+            out = waiting[0], finish(_exposed(step, waiting[1], waiting[1], control, waiting[2]))
         yield out
 
 

@@ -1,0 +1,75 @@
+"""The temporal filter on R: noise that changes from frame to frame goes, moving content does not smear, a cut resets."""
+import numpy as np
+import torch
+
+from llve.models import Decomposition
+from llve.temporal_filter import TemporalFilter
+
+
+def textured(height: int = 96, width: int = 128, seed: int = 0) -> np.ndarray:
+    """A smooth random texture in [0.2, 0.8] (3, H, W): something optical flow can lock on to."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.random((3, height // 8, width // 8))
+    t = torch.nn.functional.interpolate(torch.tensor(coarse)[None], size=(height, width), mode="bicubic",
+                                        align_corners=False)[0].numpy()
+    return 0.2 + 0.6 * (t - t.min()) / (t.max() - t.min())
+
+
+def decomposition(r: np.ndarray, s: float = 0.5) -> Decomposition:
+    r_t = torch.tensor(r, dtype=torch.float32)[None]
+    s_t = torch.full_like(r_t, s)
+    return Decomposition(r_t * s_t, r_t, s_t)
+
+
+def test_static_noise_that_changes_every_frame_is_reduced_and_the_first_frame_is_untouched():
+    clean, rng, flt = textured(), np.random.default_rng(1), TemporalFilter()
+    raw_err, filtered_err = [], []
+    for t in range(8):
+        noisy = clean + rng.normal(0, 0.02, clean.shape)
+        out = flt(decomposition(noisy))
+        if t == 0:
+            assert torch.equal(out.r, decomposition(noisy).r)
+        raw_err.append(np.abs(noisy - clean).mean())
+        filtered_err.append(np.abs(out.r[0].numpy() - clean).mean())
+        assert torch.allclose(out.y, out.r * out.s)  # y is rebuilt from the filtered R and the untouched S
+    assert np.mean(filtered_err[4:]) < 0.7 * np.mean(raw_err[4:])
+
+
+def test_moving_content_follows_the_motion_instead_of_smearing():
+    big, flt = textured(96, 160, seed=2), TemporalFilter()
+    errors = []
+    for t in range(6):
+        frame = big[:, :, 4 * t:4 * t + 128]  # the scene slides 4 pixels per frame
+        out = flt(decomposition(frame))
+        errors.append(np.abs(out.r[0].numpy() - frame)[:, 8:-8, 8:-8].mean())
+    unaligned = np.abs(big[:, :, 4:132] - big[:, :, 0:128])[:, 8:-8, 8:-8].mean()
+    assert max(errors) < 0.15 * unaligned
+
+
+def test_a_scene_cut_keeps_the_new_frame():
+    flt = TemporalFilter()
+    for _ in range(3):
+        flt(decomposition(textured(seed=3)))
+    new = textured(seed=4)
+    out = flt(decomposition(new, s=0.7))
+    assert np.abs(out.r[0].numpy() - new).mean() < 0.05 * np.abs(textured(seed=3) - new).mean()
+
+
+def test_the_stream_filters_exposure_networks_by_default_and_keeps_the_papers_protocol_for_the_others():
+    from llve.inference import Enhancer
+    from llve.models import build_model
+    from tests.conftest import synthetic_frames
+
+    frames = synthetic_frames(4, 48, 64)
+    torch.manual_seed(0)
+    exposure_net = build_model("fast", width=16, exposure=True)
+
+    def outputs(model, **options):
+        return [f.y for f in Enhancer(model=model, device="cpu", **options).decompose_frames(frames)]
+
+    off, auto = outputs(exposure_net, temporal_filter="off"), outputs(exposure_net)
+    assert np.array_equal(off[0], auto[0]) and not all(np.array_equal(a, b) for a, b in zip(off[1:], auto[1:]))
+    torch.manual_seed(0)
+    paper_net = build_model("fast", width=16)
+    assert all(np.array_equal(a, b) for a, b in zip(outputs(paper_net), outputs(paper_net, temporal_filter="off")))
+    assert not all(np.array_equal(a, b) for a, b in zip(outputs(paper_net), outputs(paper_net, temporal_filter="on")))
