@@ -96,8 +96,6 @@ class RAFTBackend:
 class _DenseMatcher:
     """Shared driver for matchers with RoMa/DKM's ``match(im1, im2) -> (warp, certainty)`` interface."""
 
-    name = "matcher"
-
     def __init__(self, model, device: str):
         self.model, self.device = model, device
 
