@@ -8,12 +8,12 @@ panels are inlined as base64 PNG.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import csv
 import html
 import io
 import json
 import math
+from dataclasses import asdict, fields
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,7 +23,7 @@ import numpy as np
 from llve.atomic import atomic_output
 from llve.records import SCHEMA_VERSION, FrameRecord, Results
 
-CSV_COLUMNS = tuple(f.name for f in dataclasses.fields(FrameRecord))
+CSV_COLUMNS = tuple(f.name for f in fields(FrameRecord))
 
 
 def _json_safe(x):
@@ -37,7 +37,6 @@ def _json_safe(x):
 
 
 def results_dict(results: Results) -> dict:
-    asdict = dataclasses.asdict
     return _json_safe({"schema_version": SCHEMA_VERSION, **asdict(results.meta), "summary": asdict(results.summary),
                        "sequences": [asdict(s) for s in results.sequences],
                        "frames": [asdict(f) for f in results.frames], "warnings": results.warnings})
@@ -132,7 +131,7 @@ align-items:center;justify-content:center;color:#888}.warn{color:#a40}"""
 
 def render_html(results: Results) -> str:
     meta = results.meta
-    summary_rows = [SimpleNamespace(metric=k, value=v) for k, v in dataclasses.asdict(results.summary).items()]
+    summary_rows = [SimpleNamespace(metric=k, value=v) for k, v in asdict(results.summary).items()]
     seq_cols = ["name", "frames", "psnr", "ssim", "warp_error", "warp_error_gt", "flicker", "flicker_gt",
                 "exposure", "clipped_new", "noise", "relative_flicker", "runtime_per_frame_s"]
     plots = "".join(f'<img src="{uri}" alt="{html.escape(t)}"><br>' for t, uri in _plots(results))
@@ -163,7 +162,7 @@ def write_results(out_dir: str | Path, results: Results) -> dict[str, Path]:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for rec in results.frames:
-            writer.writerow({k: ("" if v is None else v) for k, v in dataclasses.asdict(rec).items()})
+            writer.writerow({k: ("" if v is None else v) for k, v in asdict(rec).items()})
     with atomic_output(paths["html"]) as tmp:
         tmp.write_text(render_html(results), encoding="utf-8")
     return paths
