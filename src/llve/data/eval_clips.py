@@ -169,13 +169,12 @@ def clip_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
         return _video_sources(cfg, warn)
     if cfg.kind == "none":
         return _unpaired_sources(cfg, warn)
-    names = list(cfg.sequences) if cfg.sequences is not None else None
     if cfg.kind == "sdsd":
-        seqs = sdsd_sequences(cfg.root, names, cfg.exclude)
+        seqs = sdsd_sequences(cfg.root, cfg.sequences, cfg.exclude)
     elif cfg.kind == "smid":
-        seqs = smid_sequences(cfg.root, names, cfg.exclude)
+        seqs = smid_sequences(cfg.root, cfg.sequences, cfg.exclude)
     else:
-        seqs = folder_sequences(cfg.root, names, cfg.exclude, low=cfg.low, high=cfg.high)
+        seqs = folder_sequences(cfg.root, cfg.sequences, cfg.exclude, low=cfg.low, high=cfg.high)
     if not seqs:
         raise UserInputError(f"no test sequences found under {cfg.root}")
     return [_paired_source(s, cfg, warn) for s in seqs]
