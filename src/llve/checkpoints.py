@@ -44,10 +44,8 @@ def _set_rng_state(state: dict) -> None:
 def save_checkpoint(path: Path, model, optimizer, scheduler, iteration: int, cfg) -> None:
     """Everything a bit-for-bit resume needs, plus ``arch``/``model_config`` so ``load_model`` reads it."""
     net = distributed.unwrap(model)
-    sched = scheduler.state_dict()
-    sched["lr_lambdas"] = [None] * len(sched["lr_lambdas"])  # rebuilt from the config; keeps the file tensor-only
     state = {"model": net.state_dict(), "arch": arch_name(net), "model_config": dataclasses.asdict(net.cfg),
-             "optimizer": optimizer.state_dict(), "scheduler": sched, "iteration": iteration,
+             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "iteration": iteration,
              "rng": _rng_state(), "config": dataclasses.asdict(cfg)}
     with atomic_output(path) as tmp:
         torch.save(state, tmp)

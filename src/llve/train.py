@@ -35,7 +35,7 @@ from llve.streaming import to_uint8
 from llve.losses import LossTerms, stcd_loss
 from llve.models import build_model
 from llve.models.padding import Padder
-from llve.schedule import ScheduleFactor
+from llve.schedule import learning_rate
 from llve.train_config import TrainConfig, TrainSection
 
 
@@ -145,7 +145,9 @@ def setup(cfg: TrainConfig, resume, world: distributed.World, device: torch.devi
     opt_cfg = cfg.train.optim
     optimizer = torch.optim.Adam(net.parameters(), lr=opt_cfg.lr, betas=opt_cfg.betas,
                                  weight_decay=opt_cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, ScheduleFactor(opt_cfg))
+    # A plain function: LambdaLR leaves it out of its state (None), so a checkpoint stays tensor-only and a resume
+    # rebuilds the schedule from the config.
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: learning_rate(opt_cfg, i) / opt_cfg.lr)
     torch.manual_seed(cfg.train.seed + world.rank)  # per-rank stream from here on (a resume restores it)
     start = 0
     if resume:
