@@ -174,7 +174,6 @@ class VideoWriter(contextlib.AbstractContextManager):
                 warn(f"audio not copied ({self.path.suffix} cannot hold it: {exc})")
                 self._audio_in.close()
                 self._audio_in = None
-        self.count = 0
 
     def write(self, rgb: np.ndarray, pts: int | None = None) -> None:
         """Encode one frame at ``pts`` (input time base); without one, frames are spaced at the frame rate."""
@@ -187,7 +186,6 @@ class VideoWriter(contextlib.AbstractContextManager):
         frame.pts = pts - self._origin
         frame.time_base = self.info.time_base
         self.container.mux(self.stream.encode(frame))
-        self.count += 1
 
     def close(self) -> None:
         self.container.mux(self.stream.encode(None))  # flush delayed frames
