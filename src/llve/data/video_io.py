@@ -134,8 +134,7 @@ def read_video(path: str | Path) -> Iterator[tuple[np.ndarray, int | None]]:
             warn(f"{path} is corrupt or truncated: decoding stopped after {count} frames ({exc}); "
                  f"the output holds those {count} frames")
             return
-        if count:
-            _check_complete(path, count, first_pts, last_pts, stream, announced)
+        _check_complete(path, count, first_pts, last_pts, stream, announced)
     if count == 0:
         raise UserInputError(f"video {path} has no frames")
 
