@@ -196,8 +196,7 @@ class VideoWriter(contextlib.AbstractContextManager):
                         self.container.mux(packet)
             except av.FFmpegError as exc:
                 warn(f"audio copy stopped early: {exc}")
-            self._audio_in.close()
-        self.container.close()
+        self.abort()  # closes the audio source and the container
 
     def abort(self) -> None:
         if self._audio_in is not None:
