@@ -112,14 +112,12 @@ def _table(rows: list, columns: list[str]) -> str:
 
 
 def _panels_html(results: Results) -> str:
-    parts = []
-    for p in results.panels:
-        cells = []
-        for label, img in p.images.items():
-            content = f'<img src="{_png_uri(img)}" alt="{label}">' if img is not None else '<div class="na">n/a</div>'
-            cells.append(f"<figure>{content}<figcaption>{html.escape(label)}</figcaption></figure>")
-        parts.append(f"<h3>{html.escape(p.sequence)}, frame {p.index}</h3><div class='panel'>{''.join(cells)}</div>")
-    return "".join(parts)
+    def figure(label: str, img: np.ndarray | None) -> str:
+        content = f'<img src="{_png_uri(img)}" alt="{label}">' if img is not None else '<div class="na">n/a</div>'
+        return f"<figure>{content}<figcaption>{html.escape(label)}</figcaption></figure>"
+
+    return "".join(f"<h3>{html.escape(p.sequence)}, frame {p.index}</h3><div class='panel'>"
+                   f"{''.join(figure(label, img) for label, img in p.images.items())}</div>" for p in results.panels)
 
 
 _STYLE = """body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0}
