@@ -143,18 +143,14 @@ def translate_official(opt: dict) -> tuple[dict, list[str]]:
         raise UserInputError(f"official option file: train.pixel_criterion '{criterion}' is not supported (only cb)")
     iterations = int(float(take(t, "niter", "train", 200000)))
     restarts = [int(r) for r in take(t, "restarts", "train", []) or [] if int(r) < iterations]  # later never happen
-    weights = [float(w) for w in (t.get("restart_weights") or [])][:len(restarts)]
-    used.add("train.restart_weights")
+    weights = [float(w) for w in take(t, "restart_weights", "train") or []][:len(restarts)]
     warmup = int(take(t, "warmup_iter", "train", -1) or -1)
     pixel_weight = float(take(t, "pixel_weight", "train", 1.0))
     logger = opt.get("logger") or {}
-    ckpt_every = int(float(take(logger, "save_checkpoint_freq", "logger", 5000)))
-    path = opt.get("path") or {}
-    pretrained = take(path, "pretrain_model_G", "path")
     ours = {
         "name": str(opt.get("name", "official")),
         "model": {"arch": "official", "config": {"width": int(take(net, "nf", "network_G", 64))},
-                  "weights": pretrained},
+                  "weights": take(opt.get("path") or {}, "pretrain_model_G", "path")},
         "data": {
             "train": [_source_from_official(tr)],
             # The official SDSD loader resizes to train_size and applies no crop and no flips
@@ -177,7 +173,7 @@ def translate_official(opt: dict) -> tuple[dict, list[str]]:
         },
         "log": {"print_every": int(float(take(logger, "print_freq", "logger", 100))),
                 "val_every": int(float(take(t, "val_freq", "train", 5000))),
-                "checkpoint_every": ckpt_every},
+                "checkpoint_every": int(float(take(logger, "save_checkpoint_freq", "logger", 5000)))},
     }
     used.add("name")
 
