@@ -42,8 +42,7 @@ def warp_to_correspondence(warp: np.ndarray, certainty: np.ndarray, height: int,
     convention). The left half is laid out on image 1's grid (its last two channels are the matches in image 2),
     the right half on image 2's grid (its first two channels are the matches in image 1).
     """
-    h, w2 = certainty.shape
-    w = w2 // 2
+    w = certainty.shape[1] // 2  # the width of one half
     xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
 
     def flow(target_norm: np.ndarray) -> np.ndarray:
