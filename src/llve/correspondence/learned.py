@@ -103,8 +103,7 @@ class _DenseMatcher:
         from PIL import Image
 
         warp, certainty = self.model.match(Image.fromarray(img1), Image.fromarray(img2), device=self.device)
-        h, w = img1.shape[:2]
-        return warp_to_correspondence(warp.float().cpu().numpy(), certainty.float().cpu().numpy(), h, w)
+        return warp_to_correspondence(warp.float().cpu().numpy(), certainty.float().cpu().numpy(), *img1.shape[:2])
 
 
 class RoMaBackend(_DenseMatcher):
