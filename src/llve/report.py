@@ -56,10 +56,8 @@ def _figure_uri(fig) -> str:
 
 def _plots(results: Results) -> list[tuple[str, str]]:
     """(title, data URI) of the per-frame plots: PSNR, SSIM (with ground truth), mean luma, warping error."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers; must precede pyplot
-    import matplotlib.pyplot as plt
+    # Figure objects, not pyplot: no display or backend is involved (servers have none) and nothing global changes.
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     by_seq: dict[str, list[FrameRecord]] = {}
@@ -71,7 +69,7 @@ def _plots(results: Results) -> list[tuple[str, str]]:
     for key, title in wanted:
         if all(getattr(r, key) is None for r in results.frames):
             continue
-        fig, ax = plt.subplots(figsize=(8, 3.2))
+        ax = Figure(figsize=(8, 3.2)).subplots()
         for name, recs in by_seq.items():
             pts = [(r.index, getattr(r, key)) for r in recs
                    if getattr(r, key) is not None and math.isfinite(getattr(r, key))]
@@ -83,17 +81,15 @@ def _plots(results: Results) -> list[tuple[str, str]]:
         ax.grid(alpha=0.3)
         if len(by_seq) <= 16:
             ax.legend(fontsize=7, ncol=4)
-        out.append((title, _figure_uri(fig)))
-        plt.close(fig)
+        out.append((title, _figure_uri(ax.figure)))
     seqs = [q for q in results.sequences if q.psnr is not None and math.isfinite(q.psnr)]
     if len(seqs) > 1:
-        fig, ax = plt.subplots(figsize=(8, 3.2))
+        ax = Figure(figsize=(8, 3.2)).subplots()
         ax.bar([q.name for q in seqs], [q.psnr for q in seqs], color="#4878a8")
         ax.set_title("PSNR (dB) per sequence (mean over its frames)")
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
         ax.grid(alpha=0.3, axis="y")
-        out.append(("PSNR per sequence", _figure_uri(fig)))
-        plt.close(fig)
+        out.append(("PSNR per sequence", _figure_uri(ax.figure)))
     return out
 
 
