@@ -156,8 +156,7 @@ class VideoWriter(contextlib.AbstractContextManager):
         else:
             codec, options = _lossy_codec(self.path, crf)
             self.stream = self.container.add_stream(codec, rate=info.fps, options=options)
-            odd = info.width % 2 or info.height % 2
-            self.stream.pix_fmt = "yuv444p" if odd else "yuv420p"
+            self.stream.pix_fmt = "yuv444p" if info.width % 2 or info.height % 2 else "yuv420p"  # 4:2:0 needs even
         self.stream.width, self.stream.height = info.width, info.height
         # Same time base as the input, so each frame keeps its exact timestamp (variable frame rate included).
         self.stream.time_base = info.time_base
