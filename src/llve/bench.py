@@ -229,8 +229,7 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
         "torch": torch.__version__, "device": describe_device(device), "threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
         "backend": s.backend, "runtime": dataclasses.asdict(s.runtime), "matmul_gflops": matmul,
-        "settings": {"frames": s.frames, "min_frames": s.min_frames, "budget_s": s.budget_s, "warmup": s.warmup,
-                     "tile": s.tile},
+        "settings": {k: getattr(s, k) for k in ("frames", "min_frames", "budget_s", "warmup", "tile")},
         "models": {}, "results": [], "speedups": [],
     }
     for arch, net in networks.items():
