@@ -74,9 +74,8 @@ def parse_shard(text: str, environ: Mapping[str, str] = os.environ) -> Shard:
         first = int(environ.get("SLURM_ARRAY_TASK_MIN", 0))
         step = int(environ.get("SLURM_ARRAY_TASK_STEP", 1))
         tasks = int(environ.get("SLURM_ARRAY_TASK_COUNT", 0))
-        offset = int(environ["SLURM_ARRAY_TASK_ID"]) - first
-        task = offset // step
-        if offset % step or not 0 <= task < tasks:
+        task, off_grid = divmod(int(environ["SLURM_ARRAY_TASK_ID"]) - first, step)
+        if off_grid or not 0 <= task < tasks:
             raise UserInputError(f"shard auto: Slurm array task {environ['SLURM_ARRAY_TASK_ID']} is not one of "
                                  f"{tasks} evenly spaced tasks from {first}", setting="shard")
     return Shard(task * world + rank + 1, tasks * world)

@@ -24,13 +24,17 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
+import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
 from llve.atomic import atomic_output
+from llve.data.video_io import VideoInfo, VideoWriter
 from llve.errors import UserInputError
 from llve.measure import PeakRSS, describe_device, gc_and_reset, matmul_gflops
 from llve.models import build_model
@@ -87,8 +91,6 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def build_from_spec(spec: str) -> torch.nn.Module:
     """``fast`` or ``fast:refine=0,width=48`` -> that network (values read as YAML scalars; errors name the spec)."""
-    import yaml
-
     arch, _, fields = spec.partition(":")
     config = {}
     for field in filter(None, fields.split(",")):
@@ -134,12 +136,6 @@ def time_frames(step: Callable[[int], object], device: torch.device, s: BenchSet
 
 def synthetic_clip(path: Path, height: int, width: int, frames: int) -> Path:
     """A dark H.264 clip with smooth moving content (noise would make the encoder, not the network, the cost)."""
-    from fractions import Fraction
-
-    import numpy as np
-
-    from llve.data.video_io import VideoInfo, VideoWriter
-
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     info = VideoInfo(width, height, Fraction(25), Fraction(1, 25), frames, has_audio=False)
     with VideoWriter(path, info) as writer:
@@ -233,8 +229,7 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
         "torch": torch.__version__, "device": describe_device(device), "threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
         "backend": s.backend, "runtime": dataclasses.asdict(s.runtime), "matmul_gflops": matmul,
-        "settings": {"frames": s.frames, "min_frames": s.min_frames, "budget_s": s.budget_s, "warmup": s.warmup,
-                     "tile": s.tile},
+        "settings": {k: getattr(s, k) for k in ("frames", "min_frames", "budget_s", "warmup", "tile")},
         "models": {}, "results": [], "speedups": [],
     }
     for arch, net in networks.items():

@@ -44,10 +44,8 @@ def _set_rng_state(state: dict) -> None:
 def save_checkpoint(path: Path, model, optimizer, scheduler, iteration: int, cfg) -> None:
     """Everything a bit-for-bit resume needs, plus ``arch``/``model_config`` so ``load_model`` reads it."""
     net = distributed.unwrap(model)
-    sched = scheduler.state_dict()
-    sched["lr_lambdas"] = [None] * len(sched["lr_lambdas"])  # rebuilt from the config; keeps the file tensor-only
     state = {"model": net.state_dict(), "arch": arch_name(net), "model_config": dataclasses.asdict(net.cfg),
-             "optimizer": optimizer.state_dict(), "scheduler": sched, "iteration": iteration,
+             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "iteration": iteration,
              "rng": _rng_state(), "config": dataclasses.asdict(cfg)}
     with atomic_output(path) as tmp:
         torch.save(state, tmp)
@@ -151,7 +149,6 @@ def check_run_folder(run_dir: Path, resume: str | Path | None) -> None:
     if resume is None:
         raise UserInputError(f"run folder {run_dir} already holds a run ({existing[-1].name}); resume from it to "
                              "continue it, or set another name or out_dir for a new run", setting="resume")
-    source = Path(resume).resolve()
-    if not (source == run_dir.resolve() or run_dir.resolve() in source.parents):
+    if not Path(resume).resolve().is_relative_to(run_dir.resolve()):  # the folder itself or a file in it
         raise UserInputError(f"run folder {run_dir} already holds another run ({existing[-1].name}); resuming "
                              f"{resume} there would mix the two (set another name or out_dir)")

@@ -61,8 +61,6 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_enhance(args: argparse.Namespace) -> None:
-    # Before torch loads OpenMP (see _run_bench): sleeping, not spinning, waits keep a busy machine 7x faster.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from llve.batch import EnhancerSpec
 
     spec = EnhancerSpec(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
@@ -263,10 +261,6 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> None:
-    # Before torch loads OpenMP: waiting threads sleep instead of spinning. On a machine that runs anything else,
-    # spinning threads that lose their core stall every barrier (fast streaming 1.6 s -> 0.26 s per 960x512 frame
-    # on the 2-core development machine under load). OMP_WAIT_POLICY=ACTIVE in the environment overrides it.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from llve.bench import BenchSettings, parse_size, run_bench, write_report
     from llve.streaming import StreamOptions
 
@@ -329,7 +323,6 @@ def _add_view(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_view(args: argparse.Namespace) -> None:
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as for enhance: before torch loads OpenMP
     from llve.view import LOCAL_HOSTS, ViewerConfig, serve
 
     if not 0 <= args.port < 65536 or args.max_upload_mb < 1:
@@ -378,6 +371,11 @@ def _interrupted(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.func in (_run_enhance, _run_bench, _run_view):
+        # Before torch loads OpenMP: waiting threads sleep instead of spinning. On a machine that runs anything else,
+        # spinning threads that lose their core stall every barrier (fast streaming 1.6 s -> 0.26 s per 960x512 frame
+        # on the 2-core development machine under load). OMP_WAIT_POLICY=ACTIVE in the environment overrides it.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupted)
     try:

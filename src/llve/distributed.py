@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, DistributedSampler
 
 from llve.runtime import resolve_device
@@ -57,8 +58,6 @@ def wrap(model: nn.Module, world: World, device: torch.device) -> nn.Module:
     """DDP for several processes (it broadcasts rank 0's weights, so all ranks start equal); else unchanged."""
     if world.size == 1:
         return model
-    from torch.nn.parallel import DistributedDataParallel
-
     # Depthwise weights (C, 1, 3, 3) get gradients whose stride on the size-1 dimension differs from DDP's
     # bucket view; the memory layout is the same, so PyTorch's "may impair performance" warning is noise here.
     warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")

@@ -102,7 +102,6 @@ def batch_outputs(inputs: list[Path], output: str | Path | None, lossless: bool)
     outs = [folder / default_output(src, input_kind(src), lossless).name for src in inputs]
     seen: dict[Path, Path] = {}
     for src, out in zip(inputs, outs):
-        if out in seen:
+        if seen.setdefault(out, src) != src:  # another input claimed this output first
             raise UserInputError(f"inputs {seen[out]} and {src} would both be written to {out}")
-        seen[out] = src
     return outs

@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,8 +170,6 @@ def onnx_runtime_model(source: nn.Module | str | Path, exporter: str = "dynamo")
     The on-the-fly export goes to a temporary file that is deleted once ONNX Runtime has loaded it.
     """
     if isinstance(source, nn.Module):
-        import tempfile
-
         with tempfile.TemporaryDirectory(prefix="llve-onnx-") as tmp:
             return OnnxStreamingModel(export_onnx(source, Path(tmp) / "model.onnx", exporter=exporter))
     return OnnxStreamingModel(source)

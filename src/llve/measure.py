@@ -5,6 +5,8 @@ Kept apart from the benchmark itself so other tools (a training run, a notebook)
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import math
 import os
 import platform
@@ -72,9 +74,6 @@ def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> floa
 
 def gc_and_reset(device: torch.device) -> None:
     """Free what earlier measurements left, so each one's peak memory is its own."""
-    import ctypes
-    import gc
-
     gc.collect()
     # glibc keeps freed heap pages; hand them back so the next "RSS before" is honest.
     with contextlib.suppress(OSError, AttributeError):

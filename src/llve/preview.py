@@ -59,7 +59,6 @@ def media_kind(path: str | Path) -> str:
 
 def load_clip(path: str | Path, settings: PreviewSettings = PreviewSettings()) -> Clip:
     """Decode the preview frames of an image or a video (only the first seconds of a video are decoded)."""
-    path = Path(path)
     kind = media_kind(path)
     if kind == "image":
         rgb = read_frame(path)

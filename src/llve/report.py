@@ -8,12 +8,12 @@ panels are inlined as base64 PNG.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import csv
 import html
 import io
 import json
 import math
+from dataclasses import asdict, fields
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,7 +23,7 @@ import numpy as np
 from llve.atomic import atomic_output
 from llve.records import SCHEMA_VERSION, FrameRecord, Results
 
-CSV_COLUMNS = tuple(f.name for f in dataclasses.fields(FrameRecord))
+CSV_COLUMNS = tuple(f.name for f in fields(FrameRecord))
 
 
 def _json_safe(x):
@@ -37,7 +37,6 @@ def _json_safe(x):
 
 
 def results_dict(results: Results) -> dict:
-    asdict = dataclasses.asdict
     return _json_safe({"schema_version": SCHEMA_VERSION, **asdict(results.meta), "summary": asdict(results.summary),
                        "sequences": [asdict(s) for s in results.sequences],
                        "frames": [asdict(f) for f in results.frames], "warnings": results.warnings})
@@ -57,10 +56,8 @@ def _figure_uri(fig) -> str:
 
 def _plots(results: Results) -> list[tuple[str, str]]:
     """(title, data URI) of the per-frame plots: PSNR, SSIM (with ground truth), mean luma, warping error."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers; must precede pyplot
-    import matplotlib.pyplot as plt
+    # Figure objects, not pyplot: no display or backend is involved (servers have none) and nothing global changes.
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     by_seq: dict[str, list[FrameRecord]] = {}
@@ -72,7 +69,7 @@ def _plots(results: Results) -> list[tuple[str, str]]:
     for key, title in wanted:
         if all(getattr(r, key) is None for r in results.frames):
             continue
-        fig, ax = plt.subplots(figsize=(8, 3.2))
+        ax = Figure(figsize=(8, 3.2)).subplots()
         for name, recs in by_seq.items():
             pts = [(r.index, getattr(r, key)) for r in recs
                    if getattr(r, key) is not None and math.isfinite(getattr(r, key))]
@@ -84,17 +81,15 @@ def _plots(results: Results) -> list[tuple[str, str]]:
         ax.grid(alpha=0.3)
         if len(by_seq) <= 16:
             ax.legend(fontsize=7, ncol=4)
-        out.append((title, _figure_uri(fig)))
-        plt.close(fig)
+        out.append((title, _figure_uri(ax.figure)))
     seqs = [q for q in results.sequences if q.psnr is not None and math.isfinite(q.psnr)]
     if len(seqs) > 1:
-        fig, ax = plt.subplots(figsize=(8, 3.2))
+        ax = Figure(figsize=(8, 3.2)).subplots()
         ax.bar([q.name for q in seqs], [q.psnr for q in seqs], color="#4878a8")
         ax.set_title("PSNR (dB) per sequence (mean over its frames)")
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
         ax.grid(alpha=0.3, axis="y")
-        out.append(("PSNR per sequence", _figure_uri(fig)))
-        plt.close(fig)
+        out.append(("PSNR per sequence", _figure_uri(ax.figure)))
     return out
 
 
@@ -113,14 +108,12 @@ def _table(rows: list, columns: list[str]) -> str:
 
 
 def _panels_html(results: Results) -> str:
-    parts = []
-    for p in results.panels:
-        cells = []
-        for label, img in p.images.items():
-            content = f'<img src="{_png_uri(img)}" alt="{label}">' if img is not None else '<div class="na">n/a</div>'
-            cells.append(f"<figure>{content}<figcaption>{html.escape(label)}</figcaption></figure>")
-        parts.append(f"<h3>{html.escape(p.sequence)}, frame {p.index}</h3><div class='panel'>{''.join(cells)}</div>")
-    return "".join(parts)
+    def figure(label: str, img: np.ndarray | None) -> str:
+        content = f'<img src="{_png_uri(img)}" alt="{label}">' if img is not None else '<div class="na">n/a</div>'
+        return f"<figure>{content}<figcaption>{html.escape(label)}</figcaption></figure>"
+
+    return "".join(f"<h3>{html.escape(p.sequence)}, frame {p.index}</h3><div class='panel'>"
+                   f"{''.join(figure(label, img) for label, img in p.images.items())}</div>" for p in results.panels)
 
 
 _STYLE = """body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0}
@@ -132,7 +125,7 @@ align-items:center;justify-content:center;color:#888}.warn{color:#a40}"""
 
 def render_html(results: Results) -> str:
     meta = results.meta
-    summary_rows = [SimpleNamespace(metric=k, value=v) for k, v in dataclasses.asdict(results.summary).items()]
+    summary_rows = [SimpleNamespace(metric=k, value=v) for k, v in asdict(results.summary).items()]
     seq_cols = ["name", "frames", "psnr", "ssim", "warp_error", "warp_error_gt", "flicker", "flicker_gt",
                 "exposure", "clipped_new", "noise", "relative_flicker", "runtime_per_frame_s"]
     plots = "".join(f'<img src="{uri}" alt="{html.escape(t)}"><br>' for t, uri in _plots(results))
@@ -163,7 +156,7 @@ def write_results(out_dir: str | Path, results: Results) -> dict[str, Path]:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for rec in results.frames:
-            writer.writerow({k: ("" if v is None else v) for k, v in dataclasses.asdict(rec).items()})
+            writer.writerow({k: ("" if v is None else v) for k, v in asdict(rec).items()})
     with atomic_output(paths["html"]) as tmp:
         tmp.write_text(render_html(results), encoding="utf-8")
     return paths

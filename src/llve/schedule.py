@@ -52,13 +52,3 @@ def learning_rate(cfg: ScheduleConfig, iteration: int) -> float:
     peak = cfg.lr * (cfg.restart_weights[k - 1] if k else 1.0)
     t = min(iteration - start, cfg.periods[k])
     return cfg.eta_min + (peak - cfg.eta_min) * (1 + math.cos(math.pi * t / cfg.periods[k])) / 2
-
-
-class ScheduleFactor:
-    """``LambdaLR`` multiplier ``learning_rate(i) / lr``; a plain object so the scheduler's state pickles."""
-
-    def __init__(self, cfg: ScheduleConfig):
-        self.cfg = cfg
-
-    def __call__(self, iteration: int) -> float:
-        return learning_rate(self.cfg, iteration) / self.cfg.lr

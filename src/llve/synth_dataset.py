@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+from tqdm import tqdm
 
 from llve.atomic import atomic_output
 from llve.data.frames import FRAME_EXTENSIONS, downscale, list_frames, read_frame, write_frame
 from llve.data.low_light_camera import SynthRanges, darken, draw_params, write_sidecar
+from llve.data.motion import still_to_clip
+from llve.data.video_io import read_video
 from llve.errors import UserInputError
 
 
@@ -39,8 +42,6 @@ def _clip_frames(path: Path, opts: SynthOptions) -> Iterator[np.ndarray]:
     if path.is_dir():
         source = (read_frame(p) for p in list_frames(path))
     else:
-        from llve.data.video_io import read_video
-
         source = (rgb for rgb, _ in read_video(path))
     strided = itertools.islice(source, 0, None, opts.stride)
     for rgb in itertools.islice(strided, opts.max_frames or None):
@@ -68,10 +69,6 @@ def _sources(inputs: list[Path], stills: bool) -> list[tuple[str, Path, bool]]:
 def synthesize(inputs: list[str | Path], out_dir: str | Path, opts: SynthOptions = SynthOptions(),
                stills: bool = False, progress: bool = True) -> list[str]:
     """Write paired low/high sequences for every input; return the sequence names written."""
-    from tqdm import tqdm
-
-    from llve.data.motion import still_to_clip
-
     out_dir = Path(out_dir)
     master = np.random.default_rng(opts.seed)
     written = []

@@ -35,7 +35,8 @@ from llve.streaming import to_uint8
 from llve.losses import LossTerms, stcd_loss
 from llve.models import build_model
 from llve.models.padding import Padder
-from llve.schedule import ScheduleFactor
+from llve.models.weights import read_weights, save_model
+from llve.schedule import learning_rate
 from llve.train_config import TrainConfig, TrainSection
 
 
@@ -145,7 +146,9 @@ def setup(cfg: TrainConfig, resume, world: distributed.World, device: torch.devi
     opt_cfg = cfg.train.optim
     optimizer = torch.optim.Adam(net.parameters(), lr=opt_cfg.lr, betas=opt_cfg.betas,
                                  weight_decay=opt_cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, ScheduleFactor(opt_cfg))
+    # A plain function: LambdaLR leaves it out of its state (None), so a checkpoint stays tensor-only and a resume
+    # rebuilds the schedule from the config.
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: learning_rate(opt_cfg, i) / opt_cfg.lr)
     torch.manual_seed(cfg.train.seed + world.rank)  # per-rank stream from here on (a resume restores it)
     start = 0
     if resume:
@@ -172,8 +175,6 @@ def _make_datasets(cfg: TrainConfig, cache_root: Path) -> tuple[PairDataset, Pai
 
 def _load_start_weights(net: torch.nn.Module, cfg: TrainConfig, log) -> None:
     """Fine-tune from ``cfg.model.weights``: only :data:`FRESH_LAYERS` may be missing from the file."""
-    from llve.models.weights import read_weights
-
     state, _, _ = read_weights(cfg.model.weights)
     try:
         missing, unexpected = net.load_state_dict(state, strict=False)
@@ -296,8 +297,6 @@ def _report(run: Run, iteration: int, terms: LossTerms, t0: float) -> None:
 
 def _finish(run: Run, iteration: int, seconds: float) -> None:
     """The last checkpoint, ``model.safetensors`` and the closing line (primary process)."""
-    from llve.models.weights import save_model
-
     checkpoint(run, iteration)
     save_model(distributed.unwrap(run.model), run.run_dir / "model.safetensors")
     if run.writer:

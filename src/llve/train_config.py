@@ -116,68 +116,62 @@ def _source_from_official(ds: dict) -> dict:
 
 def translate_official(opt: dict) -> tuple[dict, list[str]]:
     """Map an official option file onto our sections; return (our config dict, ignored dotted keys)."""
-    used: set[str] = set()
-
-    def take(section: dict, key: str, where: str, default=None):
-        used.add(f"{where}.{key}")
-        return section.get(key, default)
-
     datasets = opt.get("datasets") or {}
     tr = datasets.get("train") or {}
     if not tr:
         raise UserInputError("official option file has no datasets.train section")
+    sections = {"datasets.train": tr} | {name: opt.get(name) or {} for name in ("network_G", "train", "logger", "path")}
+    used: set[str] = set()
+
+    def take(where: str, key: str, default=None):
+        used.add(f"{where}.{key}")
+        return sections[where].get(key, default)
+
     for key in ("dataroot_LQ", "dataroot_GT", "testing_dir"):
-        take(tr, key, "datasets.train")
-    size = take(tr, "train_size", "datasets.train")
-    net = opt.get("network_G") or {}
-    which = take(net, "which_model_G", "network_G", "low_light_transformer42")
+        take("datasets.train", key)
+    size = take("datasets.train", "train_size")
+    which = take("network_G", "which_model_G", "low_light_transformer42")
     if which != "low_light_transformer42":
         raise UserInputError(f"official option file: network_G.which_model_G '{which}' is not the STCD network")
-    t = opt.get("train") or {}
-    scheme = take(t, "lr_scheme", "train", "CosineAnnealingLR_Restart")
+    scheme = take("train", "lr_scheme", "CosineAnnealingLR_Restart")
     if scheme != "CosineAnnealingLR_Restart":
         raise UserInputError(f"official option file: train.lr_scheme '{scheme}' is not supported "
                              "(only CosineAnnealingLR_Restart)")
-    criterion = take(t, "pixel_criterion", "train", "cb")
+    criterion = take("train", "pixel_criterion", "cb")
     if criterion != "cb":
         raise UserInputError(f"official option file: train.pixel_criterion '{criterion}' is not supported (only cb)")
-    iterations = int(float(take(t, "niter", "train", 200000)))
-    restarts = [int(r) for r in take(t, "restarts", "train", []) or [] if int(r) < iterations]  # later never happen
-    weights = [float(w) for w in (t.get("restart_weights") or [])][:len(restarts)]
-    used.add("train.restart_weights")
-    warmup = int(take(t, "warmup_iter", "train", -1) or -1)
-    pixel_weight = float(take(t, "pixel_weight", "train", 1.0))
-    logger = opt.get("logger") or {}
-    ckpt_every = int(float(take(logger, "save_checkpoint_freq", "logger", 5000)))
-    path = opt.get("path") or {}
-    pretrained = take(path, "pretrain_model_G", "path")
+    iterations = int(float(take("train", "niter", 200000)))
+    restarts = [int(r) for r in take("train", "restarts", []) or [] if int(r) < iterations]  # later never happen
+    weights = [float(w) for w in take("train", "restart_weights") or []][:len(restarts)]
+    warmup = int(take("train", "warmup_iter", -1) or -1)
+    pixel_weight = float(take("train", "pixel_weight", 1.0))
     ours = {
         "name": str(opt.get("name", "official")),
-        "model": {"arch": "official", "config": {"width": int(take(net, "nf", "network_G", 64))},
-                  "weights": pretrained},
+        "model": {"arch": "official", "config": {"width": int(take("network_G", "nf", 64))},
+                  "weights": take("path", "pretrain_model_G")},
         "data": {
             "train": [_source_from_official(tr)],
             # The official SDSD loader resizes to train_size and applies no crop and no flips
             # (GT_size, use_flip and use_rot are never read by it).
             "sampling": {"size": list(size) if size else None, "hflip": False, "vflip": False},
-            "batch_size": int(take(tr, "batch_size", "datasets.train", 4)),
-            "workers": int(take(tr, "n_workers", "datasets.train", 2)),
+            "batch_size": int(take("datasets.train", "batch_size", 4)),
+            "workers": int(take("datasets.train", "n_workers", 2)),
         },
         "train": {
             "iterations": iterations,
-            "seed": int(take(t, "manual_seed", "train", 0) or 0),
+            "seed": int(take("train", "manual_seed", 0) or 0),
             # Upstream multiplies the smoothness term by pixel_weight as well (its weight is 0.1 * pixel_weight).
             "loss": {"pixel": pixel_weight, "smooth": 0.1 * pixel_weight, "reduction": "sum"},
-            "optim": {"lr": float(take(t, "lr_G", "train", 1e-4)),
-                      "betas": [float(take(t, "beta1", "train", 0.9)), float(take(t, "beta2", "train", 0.99))],
-                      "weight_decay": float(take(t, "weight_decay_G", "train", 0) or 0),
-                      "periods": [int(p) for p in take(t, "T_period", "train", [iterations])][:len(restarts) + 1],
+            "optim": {"lr": float(take("train", "lr_G", 1e-4)),
+                      "betas": [float(take("train", "beta1", 0.9)), float(take("train", "beta2", 0.99))],
+                      "weight_decay": float(take("train", "weight_decay_G", 0) or 0),
+                      "periods": [int(p) for p in take("train", "T_period", [iterations])][:len(restarts) + 1],
                       "restarts": restarts, "restart_weights": weights,
-                      "eta_min": float(take(t, "eta_min", "train", 1e-7)), "warmup": max(warmup, 0)},
+                      "eta_min": float(take("train", "eta_min", 1e-7)), "warmup": max(warmup, 0)},
         },
-        "log": {"print_every": int(float(take(logger, "print_freq", "logger", 100))),
-                "val_every": int(float(take(t, "val_freq", "train", 5000))),
-                "checkpoint_every": ckpt_every},
+        "log": {"print_every": int(float(take("logger", "print_freq", 100))),
+                "val_every": int(float(take("train", "val_freq", 5000))),
+                "checkpoint_every": int(float(take("logger", "save_checkpoint_freq", 5000)))},
     }
     used.add("name")
 

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from llve.enhance import default_output, enhance_path
@@ -134,9 +134,8 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
             return
         exposure = exposure_value(mode, value) if enhancers.exposure else None
         try:
-            settings = PreviewSettings(config.preview.seconds, config.preview.max_frames, int(side))
             start = time.perf_counter()
-            clip = load_clip(uploaded(path), settings)
+            clip = load_clip(uploaded(path), replace(config.preview, max_side=int(side)))
             enhancer = enhancers.get(pairing, exposure)
             results = []
             for result in progress.tqdm(enhancer.decompose_frames(clip.frames), total=len(clip.frames),

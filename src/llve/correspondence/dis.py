@@ -28,8 +28,7 @@ class DISBackend:
 
     def flows(self, img1: np.ndarray, img2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Flows 1 -> 2 and 2 -> 1 (H, W, 2) float32 between two RGB uint8 frames, computed on their luma."""
-        g1 = cv2.cvtColor(img1, cv2.COLOR_RGB2GRAY)
-        g2 = cv2.cvtColor(img2, cv2.COLOR_RGB2GRAY)
+        g1, g2 = (cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) for img in (img1, img2))
         return self._flow(g1, g2), self._flow(g2, g1)
 
     def __call__(self, img1: np.ndarray, img2: np.ndarray) -> Correspondence:

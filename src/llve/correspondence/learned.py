@@ -42,8 +42,7 @@ def warp_to_correspondence(warp: np.ndarray, certainty: np.ndarray, height: int,
     convention). The left half is laid out on image 1's grid (its last two channels are the matches in image 2),
     the right half on image 2's grid (its first two channels are the matches in image 1).
     """
-    h, w2 = certainty.shape
-    w = w2 // 2
+    w = certainty.shape[1] // 2  # the width of one half
     xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
 
     def flow(target_norm: np.ndarray) -> np.ndarray:
@@ -96,8 +95,6 @@ class RAFTBackend:
 class _DenseMatcher:
     """Shared driver for matchers with RoMa/DKM's ``match(im1, im2) -> (warp, certainty)`` interface."""
 
-    name = "matcher"
-
     def __init__(self, model, device: str):
         self.model, self.device = model, device
 
@@ -106,8 +103,7 @@ class _DenseMatcher:
         from PIL import Image
 
         warp, certainty = self.model.match(Image.fromarray(img1), Image.fromarray(img2), device=self.device)
-        h, w = img1.shape[:2]
-        return warp_to_correspondence(warp.float().cpu().numpy(), certainty.float().cpu().numpy(), h, w)
+        return warp_to_correspondence(warp.float().cpu().numpy(), certainty.float().cpu().numpy(), *img1.shape[:2])
 
 
 class RoMaBackend(_DenseMatcher):

@@ -209,10 +209,7 @@ class PairDataset(Dataset):
 
     def _video_pair(self, src: SourceConfig, seq: PairedSequence, t: int, rng: np.random.Generator) -> Pair:
         last, r = len(seq.low) - 1, self.sampling.radius
-        if self.split == "train":
-            partner = int(rng.integers(max(t - r, 0), min(t + r, last) + 1))
-        else:
-            partner = min(t + 1, last)
+        partner = int(rng.integers(max(t - r, 0), min(t + r, last) + 1)) if self.split == "train" else min(t + 1, last)
         gt1, gt2 = self._load(src, seq.gt_for(t)), self._load(src, seq.gt_for(partner))
         h, w = gt1.shape[:2]
         if seq.gt_for(t) == seq.gt_for(partner):  # same frame, or SMID's single ground truth: identity

@@ -85,21 +85,22 @@ def _read(path: Path, cfg: DataConfig) -> np.ndarray:
     return resize_to(load_frame(path, SourceConfig(kind, cfg.root, channel_order=cfg.channel_order).npy_bgr), cfg.size)
 
 
-def _counted(name: str, pairs: Iterator[FramePair], cfg: DataConfig, warn: Warn) -> Iterator[FramePair]:
-    """Stop after ``cfg.frames`` frames (reading no further); name the sequence in a warning if it had fewer."""
-    n = 0
-    try:
-        for n, pair in enumerate(itertools.islice(pairs, cfg.frames), 1):
-            yield pair
-    finally:
-        pairs.close()  # release open video containers now, not at garbage collection
-    if cfg.frames is not None and n < cfg.frames:
-        warn(f"sequence {name} has {n} frames, fewer than the {cfg.frames} the protocol asks; "
-             f"scoring the {n} that exist")
+def _clip(name: str, count: int | None, gt: str, pairs: Callable[[], Iterator[FramePair]], cfg: DataConfig,
+          warn: Warn) -> ClipSource:
+    """The protocol's cut of a sequence (``count``: its frames, when known before reading): reading stops after
+    ``cfg.frames`` frames and reads no further; a warning names the sequence if it had fewer."""
 
-
-def _limit(n: int, cfg: DataConfig) -> int:
-    return n if cfg.frames is None else min(n, cfg.frames)
+    def read() -> Iterator[FramePair]:
+        n, stream = 0, pairs()
+        try:
+            for n, pair in enumerate(itertools.islice(stream, cfg.frames), 1):
+                yield pair
+        finally:
+            stream.close()  # release open video containers now, not at garbage collection
+        if cfg.frames is not None and n < cfg.frames:
+            warn(f"sequence {name} has {n} frames, fewer than the {cfg.frames} the protocol asks; "
+                 f"scoring the {n} that exist")
+    return ClipSource(name, None if count is None else min(count, cfg.frames or count), gt, read)
 
 
 def _paired_source(seq: PairedSequence, cfg: DataConfig, warn: Warn) -> ClipSource:
@@ -109,8 +110,7 @@ def _paired_source(seq: PairedSequence, cfg: DataConfig, warn: Warn) -> ClipSour
         gt_single = _read(seq.gt[0], cfg) if single else None
         for i, path in enumerate(seq.low):
             yield FramePair(path.name, _read(path, cfg), gt_single if single else _read(seq.gt[i], cfg))
-    return ClipSource(seq.name, _limit(len(seq.low), cfg), "single" if single else "per_frame",
-                      lambda: _counted(seq.name, pairs(), cfg, warn))
+    return _clip(seq.name, len(seq.low), "single" if single else "per_frame", pairs, cfg, warn)
 
 
 def _video_source(name: str, low: Path, high: Path | None, cfg: DataConfig, warn: Warn) -> ClipSource:
@@ -122,9 +122,7 @@ def _video_source(name: str, low: Path, high: Path | None, cfg: DataConfig, warn
                 raise UserInputError(f"sequence {name}: ground-truth video {high} ends at frame {i}, "
                                      f"before the low-light video {low}")
             yield FramePair(f"{low.name}#{i}", resize_to(frame, cfg.size), None if gt is None else resize_to(gt[0], cfg.size))
-    count = probe_video(low).frames
-    return ClipSource(name, None if count is None else _limit(count, cfg), "none" if high is None else "per_frame",
-                      lambda: _counted(name, pairs(), cfg, warn))
+    return _clip(name, probe_video(low).frames, "none" if high is None else "per_frame", pairs, cfg, warn)
 
 
 def _video_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
@@ -141,8 +139,7 @@ def _video_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
 
 def _folder_source(name: str, folder: Path, cfg: DataConfig, warn: Warn) -> ClipSource:
     paths = list_frames(folder)
-    return ClipSource(name, _limit(len(paths), cfg), "none",
-                      lambda: _counted(name, (FramePair(p.name, _read(p, cfg), None) for p in paths), cfg, warn))
+    return _clip(name, len(paths), "none", lambda: (FramePair(p.name, _read(p, cfg), None) for p in paths), cfg, warn)
 
 
 def _unpaired_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
@@ -169,13 +166,12 @@ def clip_sources(cfg: DataConfig, warn: Warn) -> list[ClipSource]:
         return _video_sources(cfg, warn)
     if cfg.kind == "none":
         return _unpaired_sources(cfg, warn)
-    names = list(cfg.sequences) if cfg.sequences is not None else None
     if cfg.kind == "sdsd":
-        seqs = sdsd_sequences(cfg.root, names, cfg.exclude)
+        seqs = sdsd_sequences(cfg.root, cfg.sequences, cfg.exclude)
     elif cfg.kind == "smid":
-        seqs = smid_sequences(cfg.root, names, cfg.exclude)
+        seqs = smid_sequences(cfg.root, cfg.sequences, cfg.exclude)
     else:
-        seqs = folder_sequences(cfg.root, names, cfg.exclude, low=cfg.low, high=cfg.high)
+        seqs = folder_sequences(cfg.root, cfg.sequences, cfg.exclude, low=cfg.low, high=cfg.high)
     if not seqs:
         raise UserInputError(f"no test sequences found under {cfg.root}")
     return [_paired_source(s, cfg, warn) for s in seqs]

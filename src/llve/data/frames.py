@@ -55,9 +55,8 @@ def to_rgb_uint8(img: np.ndarray, source: str, on_convert: Callable[[str], None]
         notes.append("float [0,1] to 8-bit")
     elif img.dtype != np.uint8:
         raise UserInputError(f"{source}: unsupported pixel type {img.dtype}")
-    channels = img.shape[2]
-    if channels in (2, 4):
-        img = img[:, :, : channels - 1]
+    if img.shape[2] in (2, 4):
+        img = img[:, :, :-1]
         notes.append("alpha channel dropped")
     if img.shape[2] == 1:
         img = np.repeat(img, 3, axis=2)

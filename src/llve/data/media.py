@@ -46,11 +46,8 @@ class FrameSource:
     def __iter__(self) -> Iterator[tuple[int | None | Path, np.ndarray]]:
         """``(timestamp, frame)`` of a video (``None`` where the container has no timestamp), ``(path, frame)`` else."""
         if self.kind == "video":
-            for rgb, pts in read_video(self.path):
-                yield pts, rgb
-        else:
-            for file in self.files:
-                yield file, read_frame(file, self.on_convert)
+            return ((pts, rgb) for rgb, pts in read_video(self.path))
+        return ((file, read_frame(file, self.on_convert)) for file in self.files)
 
 
 class FrameSink(contextlib.AbstractContextManager):

@@ -61,8 +61,7 @@ class SourceConfig:
 
     @property
     def npy_bgr(self) -> bool:
-        order = self.channel_order or ("bgr" if self.kind in ("sdsd", "smid") else "rgb")
-        return order == "bgr"
+        return (self.channel_order or ("bgr" if self.kind in ("sdsd", "smid") else "rgb")) == "bgr"
 
 
 def load_frame(path: Path, npy_bgr: bool) -> np.ndarray:

@@ -134,8 +134,7 @@ def read_video(path: str | Path) -> Iterator[tuple[np.ndarray, int | None]]:
             warn(f"{path} is corrupt or truncated: decoding stopped after {count} frames ({exc}); "
                  f"the output holds those {count} frames")
             return
-        if count:
-            _check_complete(path, count, first_pts, last_pts, stream, announced)
+        _check_complete(path, count, first_pts, last_pts, stream, announced)
     if count == 0:
         raise UserInputError(f"video {path} has no frames")
 
@@ -157,8 +156,7 @@ class VideoWriter(contextlib.AbstractContextManager):
         else:
             codec, options = _lossy_codec(self.path, crf)
             self.stream = self.container.add_stream(codec, rate=info.fps, options=options)
-            odd = info.width % 2 or info.height % 2
-            self.stream.pix_fmt = "yuv444p" if odd else "yuv420p"
+            self.stream.pix_fmt = "yuv444p" if info.width % 2 or info.height % 2 else "yuv420p"  # 4:2:0 needs even
         self.stream.width, self.stream.height = info.width, info.height
         # Same time base as the input, so each frame keeps its exact timestamp (variable frame rate included).
         self.stream.time_base = info.time_base
@@ -174,7 +172,6 @@ class VideoWriter(contextlib.AbstractContextManager):
                 warn(f"audio not copied ({self.path.suffix} cannot hold it: {exc})")
                 self._audio_in.close()
                 self._audio_in = None
-        self.count = 0
 
     def write(self, rgb: np.ndarray, pts: int | None = None) -> None:
         """Encode one frame at ``pts`` (input time base); without one, frames are spaced at the frame rate."""
@@ -187,7 +184,6 @@ class VideoWriter(contextlib.AbstractContextManager):
         frame.pts = pts - self._origin
         frame.time_base = self.info.time_base
         self.container.mux(self.stream.encode(frame))
-        self.count += 1
 
     def close(self) -> None:
         self.container.mux(self.stream.encode(None))  # flush delayed frames
@@ -199,8 +195,7 @@ class VideoWriter(contextlib.AbstractContextManager):
                         self.container.mux(packet)
             except av.FFmpegError as exc:
                 warn(f"audio copy stopped early: {exc}")
-            self._audio_in.close()
-        self.container.close()
+        self.abort()  # closes the audio source and the container
 
     def abort(self) -> None:
         if self._audio_in is not None:

@@ -6,6 +6,7 @@ enhancer relies on three methods: ``encode(x)``, ``decompose_first(f1, f2) -> De
 """
 from __future__ import annotations
 
+from llve.errors import UserInputError
 from llve.models.fast import FastFeatures, FastSTCD, FastSTCDConfig
 from llve.models.stcd import STCD, Decomposition, Features, PairOutput, STCDConfig
 
@@ -17,8 +18,6 @@ ARCHITECTURES: dict[str, tuple[type, type]] = {
 
 def build_model(arch: str = "official", **config):
     """Build a network by architecture name with config keyword arguments (unknown keys are errors)."""
-    from llve.errors import UserInputError
-
     if arch not in ARCHITECTURES:
         raise UserInputError(f"unknown model '{arch}' (choose from {', '.join(sorted(ARCHITECTURES))})")
     net_cls, cfg_cls = ARCHITECTURES[arch]
