@@ -14,9 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from llve.correspondence.warp import warp
+from llve.correspondence.warp import warp_np
 from llve.models import Decomposition
 
 STRENGTH = 0.75       # weight of the warped history where it agrees with the frame exactly
@@ -25,35 +24,45 @@ FLOW_SCALE = 2        # optical flow on frames downscaled by this factor: noise-
 MIN_FLOW_SIZE = 16    # DIS needs frames of some size: smaller ones (thumbnails, tests) pass unfiltered
 
 
-def _gray(y: torch.Tensor) -> np.ndarray:
-    """(1, 3, H, W) in [0, 1] -> uint8 luma at 1/FLOW_SCALE size, what the flow is computed on."""
-    rgb = y[0].float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    return cv2.resize(gray, None, fx=1 / FLOW_SCALE, fy=1 / FLOW_SCALE, interpolation=cv2.INTER_AREA)
+THIRDS = np.full((1, 3), 1 / 3, np.float32)  # cv2.transform weights: the mean of the three channels
+
+
+def _gray(y: np.ndarray) -> np.ndarray:
+    """HxWx3 float RGB in [0, 1] -> uint8 luma at 1/FLOW_SCALE size, what the flow is computed on."""
+    small = cv2.resize(cv2.cvtColor(y, cv2.COLOR_RGB2GRAY), None, fx=1 / FLOW_SCALE, fy=1 / FLOW_SCALE,
+                       interpolation=cv2.INTER_AREA)
+    return cv2.convertScaleAbs(small, alpha=255.0)
+
+
+def _hwc(x: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) -> HxWx3 float32 numpy (a view for the stream's channels-last CPU tensors)."""
+    return np.ascontiguousarray(x[0].float().permute(1, 2, 0).cpu().numpy())
 
 
 class TemporalFilter:
-    """Filters the decompositions of one stream, frame after frame (keep one per stream)."""
+    """Filters the decompositions of one stream, frame after frame (keep one per stream). The arithmetic runs in
+    OpenCV on the CPU, several times faster there than ``grid_sample`` and elementwise torch."""
 
     def __init__(self, strength: float = STRENGTH, tolerance: float = TOLERANCE):
         self.strength, self.tolerance = strength, tolerance
         self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-        self.r: torch.Tensor | None = None   # the previous frame's filtered R
+        self.r: np.ndarray | None = None     # the previous frame's filtered R, HxWx3
         self.gray: np.ndarray | None = None  # the previous frame's downscaled output luma (before filtering)
 
     def __call__(self, d: Decomposition) -> Decomposition:
-        gray = _gray(d.y)
-        r = d.r
-        if self.r is not None and self.r.shape == r.shape and min(gray.shape) >= MIN_FLOW_SIZE:
-            h, w = r.shape[-2:]
-            flow = self.flow.calc(gray, self.gray, None)  # this frame -> the previous one
-            flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) * FLOW_SCALE
-            flow = torch.from_numpy(flow).to(r.device, r.dtype).permute(2, 0, 1)[None]
-            history = warp(self.r, flow)
-            disagreement = F.avg_pool2d((d.s * (r - history)).abs().mean(1, keepdim=True), 5, 1, 2,
-                                        count_include_pad=False)
-            weight = self.strength * torch.exp(-(disagreement / self.tolerance) ** 2)
-            r = r + weight * (history - r)
-            d = Decomposition(r * d.s, r, d.s)
-        self.r, self.gray = r, gray
-        return d
+        gray, r = _gray(_hwc(d.y)), _hwc(d.r)
+        if self.r is None or self.r.shape != r.shape or min(gray.shape) < MIN_FLOW_SIZE:
+            self.r, self.gray = r, gray
+            return d
+        h, w = r.shape[:2]
+        flow = self.flow.calc(gray, self.gray, None)  # this frame -> the previous one
+        history = warp_np(self.r, cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) * FLOW_SCALE)
+        # the difference the history would make in the output, channel mean, over about 5x5 pixels at half size
+        disagreement = cv2.transform(cv2.multiply(cv2.absdiff(r, history), _hwc(d.s)), THIRDS)
+        disagreement = cv2.blur(cv2.resize(disagreement, gray.shape[::-1], interpolation=cv2.INTER_AREA), (3, 3))
+        weight = self.strength * np.exp(-np.square(disagreement / self.tolerance))
+        weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
+        r_t = torch.lerp(torch.from_numpy(r), torch.from_numpy(history), torch.from_numpy(weight)[..., None])
+        self.r, self.gray = r_t.numpy(), gray
+        r_t = r_t.permute(2, 0, 1)[None].to(d.r.device, d.r.dtype)
+        return Decomposition(r_t * d.s, r_t, d.s)
