@@ -252,6 +252,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"), help="autocast (CUDA only)")
     p.add_argument("--no-channels-last", action="store_true", help="keep the NCHW layout in streaming modes")
     p.add_argument("--compile", action="store_true", help="torch.compile the streaming methods")
+    p.add_argument("--temporal-filter", default="auto", choices=("auto", "on", "off"),
+                   help="the stream's temporal filter, as llve enhance (default auto)")
     p.add_argument("--tile", type=int, default=0, metavar="SIZE", help="also measure tiled streaming")
     p.add_argument("--no-video", action="store_true", help="skip the decode+enhance+encode measurement")
     p.add_argument("--mode", action="append", help="measure only this mode, repeatable: pair, stream, "
@@ -270,7 +272,7 @@ def _run_bench(args: argparse.Namespace) -> None:
         warmup=args.warmup, device=args.device, threads=args.threads, backend=args.backend, tile=args.tile,
         video=not args.no_video, modes=tuple(args.mode or ()),
         runtime=StreamOptions(channels_last=not args.no_channels_last, precision=args.precision,
-                               compile=args.compile))
+                               compile=args.compile, temporal_filter=args.temporal_filter))
     report = run_bench(settings)
     if args.json:
         write_report(report, args.json)
