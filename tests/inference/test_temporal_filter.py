@@ -73,3 +73,24 @@ def test_the_stream_filters_exposure_networks_by_default_and_keeps_the_papers_pr
     paper_net = build_model("fast", width=16)
     assert all(np.array_equal(a, b) for a, b in zip(outputs(paper_net), outputs(paper_net, temporal_filter="off")))
     assert not all(np.array_equal(a, b) for a, b in zip(outputs(paper_net), outputs(paper_net, temporal_filter="on")))
+
+
+def test_llve_enhance_passes_temporal_filter_to_the_stream(tmp_path):
+    from llve.cli import main
+    from llve.models import build_model
+    from llve.models.weights import save_model
+    from tests.batch.helpers import decode
+    from tests.conftest import synthetic_frames, write_clip
+
+    torch.manual_seed(0)
+    weights = tmp_path / "exposure.safetensors"
+    save_model(build_model("fast", width=16, exposure=True), weights)
+    clip = write_clip(tmp_path / "in.mp4", synthetic_frames(4, 48, 64))
+    frames = {}
+    for setting in ("off", "on"):
+        out = tmp_path / f"{setting}.mkv"
+        assert main(["enhance", str(clip), "-o", str(out), "--weights", str(weights), "--lossless", "--quiet",
+                     "--temporal-filter", setting]) == 0
+        frames[setting] = decode(out)
+    assert np.array_equal(frames["off"][0], frames["on"][0])
+    assert not all(np.array_equal(a, b) for a, b in zip(frames["off"][1:], frames["on"][1:]))
