@@ -75,7 +75,7 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def mean_luma(img: np.ndarray) -> float:
-    """Mean luma (0.299 R + 0.587 G + 0.114 B) of an RGB uint8 image, in 8-bit units."""
+    """Mean luma (0.299 R + 0.587 G + 0.114 B) of an RGB image, in the image's own units (8-bit for uint8)."""
     return float((img.astype(np.float64) @ LUMA_WEIGHTS).mean())
 
 
