@@ -126,6 +126,7 @@ class Settings:
     lossless: bool = False
     components: bool = False
     exposure: str = "auto"
+    temporal_filter: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -349,7 +350,7 @@ def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: Enh
     inputs = [Path(p) for p in inputs]
     outputs = batch_outputs(inputs, output, lossless)
     settings = Settings(spec.tile, spec.backend, spec.fp16, lossless, components_dir is not None,
-                        str(spec.exposure))
+                        str(spec.exposure), spec.temporal_filter)
     context = Context(spec.identity(), settings, shard)
     manifest = Path(output) / shard.manifest_name if output is not None else None
     if manifest is not None:

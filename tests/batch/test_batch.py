@@ -112,6 +112,15 @@ def test_changed_input_weights_or_overwrite_redo_only_what_they_must(tmp_path, t
     assert all(mtimes(out)[k] != third[k] for k in first)
 
 
+def test_a_rerun_with_another_temporal_filter_setting_redoes_every_output(tmp_path, tiny_weights):
+    clips = make_clips(tmp_path / "in", count=2)
+    out = tmp_path / "out"
+    assert enhance(*clips, "-o", out, "--weights", tiny_weights) == 0
+    first = mtimes(out)
+    assert enhance(*clips, "-o", out, "--weights", tiny_weights, "--temporal-filter", "on") == 0
+    assert all(mtimes(out)[k] != first[k] for k in first)
+
+
 def test_the_same_files_under_another_path_are_still_skipped(tmp_path, tiny_weights, capsys):
     clips = make_clips(tmp_path / "in", count=2)
     out = tmp_path / "out"
