@@ -46,13 +46,14 @@ def clahe(frame: np.ndarray) -> np.ndarray:
 def gamma_nlm(frame: np.ndarray, target: float = GAMMA_TARGET) -> np.ndarray:
     """:func:`gamma`, then OpenCV's non-local-means colour denoising: the classical brighten-and-denoise anchor.
 
-    The filter strength follows the brightened frame's own noise (wavelet MAD sigma,
-    :func:`llve.metrics.noise_sigma` at the frame's own brightness): ``h = clip(1.2 sigma, 3, 30)`` in 8-bit units.
+    The filter strength follows the brightened frame's own noise (wavelet MAD sigma of single pixels,
+    :func:`llve.metrics.noise_sigma` at level 1 and the frame's own brightness): ``h = clip(1.2 sigma, 3, 30)`` in
+    8-bit units.
     """
     from llve.metrics import noise_sigma
 
     bright = np.round(np.clip(gamma(frame, target), 0.0, 1.0) * 255.0).astype(np.uint8)
-    sigma = noise_sigma(bright, reference=max(float(bright.mean()), 1.0))
+    sigma = noise_sigma(bright, reference=max(float(bright.mean()), 1.0), level=1)
     h = float(np.clip(NLM_STRENGTH * sigma, 3.0, 30.0))
     bgr = np.ascontiguousarray(bright[:, :, ::-1])
     clean = cv2.fastNlMeansDenoisingColored(bgr, None, h, h, NLM_TEMPLATE, NLM_SEARCH)

@@ -127,6 +127,7 @@ class Settings:
     components: bool = False
     exposure: str = "auto"
     temporal_filter: str = "auto"
+    spatial_filter: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class EnhancerSpec:
     backend: str = "torch"
     exposure: str = "auto"
     temporal_filter: str = "auto"
+    spatial_filter: str = "auto"
 
     def build(self) -> Enhancer:
         """The network on this process's device: under torchrun, ``auto``/``cuda`` mean ``cuda:LOCAL_RANK``."""
@@ -350,7 +352,7 @@ def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: Enh
     inputs = [Path(p) for p in inputs]
     outputs = batch_outputs(inputs, output, lossless)
     settings = Settings(spec.tile, spec.backend, spec.fp16, lossless, components_dir is not None,
-                        str(spec.exposure), spec.temporal_filter)
+                        str(spec.exposure), spec.temporal_filter, spec.spatial_filter)
     context = Context(spec.identity(), settings, shard)
     manifest = Path(output) / shard.manifest_name if output is not None else None
     if manifest is not None:

@@ -42,6 +42,10 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
                    help="on: average each frame's R with the previous frame's along the motion where they agree, "
                         "removing noise that changes every frame; auto (default): on for weights with exposure "
                         "control, off for the paper's networks")
+    p.add_argument("--spatial-filter", default="auto", choices=("auto", "on", "off"),
+                   help="on: smooth R where the output varies by less than a few noise deviations (an edge-"
+                        "preserving guided filter), removing blotches that stay in place; auto (default): on for "
+                        "weights with exposure control, off for the paper's networks")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing output (the input only if -o names it; a folder output only if it "
                         "holds nothing but frames)")
@@ -64,7 +68,8 @@ def _run_enhance(args: argparse.Namespace) -> None:
     from llve.batch import EnhancerSpec
 
     spec = EnhancerSpec(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
-                        backend=args.backend, exposure=args.exposure, temporal_filter=args.temporal_filter)
+                        backend=args.backend, exposure=args.exposure, temporal_filter=args.temporal_filter,
+                        spatial_filter=args.spatial_filter)
     if len(args.input) == 1 and args.shard is None and args.engine == "local":
         from llve.enhance import enhance_path
 
@@ -149,6 +154,8 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
                                                                  "(each frame alone, the frame-by-frame reference)")
     p.add_argument("--temporal-filter", choices=("auto", "on", "off"), help="the network's temporal filter (see "
                                                                             "llve enhance; overrides the config)")
+    p.add_argument("--spatial-filter", choices=("auto", "on", "off"), help="the network's spatial filter (see "
+                                                                          "llve enhance; overrides the config)")
     p.add_argument("--out", help="results folder (default: results/<config name>_<method>)")
     p.add_argument("--save-images", action="store_true", help="also write every scored output frame as PNG")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N (overrides the config)")
@@ -164,7 +171,8 @@ def _run_test(args: argparse.Namespace) -> None:
     cfg = from_dict(EvalConfig, load_yaml(args.config))
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
                                    ("fp16", args.fp16 or None), ("exposure", args.exposure),
-                                   ("temporal_filter", args.temporal_filter)) if v is not None}
+                                   ("temporal_filter", args.temporal_filter),
+                                   ("spatial_filter", args.spatial_filter)) if v is not None}
     cfg = dataclasses.replace(cfg, **overrides)
     data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
@@ -254,6 +262,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile the streaming methods")
     p.add_argument("--temporal-filter", default="auto", choices=("auto", "on", "off"),
                    help="the stream's temporal filter, as llve enhance (default auto)")
+    p.add_argument("--spatial-filter", default="auto", choices=("auto", "on", "off"),
+                   help="the stream's spatial filter, as llve enhance (default auto)")
     p.add_argument("--tile", type=int, default=0, metavar="SIZE", help="also measure tiled streaming")
     p.add_argument("--no-video", action="store_true", help="skip the decode+enhance+encode measurement")
     p.add_argument("--mode", action="append", help="measure only this mode, repeatable: pair, stream, "
@@ -272,7 +282,8 @@ def _run_bench(args: argparse.Namespace) -> None:
         warmup=args.warmup, device=args.device, threads=args.threads, backend=args.backend, tile=args.tile,
         video=not args.no_video, modes=tuple(args.mode or ()),
         runtime=StreamOptions(channels_last=not args.no_channels_last, precision=args.precision,
-                               compile=args.compile, temporal_filter=args.temporal_filter))
+                               compile=args.compile, temporal_filter=args.temporal_filter,
+                               spatial_filter=args.spatial_filter))
     report = run_bench(settings)
     if args.json:
         write_report(report, args.json)

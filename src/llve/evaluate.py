@@ -43,7 +43,7 @@ class EvalConfig:
     input | output | R | S | ground truth; exposure: ``auto``, a target mean brightness in (0, 1), or ``gt``: each
     sequence at its ground truth's mean brightness (for the network's exposure control, and the target of
     ``gamma``/``gamma+nlm``), which scores restoration at equal brightness instead of the choice of brightness;
-    temporal_filter: the stream's (``auto``/``on``/``off``, :class:`llve.streaming.StreamOptions`)."""
+    temporal_filter, spatial_filter: the stream's (``auto``/``on``/``off``, :class:`llve.streaming.StreamOptions`)."""
 
     data: DataConfig
     method: Literal["stcd", "identity", "gamma", "clahe", "gamma+nlm"] = "stcd"
@@ -54,6 +54,7 @@ class EvalConfig:
     panels: int = 4
     exposure: str | float = "auto"
     temporal_filter: Literal["auto", "on", "off"] = "auto"
+    spatial_filter: Literal["auto", "on", "off"] = "auto"
 
     def __post_init__(self):
         if self.panels < 0:
@@ -126,7 +127,7 @@ def build_runner(cfg: EvalConfig) -> Runner:
 
     enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16, pairing=cfg.data.pairing,
                         exposure="auto" if cfg.exposure == "gt" else cfg.exposure,  # weights None: the bundled ones
-                        temporal_filter=cfg.temporal_filter)
+                        temporal_filter=cfg.temporal_filter, spatial_filter=cfg.spatial_filter)
     dev = enhancer.device
     if dev.type == "cuda":
         name, sync = torch.cuda.get_device_name(dev), (lambda: torch.cuda.synchronize(dev))

@@ -33,7 +33,8 @@ class Enhancer:
             to ONNX first).
         **options: fields of :class:`~llve.streaming.StreamOptions`: ``pairing`` (``next``/``self``), ``tile``,
             ``precision``, ``channels_last``, ``compile``, ``exposure`` (``auto`` or a target mean brightness in
-            (0, 1); :attr:`exposure_log` then holds what the last stream chose, frame by frame), ``temporal_filter``.
+            (0, 1); :attr:`exposure_log` then holds what the last stream chose, frame by frame), ``temporal_filter``,
+            ``spatial_filter``.
     """
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto", fp16: bool = False,

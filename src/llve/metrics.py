@@ -105,6 +105,7 @@ def warping_error(out_t: np.ndarray, out_next: np.ndarray, forward: np.ndarray, 
 
 CLIP_LEVEL = 250          # 8-bit value at or above which a pixel counts as clipped (any channel)
 NOISE_REFERENCE = 128.0   # noise is measured after scaling the luma to this mean, so brightness does not count
+NOISE_LEVEL = 2           # ... at the scale of 2x2 blocks (haar_noise)
 FLICKER_FLOOR = 1e-3      # added to both flickers of relative_flicker (0.1% brightness change per frame)
 
 
@@ -114,19 +115,33 @@ def newly_clipped(inp: np.ndarray, out: np.ndarray, level: int = CLIP_LEVEL) -> 
     return float(((out.max(axis=-1) >= level) & (inp.max(axis=-1) < level)).mean())
 
 
-def noise_sigma(img: np.ndarray, reference: float = NOISE_REFERENCE) -> float:
-    """Noise level of an RGB uint8 frame: wavelet MAD sigma (Donoho) of its luma scaled to mean ``reference``.
+def haar_noise(image: np.ndarray, level: int = 2) -> float | np.ndarray:
+    """Robust deviation of the noise in an HxW image at one wavelet scale, in its own units (HxWxC: per channel).
 
-    The luma is multiplied by ``reference / mean`` (so a brighter output is not called noisier for being
-    brighter), cut into 2x2 blocks, and the finest Haar diagonal detail ``(a - b - c + d) / 2`` taken per block;
-    for white Gaussian noise of deviation s that detail has deviation s, and ``median(|d|) / 0.6745`` estimates s
-    robustly against edges. In 8-bit units at the reference brightness.
+    The image is averaged over blocks of ``2^(level-1)`` pixels, cut into 2x2 blocks, and the Haar diagonal detail
+    ``(a - b - c + d) / 2`` taken per block; ``median(|d|) / 0.6745`` (Donoho's MAD) is robust against edges, and
+    the result is multiplied by ``2^(level-1)`` so that white Gaussian noise of deviation s reads s at every level.
+    Level 1 (single pixels) is blind to noise two pixels wide or more, the blotches that denoisers, codecs and
+    phone pipelines leave in dark video (it reads 0 for noise constant over 2x2 blocks), and a denoiser that
+    posterises flat areas into constant 8-bit patches reads 0 there too. Level 2 (2x2 blocks) sees such blotches.
     """
-    y = img.astype(np.float64) @ LUMA_WEIGHTS
-    y = y * (reference / max(float(y.mean()), 1e-6))
+    factor = 2 ** (level - 1)
+    y = image.astype(np.float32)
+    if factor > 1:
+        y = cv2.resize(y, (y.shape[1] // factor, y.shape[0] // factor), interpolation=cv2.INTER_AREA)
     h, w = (y.shape[0] // 2) * 2, (y.shape[1] // 2) * 2
     a, b, c, d = y[0:h:2, 0:w:2], y[0:h:2, 1:w:2], y[1:h:2, 0:w:2], y[1:h:2, 1:w:2]
-    return float(np.median(np.abs(a - b - c + d) / 2) / 0.6745)
+    detail = np.abs(a - b - c + d).reshape(-1, *image.shape[2:]) / 2
+    sigma = np.median(detail, axis=0) / 0.6745 * factor
+    return float(sigma) if image.ndim == 2 else sigma
+
+
+def noise_sigma(img: np.ndarray, reference: float = NOISE_REFERENCE, level: int = NOISE_LEVEL) -> float:
+    """Noise level of an RGB uint8 frame: :func:`haar_noise` of its luma scaled to mean ``reference`` (so a
+    brighter output is not called noisier for being brighter), at wavelet ``level`` (default 2: 2x2 blocks). In
+    8-bit units at the reference brightness."""
+    y = img.astype(np.float64) @ LUMA_WEIGHTS
+    return haar_noise(y * (reference / max(float(y.mean()), 1e-6)), level)
 
 
 def log_flicker(lumas: Sequence[float]) -> float | None:

@@ -25,12 +25,13 @@ from llve.exposure import (CALIBRATION_TRIES, FEEDBACK_GAIN, ExposureController,
                            parse_exposure, roll_off_highlights)
 from llve.models import Decomposition
 from llve.models.padding import Padder
+from llve.spatial_filter import SpatialFilter
 from llve.temporal_filter import TemporalFilter
 from llve.tiling import MIN_TILE, blend_tiles
 
 K = TypeVar("K")
 PAIRINGS = ("next", "self")
-TEMPORAL_FILTER = ("auto", "on", "off")
+FILTER_SETTINGS = ("auto", "on", "off")
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -55,6 +56,9 @@ class StreamOptions:
             they agree (:mod:`llve.temporal_filter`), which removes noise that differs from frame to frame; ``auto``:
             on for networks with exposure control (the real-footage weights), off for the others, so the paper's
             networks keep its exact protocol; ``off``.
+        spatial_filter: ``on``: smooth R where the output's luma varies by less than a few noise deviations, with
+            a guided filter (:mod:`llve.spatial_filter`), which removes the blotches that stay in place from frame
+            to frame; ``auto``: on for networks with exposure control, off for the others; ``off``.
     """
 
     pairing: Literal["next", "self"] = "next"
@@ -64,6 +68,7 @@ class StreamOptions:
     compile: bool = False
     exposure: str | float = "auto"
     temporal_filter: Literal["auto", "on", "off"] = "auto"
+    spatial_filter: Literal["auto", "on", "off"] = "auto"
 
     def __post_init__(self):
         try:
@@ -75,8 +80,10 @@ class StreamOptions:
         if self.tile and not self.tile >= MIN_TILE:
             raise UserInputError(f"tile {self.tile} is too small (0 for whole frames, or at least {MIN_TILE} pixels)",
                                  setting="tile")
-        if self.temporal_filter not in TEMPORAL_FILTER:
-            raise UserInputError(f"unknown temporal filter setting '{self.temporal_filter}' (choose auto, on or off)")
+        for name in ("temporal_filter", "spatial_filter"):
+            if getattr(self, name) not in FILTER_SETTINGS:
+                raise UserInputError(f"unknown {name.replace('_', ' ')} setting '{getattr(self, name)}' "
+                                     f"(choose auto, on or off)")
         if self.precision not in PRECISIONS:
             raise UserInputError(f"unknown precision '{self.precision}' (choose {', '.join(PRECISIONS)})")
 
@@ -216,6 +223,21 @@ def _exposed(step: PairStep, held, partner, control: ExposureController | None,
     return d
 
 
+def _noise_filters(options: StreamOptions, exposure_network: bool):
+    """What runs on each decomposition after the network: the temporal, then the spatial filter, each where its
+    setting is ``on``, or ``auto`` with an exposure-controlled network. The temporal filter's history is its own
+    output, before the spatial filter, so spatial smoothing does not accumulate over frames."""
+    chosen = lambda setting: setting == "on" or (setting == "auto" and exposure_network)  # noqa: E731
+    steps = [f() for f, setting in ((TemporalFilter, options.temporal_filter), (SpatialFilter, options.spatial_filter))
+             if chosen(setting)]
+
+    def finish(d: Decomposition) -> Decomposition:
+        for step in steps:
+            d = step(d)
+        return d
+    return finish
+
+
 def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch.device,
                      options: StreamOptions = StreamOptions(), exposure_log: ExposureController | None = None
                      ) -> Iterator[tuple[K, Decomposition]]:
@@ -229,8 +251,7 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
     if getattr(model, "exposure_control", False):
         control = exposure_log if exposure_log is not None else ExposureController(options.exposure)
     step, size, waiting = PairStep(model, options.tile), None, None  # waiting: (key, held, record) of frame t
-    filtered = options.temporal_filter == "on" or (options.temporal_filter == "auto" and control is not None)
-    finish = TemporalFilter() if filtered else (lambda d: d)
+    finish = _noise_filters(options, control is not None)
     for index, (key, rgb) in enumerate(items):
         if size is None:
             size = rgb.shape

@@ -34,7 +34,7 @@ def _gray(y: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(small, alpha=255.0)
 
 
-def _hwc(x: torch.Tensor) -> np.ndarray:
+def hwc(x: torch.Tensor) -> np.ndarray:
     """(1, 3, H, W) -> HxWx3 float32 numpy (a view for the stream's channels-last CPU tensors)."""
     return np.ascontiguousarray(x[0].float().permute(1, 2, 0).cpu().numpy())
 
@@ -50,7 +50,7 @@ class TemporalFilter:
         self.gray: np.ndarray | None = None  # the previous frame's downscaled output luma (before filtering)
 
     def __call__(self, d: Decomposition) -> Decomposition:
-        gray, r = _gray(_hwc(d.y)), _hwc(d.r)
+        gray, r = _gray(hwc(d.y)), hwc(d.r)
         if self.r is None or self.r.shape != r.shape or min(gray.shape) < MIN_FLOW_SIZE:
             self.r, self.gray = r, gray
             return d
@@ -58,7 +58,7 @@ class TemporalFilter:
         flow = self.flow.calc(gray, self.gray, None)  # this frame -> the previous one
         history = warp_np(self.r, cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) * FLOW_SCALE)
         # the difference the history would make in the output, channel mean, over about 5x5 pixels at half size
-        disagreement = cv2.transform(cv2.multiply(cv2.absdiff(r, history), _hwc(d.s)), THIRDS)
+        disagreement = cv2.transform(cv2.multiply(cv2.absdiff(r, history), hwc(d.s)), THIRDS)
         disagreement = cv2.blur(cv2.resize(disagreement, gray.shape[::-1], interpolation=cv2.INTER_AREA), (3, 3))
         weight = self.strength * np.exp(-np.square(disagreement / self.tolerance))
         weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -87,3 +87,14 @@ def test_exposure_gt_scales_methods_without_a_brightness_control(sdsd_tree):
     scaled = [o.y for _, o in run(enumerate(frames), 0.5)]
     assert all(abs(mean_luma(y) - 0.5) > 0.05 for y in free)
     assert all(abs(mean_luma(y) - 0.5) < 0.01 for y in scaled)
+
+
+def test_noise_sigma_at_level_2_sees_blotches_that_single_pixels_miss():
+    rng = np.random.default_rng(2)
+    blotches = np.kron(rng.normal(0, 4.0, (128, 128)), np.ones((2, 2)))   # noise constant over 2x2 blocks
+    img = np.clip(np.round(128 + blotches), 0, 255)[..., None].repeat(3, -1).astype(np.uint8)
+    assert noise_sigma(img, level=1) == 0.0
+    # block mean deviation 4, times 2 (the white-noise scale); 8-bit steps make the median move in steps of ~10%
+    assert noise_sigma(img) == pytest.approx(8.0, rel=0.15)
+    white = np.clip(np.round(128 + rng.normal(0, 6.0, (256, 256))), 0, 255)[..., None].repeat(3, -1)
+    assert noise_sigma(white.astype(np.uint8), level=1) == pytest.approx(6.0, rel=0.06)

@@ -1,0 +1,71 @@
+"""The spatial filter on R: noise in flat areas goes, edges stay sharp, clean frames are left alone, S is untouched."""
+import numpy as np
+import torch
+
+from llve.models import Decomposition
+from llve.spatial_filter import SpatialFilter
+
+
+def decomposition(r: np.ndarray, s: float = 0.6) -> Decomposition:
+    r_t = torch.tensor(r, dtype=torch.float32)[None]
+    s_t = torch.full_like(r_t, s)
+    return Decomposition(r_t * s_t, r_t, s_t)
+
+
+def step_edge(height: int = 96, width: int = 128) -> np.ndarray:
+    """Left half 0.3, right half 0.7, all three channels (3, H, W)."""
+    r = np.full((3, height, width), 0.3)
+    r[:, :, width // 2:] = 0.7
+    return r
+
+
+def test_blotchy_noise_in_flat_areas_is_removed_and_the_edge_stays_sharp():
+    clean = step_edge()
+    rng = np.random.default_rng(0)
+    blotches = np.kron(rng.normal(0, 0.02, (3, 48, 64)), np.ones((1, 2, 2)))  # 2x2 blotches, as dark video has
+    out = SpatialFilter()(decomposition(clean + blotches))
+    r = out.r[0].numpy()
+    flat = np.s_[:, 8:-8, 8:40]
+    assert r[flat].std() < 0.4 * (clean + blotches)[flat].std()
+    # three pixels either side of the edge, the step survives (a plain blur of the same window would halve it)
+    assert r[:, 8:-8, 67].mean() - r[:, 8:-8, 60].mean() > 0.75 * 0.4
+    assert torch.equal(out.s, decomposition(clean).s) and torch.allclose(out.y, out.r * out.s)
+
+
+def test_a_clean_frame_is_left_as_it_is():
+    rng = np.random.default_rng(1)
+    coarse = rng.random((3, 6, 8))
+    texture = torch.nn.functional.interpolate(torch.tensor(coarse)[None], size=(96, 128), mode="bicubic",
+                                              align_corners=False)[0].numpy().clip(0, 1) * 0.6 + 0.2
+    out = SpatialFilter()(decomposition(texture))
+    assert np.abs(out.r[0].numpy() - texture).max() < 0.015
+
+
+def test_the_strength_follows_the_noise_remembered_over_frames():
+    clean, rng, flt = step_edge(), np.random.default_rng(2), SpatialFilter()
+    for _ in range(3):
+        flt(decomposition(clean + rng.normal(0, 0.03, clean.shape)))
+    remembered = flt.noise.copy()
+    flt(decomposition(clean))  # one clean frame barely moves the remembered noise: the strength does not pump
+    assert np.all(0.7 * remembered < flt.noise) and np.all(flt.noise < remembered)
+
+
+def test_the_stream_filters_exposure_networks_by_default_and_keeps_the_papers_protocol_for_the_others():
+    from llve.inference import Enhancer
+    from llve.models import build_model
+    from tests.conftest import synthetic_frames
+
+    frames = synthetic_frames(3, 48, 64)
+
+    def outputs(model, **options):
+        return [f.y for f in Enhancer(model=model, device="cpu", temporal_filter="off", **options)
+                .decompose_frames(frames)]
+
+    torch.manual_seed(0)
+    exposure_net = build_model("fast", width=16, exposure=True)
+    off, auto = outputs(exposure_net, spatial_filter="off"), outputs(exposure_net)
+    assert not any(np.array_equal(a, b) for a, b in zip(off, auto))
+    torch.manual_seed(0)
+    paper_net = build_model("fast", width=16)
+    assert all(np.array_equal(a, b) for a, b in zip(outputs(paper_net), outputs(paper_net, spatial_filter="off")))
+    assert not all(np.array_equal(a, b) for a, b in zip(outputs(paper_net), outputs(paper_net, spatial_filter="on")))
