@@ -43,6 +43,13 @@ def guided_filter(p: np.ndarray, guide: np.ndarray, guide_half: np.ndarray, eps:
     return cv2.add(cv2.multiply(a, guide), b)
 
 
+def every_other_row_pair(image: np.ndarray) -> np.ndarray:
+    """Rows 0-1, 4-5, 8-9, ... of an HxWxC image: half of its 2x2 blocks, spread over the whole frame, for a noise
+    estimate (a median of ~30,000 blocks per channel at 960x512) at half the cost."""
+    quads = image[: image.shape[0] // 4 * 4].reshape(-1, 4, *image.shape[1:])
+    return quads[:, :2].reshape(-1, *image.shape[1:])
+
+
 class SpatialFilter:
     """Filters the decompositions of one stream, frame after frame (keep one per stream: it remembers the noise)."""
 
@@ -55,7 +62,7 @@ class SpatialFilter:
         if min(y.shape[:2]) < 8:
             return d
         half = cv2.resize(y, (y.shape[1] // 2, y.shape[0] // 2), interpolation=cv2.INTER_AREA)
-        noise = 2 * haar_noise(half, level=1)  # = haar_noise(y, level=2), without a second resize
+        noise = 2 * haar_noise(every_other_row_pair(half), level=1)  # haar_noise(y, level=2) of half the blocks
         self.noise = noise if self.noise is None else NOISE_MEMORY * self.noise + (1 - NOISE_MEMORY) * noise
         r = guided_filter(hwc(d.r), y, half, ((self.strength * self.noise) ** 2 + 1e-8).astype(np.float32))
         r_t = torch.from_numpy(np.clip(r, 0.0, 1.0)).permute(2, 0, 1)[None].to(d.r.device, d.r.dtype)

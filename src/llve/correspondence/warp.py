@@ -7,6 +7,8 @@ the same point as position ``(x + dx, y + dy)`` of frame 2 (the OpenCV conventio
 """
 from __future__ import annotations
 
+import functools
+
 from typing import NamedTuple
 
 import cv2
@@ -34,20 +36,27 @@ def warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 
+@functools.lru_cache(maxsize=4)
+def pixel_grid(height: int, width: int) -> np.ndarray:
+    """``(H, W, 2)`` float32 pixel centres ``(x, y)``, read-only and cached: a stream warps every frame at one size."""
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    grid = np.stack([xs, ys], axis=-1)
+    grid.flags.writeable = False
+    return grid
+
+
 def warp_np(img: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR,
             border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
     """Numpy/OpenCV twin of :func:`warp`: ``img`` (H, W[, C]) sampled at ``p + flow(p)``, flow (H, W, 2)."""
-    h, w = flow.shape[:2]
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(img, xs + flow[..., 0].astype(np.float32), ys + flow[..., 1].astype(np.float32),
-                     interpolation, borderMode=border)
+    target = pixel_grid(*flow.shape[:2]) + flow.astype(np.float32, copy=False)
+    return cv2.remap(img, target, None, interpolation, borderMode=border)
 
 
 def inside(flow: np.ndarray) -> np.ndarray:
     """``(H, W)`` bool: where ``p + flow(p)`` lands inside the frame (pixel centres 0..W-1, 0..H-1)."""
     h, w = flow.shape[:2]
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    tx, ty = xs + flow[..., 0], ys + flow[..., 1]
+    target = pixel_grid(h, w) + flow
+    tx, ty = target[..., 0], target[..., 1]
     return (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
 
 
