@@ -196,8 +196,8 @@ def decompose_pair(model, x1: torch.Tensor, x2: torch.Tensor, tile: int = 0, ove
 
 def mean_luma(x: torch.Tensor) -> float:
     """Mean BT.601 luma in [0, 1] of a (1, 3, H, W) frame, as the uint8 conversion will see it."""
-    y = x[0].float().clamp(0, 1)
-    return float((0.299 * y[0] + 0.587 * y[1] + 0.114 * y[2]).mean())
+    channel_means = x[0].float().clamp(0, 1).mean(dim=(1, 2))  # the mean is linear: weigh the channels' means
+    return float(channel_means @ channel_means.new_tensor([0.299, 0.587, 0.114]))
 
 
 def _rolled_off(d: Decomposition) -> Decomposition:
