@@ -129,11 +129,16 @@ def haar_noise(image: np.ndarray, level: int = 2) -> float | np.ndarray:
     y = image.astype(np.float32)
     if factor > 1:
         y = cv2.resize(y, (y.shape[1] // factor, y.shape[0] // factor), interpolation=cv2.INTER_AREA)
-    h, w = (y.shape[0] // 2) * 2, (y.shape[1] // 2) * 2
-    a, b, c, d = y[0:h:2, 0:w:2], y[0:h:2, 1:w:2], y[1:h:2, 0:w:2], y[1:h:2, 1:w:2]
-    detail = np.abs(a - b - c + d).reshape(-1, *image.shape[2:]) / 2
-    sigma = np.median(detail, axis=0) / 0.6745 * factor
+    sigma = np.median(haar_diagonal(y).reshape(-1, *image.shape[2:]), axis=0) / 0.6745 * factor
     return float(sigma) if image.ndim == 2 else sigma
+
+
+def haar_diagonal(image: np.ndarray) -> np.ndarray:
+    """``|a - b - c + d| / 2`` of every 2x2 block ``[[a, b], [c, d]]`` of an image (HxW or HxWxC, float): the finest
+    Haar diagonal detail, which is zero on flat areas and ramps and has deviation s on white noise of deviation s."""
+    h, w = (image.shape[0] // 2) * 2, (image.shape[1] // 2) * 2
+    a, b, c, d = image[0:h:2, 0:w:2], image[0:h:2, 1:w:2], image[1:h:2, 0:w:2], image[1:h:2, 1:w:2]
+    return np.abs(a - b - c + d) / 2
 
 
 def noise_sigma(img: np.ndarray, reference: float = NOISE_REFERENCE, level: int = NOISE_LEVEL) -> float:

@@ -5,8 +5,8 @@ and noise that a codec froze in place (the same in every frame, so no temporal f
 (He et al., "Guided Image Filtering") fits each channel of R, in every window, as a linear function of the same
 channel of the output: where the output varies by much more than the noise (edges, texture, colour) R follows it;
 where it varies by about the noise or less, R becomes the window's mean. The threshold ``eps`` is
-``(STRENGTH * sigma)^2``, with sigma the noise of that channel of the output measured on this frame
-(:func:`llve.metrics.haar_noise` at the scale of 2x2 blocks, averaged over time): clean
+``(STRENGTH * sigma)^2``, with sigma the noise of that channel of the output measured on this frame where it is
+flattest (:func:`flat_noise`, at the scale of 2x2 blocks, averaged over time): clean
 frames are left almost as they are, noisy ones are smoothed. The window statistics are computed at half size and
 upsampled (the "fast guided filter"): a few milliseconds per 960x512 frame. S, and with it the exposure, is left
 as it is.
@@ -19,12 +19,14 @@ import cv2
 import numpy as np
 import torch
 
-from llve.metrics import haar_noise
+from llve.metrics import haar_diagonal
 from llve.models import Decomposition
 from llve.temporal_filter import hwc
 
-STRENGTH = 4.0        # variation within a window below STRENGTH noise deviations is smoothed away
-RADIUS = 3            # window radius at half size: 7x7 there, about 14x14 at full size
+STRENGTH = 6.0        # variation within a window below STRENGTH noise deviations is smoothed away
+RADIUS = 2            # window radius at half size: 5x5 there, about 10x10 at full size
+FLAT_SHARE = 0.1      # the noise is read in the flattest tenth of the frame (flat_noise)
+FLAT_SCALE = 3.29     # turns that tenth's mean |Haar detail| of 2x2 blocks into the deviation of white noise
 NOISE_MEMORY = 0.8    # share of the previous frames' noise estimate kept each frame (steady strength, no pumping)
 
 
@@ -43,11 +45,16 @@ def guided_filter(p: np.ndarray, guide: np.ndarray, guide_half: np.ndarray, eps:
     return cv2.add(cv2.multiply(a, guide), b)
 
 
-def every_other_row_pair(image: np.ndarray) -> np.ndarray:
-    """Rows 0-1, 4-5, 8-9, ... of an HxWxC image: half of its 2x2 blocks, spread over the whole frame, for a noise
-    estimate (a median of ~30,000 blocks per channel at 960x512) at half the cost."""
-    quads = image[: image.shape[0] // 4 * 4].reshape(-1, 4, *image.shape[1:])
-    return quads[:, :2].reshape(-1, *image.shape[1:])
+def flat_noise(half: np.ndarray) -> np.ndarray:
+    """Per channel, the noise deviation of a frame, read where it is flattest; ``half`` is the frame at half size.
+
+    The finest Haar detail of ``half`` (2x2 blocks of the frame) is averaged over windows of 16x16 frame pixels, and
+    the FLAT_SHARE quantile of those local means taken: in the flattest windows the detail is noise alone, whereas a
+    median over the whole frame reads texture as noise and smooths away the detail of clean, textured footage.
+    Scaled so that white noise of deviation s reads s (tested).
+    """
+    local = cv2.blur(haar_diagonal(half), (4, 4))[2::4, 2::4]
+    return np.quantile(local.reshape(-1, half.shape[2]), FLAT_SHARE, axis=0) * FLAT_SCALE
 
 
 class SpatialFilter:
@@ -62,7 +69,7 @@ class SpatialFilter:
         if min(y.shape[:2]) < 8:
             return d
         half = cv2.resize(y, (y.shape[1] // 2, y.shape[0] // 2), interpolation=cv2.INTER_AREA)
-        noise = 2 * haar_noise(every_other_row_pair(half), level=1)  # haar_noise(y, level=2) of half the blocks
+        noise = flat_noise(half)
         self.noise = noise if self.noise is None else NOISE_MEMORY * self.noise + (1 - NOISE_MEMORY) * noise
         r = guided_filter(hwc(d.r), y, half, ((self.strength * self.noise) ** 2 + 1e-8).astype(np.float32))
         r_t = torch.from_numpy(np.clip(r, 0.0, 1.0)).permute(2, 0, 1)[None].to(d.r.device, d.r.dtype)
