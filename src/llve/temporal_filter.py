@@ -56,13 +56,13 @@ class TemporalFilter:
             return d
         h, w = r.shape[:2]
         flow = self.flow.calc(gray, self.gray, None)  # this frame -> the previous one
-        history = warp_np(self.r, cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) * FLOW_SCALE)
+        history = warp_np(self.r, cv2.resize(flow * FLOW_SCALE, (w, h), interpolation=cv2.INTER_LINEAR))
         # the difference the history would make in the output, channel mean, over about 5x5 pixels at half size
         disagreement = cv2.transform(cv2.multiply(cv2.absdiff(r, history), hwc(d.s)), THIRDS)
         disagreement = cv2.blur(cv2.resize(disagreement, gray.shape[::-1], interpolation=cv2.INTER_AREA), (3, 3))
         weight = self.strength * np.exp(-np.square(disagreement / self.tolerance))
         weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
-        r_t = torch.lerp(torch.from_numpy(r), torch.from_numpy(history), torch.from_numpy(weight)[..., None])
-        self.r, self.gray = r_t.numpy(), gray
-        r_t = r_t.permute(2, 0, 1)[None].to(d.r.device, d.r.dtype)
+        self.r = cv2.add(r, cv2.multiply(cv2.subtract(history, r), cv2.merge([weight] * 3)))  # r + w (history - r)
+        self.gray = gray
+        r_t = torch.from_numpy(self.r).permute(2, 0, 1)[None].to(d.r.device, d.r.dtype)
         return Decomposition(r_t * d.s, r_t, d.s)
