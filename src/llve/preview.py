@@ -104,13 +104,19 @@ def measure(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> Meas
                     relative_flicker=relative_flicker(in_lumas, out_lumas))
 
 
-def accepts_exposure(enhancer_class: type) -> bool:
-    """Whether ``enhancer_class(exposure=...)`` is understood: the exposure control (issue 13) is shown only then."""
+def accepts_option(enhancer_class: type, name: str) -> bool:
+    """Whether ``enhancer_class(<name>=...)`` is understood, directly or forwarded to the stream's options: the
+    viewer shows a control only then."""
     from llve import streaming  # noqa: PLC0415
 
     parameters = inspect.signature(enhancer_class).parameters
     forwards = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())  # Enhancer(**options)
-    return "exposure" in parameters or (forwards and "exposure" in streaming.StreamOptions.__dataclass_fields__)
+    return name in parameters or (forwards and name in streaming.StreamOptions.__dataclass_fields__)
+
+
+def accepts_exposure(enhancer_class: type) -> bool:
+    """Whether ``enhancer_class(exposure=...)`` is understood: the exposure control (issue 13) is shown only then."""
+    return accepts_option(enhancer_class, "exposure")
 
 
 class Cancelled(BaseException):

@@ -21,13 +21,15 @@ from pathlib import Path
 from llve.enhance import default_output, enhance_path
 from llve.errors import UserInputError
 from llve.inference import Enhancer
-from llve.preview import (Cancelled, Clip, FullRun, Measures, PreviewSettings, accepts_exposure, load_clip, measure,
+from llve.preview import (Cancelled, Clip, FullRun, Measures, PreviewSettings, accepts_exposure, accepts_option,
+                          load_clip, measure,
                           media_kind)
 
 INSTALL_HINT = "llve view needs the optional 'view' extra: pip install 'llve[view]'"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 PREVIEW_SIDES = (240, 320, 480, 640)
 PAIRINGS = (("with the next frame (as llve enhance)", "next"), ("each frame alone", "self"))
+NOISE_FILTERS = ("temporal_filter", "spatial_filter")   # switched together: auto (as llve enhance) or off
 
 
 @dataclass(frozen=True)
@@ -53,21 +55,25 @@ def require_gradio() -> None:
 class Enhancers:
     """One :class:`Enhancer` per setting of the controls, loaded on first use and kept (a handful at most).
 
-    ``exposure``: whether the exposure control is offered (the Enhancer takes ``exposure`` and the network has it).
+    ``exposure``: whether the exposure control is offered (the Enhancer takes ``exposure`` and the network has it);
+    ``filters``: whether the noise filters can be switched off (the Enhancer takes both filter settings).
     """
 
     def __init__(self, enhancer_class: type, weights: str | None, device: str):
         self.enhancer_class, self.weights, self.device = enhancer_class, weights, device
         self.exposure = accepts_exposure(enhancer_class)
+        self.filters = all(accepts_option(enhancer_class, f) for f in NOISE_FILTERS)
         self._cache: dict[tuple, Enhancer] = {}
         self._lock = threading.Lock()
         # Loads the network now (bad --weights: a one-line error at start, not on the first upload); the exposure
         # control is offered only where the weights honour it.
         first = self.get("next", "auto")
         self.exposure = self.exposure and bool(getattr(first.model, "exposure_control", False))
+        self.filters = self.filters and bool(getattr(first.model, "exposure_control", False))  # auto means on
 
-    def get(self, pairing: str, exposure: str | float) -> Enhancer:
-        options = {"pairing": pairing} | ({"exposure": exposure} if self.exposure else {})
+    def get(self, pairing: str, exposure: str | float, filters: str = "auto") -> Enhancer:
+        options = ({"pairing": pairing} | ({"exposure": exposure} if self.exposure else {})
+                   | (dict.fromkeys(NOISE_FILTERS, filters) if self.filters else {}))
         key = tuple(sorted(options.items()))
         with self._lock:
             if key not in self._cache:
@@ -91,9 +97,11 @@ def exposure_value(mode: str, value: float) -> str | float:
     return "auto" if mode == "auto" else float(value)
 
 
-def describe(pairing: str, exposure: str | float | None) -> str:
+def describe(pairing: str, exposure: str | float | None, filters: str = "auto") -> str:
     text = f"partner: {pairing}"
-    return text if exposure is None else f"{text}, exposure: {exposure if exposure == 'auto' else f'{exposure:.2f}'}"
+    if exposure is not None:
+        text += f", exposure: {exposure if exposure == 'auto' else f'{exposure:.2f}'}"
+    return text if filters == "auto" else f"{text}, noise filters: {filters}"
 
 
 def measures_markdown(m: Measures) -> str:
@@ -102,7 +110,7 @@ def measures_markdown(m: Measures) -> str:
         "| measure (preview) | input | output |", "|---|---|---|",
         f"| mean brightness (0-1) | {m.input_brightness:.3f} | {m.output_brightness:.3f} |",
         f"| newly clipped (a channel >= 250) | | {100 * m.newly_clipped:.2f} % |",
-        f"| noise sigma at mean luma 128 | {m.input_noise:.2f} | {m.output_noise:.2f} |",
+        f"| noise sigma (2x2 blocks) at mean luma 128 | {m.input_noise:.2f} | {m.output_noise:.2f} |",
         f"| relative flicker (1 = as steady as the input) | | {flicker} |",
     ])
 
@@ -127,7 +135,7 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
             raise UserInputError("only files uploaded to this page can be enhanced")
         return Path(path)
 
-    def render(path, mode, value, pairing, side, state: Preview | None, progress=gr.Progress()):
+    def render(path, mode, value, pairing, filters, side, state: Preview | None, progress=gr.Progress()):
         """Enhance the preview frames; the first one is shown as soon as it exists, the rest when all are done."""
         if not path:
             yield state, None, None, None, gr.update(), "", [], "Drop a dark video or image."
@@ -136,7 +144,7 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         try:
             start = time.perf_counter()
             clip = load_clip(uploaded(path), replace(config.preview, max_side=int(side)))
-            enhancer = enhancers.get(pairing, exposure)
+            enhancer = enhancers.get(pairing, exposure, filters)
             results = []
             for result in progress.tqdm(enhancer.decompose_frames(clip.frames), total=len(clip.frames),
                                         desc="preview"):
@@ -150,12 +158,13 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
             return
         m = measure(clip.frames, [r.y for r in results])
         history = state.history if state is not None and state.path == path else []
-        row = [describe(pairing, exposure), round(m.output_brightness, 3), round(100 * m.newly_clipped, 2),
+        row = [describe(pairing, exposure, filters), round(m.output_brightness, 3), round(100 * m.newly_clipped, 2),
                round(m.output_noise, 2), None if m.relative_flicker is None else round(m.relative_flicker, 2)]
         preview = Preview(path, clip, results, history + [row])  # one row per setting tried (HISTORY_HEADERS)
         h, w = clip.frames[0].shape[:2]
         status = (f"preview: {len(results)} frame(s) at {w}x{h} (upload {clip.width}x{clip.height}, "
-                  f"{clip.total_frames or '?'} frames), {describe(pairing, exposure)}, rendered in {seconds:.1f} s")
+                  f"{clip.total_frames or '?'} frames), {describe(pairing, exposure, filters)}, "
+                  f"rendered in {seconds:.1f} s")
         first = results[0]
         yield (preview, (clip.frames[0], first.y), first.r, first.s,
                gr.update(maximum=max(1, len(results) - 1), value=0, visible=len(results) > 1),
@@ -167,7 +176,8 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         i = min(int(index), len(state.results) - 1)
         return (state.clip.frames[i], state.results[i].y), state.results[i].r, state.results[i].s
 
-    def enhance_full(path, mode, value, pairing, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+    def enhance_full(path, mode, value, pairing, filters, request: gr.Request,
+                     progress=gr.Progress(track_tqdm=True)):
         if not path:
             return None, "Drop a dark video or image first."
         exposure = exposure_value(mode, value) if enhancers.exposure else None
@@ -175,7 +185,7 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         runs[request.session_hash] = job
         try:
             src = uploaded(path)
-            enhancer = enhancers.get(pairing, exposure)
+            enhancer = enhancers.get(pairing, exposure, filters)
             name = default_output(src, media_kind(src), lossless=False).name
             out = job.run(lambda target: enhance_path(job.stoppable(enhancer), src, target, progress=True), name)
         except Cancelled:
@@ -184,7 +194,7 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
             return None, f"llve: error: {exc}"
         finally:
             runs.pop(request.session_hash, None)
-        return str(out), f"done: {out.name} ({describe(pairing, exposure)}), full resolution"
+        return str(out), f"done: {out.name} ({describe(pairing, exposure, filters)}), full resolution"
 
     def cancel(request: gr.Request):
         job = runs.get(request.session_hash)
@@ -206,6 +216,9 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
                 value = gr.Slider(0.05, 0.95, value=0.4, step=0.05, label="Target mean brightness (exposure value)",
                                   visible=enhancers.exposure, elem_id="exposure-value")
                 pairing = gr.Radio(list(PAIRINGS), value="next", label="Partner frame", elem_id="pairing")
+                filters = gr.Radio([("auto (as llve enhance)", "auto"), ("off", "off")], value="auto",
+                                   label="Noise filters (temporal and spatial, on R)", visible=enhancers.filters,
+                                   elem_id="noise-filters")
                 side = gr.Radio(list(PREVIEW_SIDES), value=config.preview.max_side,
                                 label="Preview size (longer side, pixels)", elem_id="preview-size")
                 with gr.Row():
@@ -224,13 +237,13 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
                 history = gr.Dataframe(headers=HISTORY_HEADERS, label="Settings tried on this clip (newest first)",
                                        interactive=False, elem_id="history")
 
-        controls = [upload, mode, value, pairing, side, state]
+        controls = [upload, mode, value, pairing, filters, side, state]
         shown = [state, compare, r_img, s_img, scrub, measures_md, history, status]
         upload.upload(render, controls, shown, trigger_mode="always_last")
-        for control in (mode, value, pairing, side):
+        for control in (mode, value, pairing, filters, side):
             control.change(render, controls, shown, trigger_mode="always_last")
         scrub.change(show, [scrub, state], [compare, r_img, s_img], show_progress="hidden")
-        run = full.click(enhance_full, [upload, mode, value, pairing], [result, status])
+        run = full.click(enhance_full, [upload, mode, value, pairing, filters], [result, status])
         stop.click(cancel, None, status, cancels=[run], queue=False)
     return app
 

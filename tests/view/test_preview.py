@@ -139,3 +139,27 @@ def test_cancel_before_start_prevents_the_run(tmp_path):
     with pytest.raises(Cancelled):
         run.run(lambda target: pytest.fail("must not run"), "x")
     assert not (tmp_path / "run").exists()
+
+
+def test_the_noise_filters_switch_is_offered_where_auto_turns_them_on_and_reaches_the_enhancer():
+    from types import SimpleNamespace
+
+    from llve.view import Enhancers, describe
+
+    made = []
+
+    def recording(exposure_control: bool):
+        class Recording:  # records what each enhancer was built with
+            def __init__(self, weights=None, device="auto", pairing="next", exposure="auto",
+                         temporal_filter="auto", spatial_filter="auto"):
+                made.append((temporal_filter, spatial_filter))
+                self.model = SimpleNamespace(exposure_control=exposure_control)
+        return Recording
+
+    enhancers = Enhancers(recording(True), None, "cpu")
+    assert enhancers.filters
+    enhancers.get("next", "auto", "off")
+    assert made[-1] == ("off", "off")
+    assert describe("next", "auto", "off") == "partner: next, exposure: auto, noise filters: off"
+    assert describe("next", None) == "partner: next"
+    assert not Enhancers(recording(False), None, "cpu").filters   # the paper's networks: auto already means off
