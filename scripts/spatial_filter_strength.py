@@ -24,7 +24,7 @@ DAVIS = Path("data/val/davis_dark")
 
 
 def enhanced(frames: list[np.ndarray], strength: float, exposure: str | float = "auto") -> list[np.ndarray]:
-    spatial.SpatialFilter.__init__.__defaults__ = (strength,)  # the stream builds its filter with the default
+    spatial.STRENGTH = strength  # the stream builds its SpatialFilter() with the module's strength
     return list(Enhancer(spatial_filter="on" if strength else "off", exposure=exposure).enhance_frames(frames))
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from llve.errors import UserInputError, warn
 
+FILTER_SETTINGS = ("auto", "on", "off")  # --temporal-filter / --spatial-filter, as llve.streaming.StreamOptions
+
 
 def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("enhance", help="brighten a dark video, frame folder or image",
@@ -38,11 +40,11 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exposure", default="auto", metavar="auto|VALUE",
                    help="target mean brightness of the output in (0, 1), e.g. 0.45; auto (default) picks it from "
                         "the scene and adapts slowly, like a camera")
-    p.add_argument("--temporal-filter", default="auto", choices=("auto", "on", "off"),
+    p.add_argument("--temporal-filter", default="auto", choices=FILTER_SETTINGS,
                    help="on: average each frame's R with the previous frame's along the motion where they agree, "
                         "removing noise that changes every frame; auto (default): on for weights with exposure "
                         "control, off for the paper's networks")
-    p.add_argument("--spatial-filter", default="auto", choices=("auto", "on", "off"),
+    p.add_argument("--spatial-filter", default="auto", choices=FILTER_SETTINGS,
                    help="on: smooth R where the output varies by less than a few noise deviations (an edge-"
                         "preserving guided filter), removing blotches that stay in place; auto (default): on for "
                         "weights with exposure control, off for the paper's networks")
@@ -152,9 +154,9 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", help="override the dataset root of the config")
     p.add_argument("--pairing", choices=("next", "self"), help="override the pairing: next (official) or self "
                                                                  "(each frame alone, the frame-by-frame reference)")
-    p.add_argument("--temporal-filter", choices=("auto", "on", "off"), help="the network's temporal filter (see "
+    p.add_argument("--temporal-filter", choices=FILTER_SETTINGS, help="the network's temporal filter (see "
                                                                             "llve enhance; overrides the config)")
-    p.add_argument("--spatial-filter", choices=("auto", "on", "off"), help="the network's spatial filter (see "
+    p.add_argument("--spatial-filter", choices=FILTER_SETTINGS, help="the network's spatial filter (see "
                                                                           "llve enhance; overrides the config)")
     p.add_argument("--out", help="results folder (default: results/<config name>_<method>)")
     p.add_argument("--save-images", action="store_true", help="also write every scored output frame as PNG")
@@ -260,9 +262,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"), help="autocast (CUDA only)")
     p.add_argument("--no-channels-last", action="store_true", help="keep the NCHW layout in streaming modes")
     p.add_argument("--compile", action="store_true", help="torch.compile the streaming methods")
-    p.add_argument("--temporal-filter", default="auto", choices=("auto", "on", "off"),
+    p.add_argument("--temporal-filter", default="auto", choices=FILTER_SETTINGS,
                    help="the stream's temporal filter, as llve enhance (default auto)")
-    p.add_argument("--spatial-filter", default="auto", choices=("auto", "on", "off"),
+    p.add_argument("--spatial-filter", default="auto", choices=FILTER_SETTINGS,
                    help="the stream's spatial filter, as llve enhance (default auto)")
     p.add_argument("--tile", type=int, default=0, metavar="SIZE", help="also measure tiled streaming")
     p.add_argument("--no-video", action="store_true", help="skip the decode+enhance+encode measurement")

@@ -6,12 +6,11 @@ and noise that a codec froze in place (the same in every frame, so no temporal f
 channel of the output: where the output varies by much more than the noise (edges, texture, colour) R follows it;
 where it varies by about the noise or less, R becomes the window's mean. The threshold ``eps`` is
 ``(STRENGTH * sigma)^2``, with sigma the noise of that channel of the output measured on this frame where it is
-flattest (:func:`flat_noise`, at the scale of 2x2 blocks, averaged over time): clean
-frames are left almost as they are, noisy ones are smoothed. The window statistics are computed at half size and
-upsampled (the "fast guided filter"): a few milliseconds per 960x512 frame. S, and with it the exposure, is left
-as it is.
+flattest (:func:`flat_noise`, at the scale of 2x2 blocks, averaged over time): clean frames are left almost as they
+are, noisy ones are smoothed. The window statistics are computed at half size and upsampled (the "fast guided
+filter"): 10-13 ms per 960x512 frame inside the stream on a 2-core CPU. S, and with it the exposure, is left as it is.
 
-Measured on ``../shared/data/real_dark`` and the held-out DAVIS clips: MODEL_CARD.md ("The spatial filter").
+Design, choice of strength and measured effect: docs/exposure.md ("Within a frame"); figures in MODEL_CARD.md.
 """
 from __future__ import annotations
 
@@ -60,8 +59,8 @@ def flat_noise(half: np.ndarray) -> np.ndarray:
 class SpatialFilter:
     """Filters the decompositions of one stream, frame after frame (keep one per stream: it remembers the noise)."""
 
-    def __init__(self, strength: float = STRENGTH):
-        self.strength = strength
+    def __init__(self, strength: float | None = None):
+        self.strength = STRENGTH if strength is None else strength  # read now: scripts may set STRENGTH
         self.noise: np.ndarray | None = None   # per channel, in the output's units
 
     def __call__(self, d: Decomposition) -> Decomposition:

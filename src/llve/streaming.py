@@ -56,7 +56,7 @@ class StreamOptions:
             they agree (:mod:`llve.temporal_filter`), which removes noise that differs from frame to frame; ``auto``:
             on for networks with exposure control (the real-footage weights), off for the others, so the paper's
             networks keep its exact protocol; ``off``.
-        spatial_filter: ``on``: smooth R where the output's luma varies by less than a few noise deviations, with
+        spatial_filter: ``on``: smooth R where the output varies by less than a few noise deviations, with
             a guided filter (:mod:`llve.spatial_filter`), which removes the blotches that stay in place from frame
             to frame; ``auto``: on for networks with exposure control, off for the others; ``off``.
     """

@@ -7,7 +7,7 @@ the average keeps the detail and removes the faint blotches that one frame alone
 warp disagrees (motion the flow missed, occlusions, a scene cut), the weight falls to zero and R is the frame's own,
 so moving things do not smear. S (illumination, and with it the exposure) is left as it is.
 
-Measured on ``../shared/data/real_dark`` and the held-out DAVIS clips: MODEL_CARD.md ("The temporal filter").
+Design and measured effect: docs/exposure.md ("Across frames"); figures in MODEL_CARD.md.
 """
 from __future__ import annotations
 
