@@ -1,5 +1,8 @@
 """``--engine ray`` on a local Ray with 2 CPUs: same outputs as one process, and a killed worker is retried.
 
+Outputs are compared lossless (FFV1): x264 itself is not repeatable here (the same YUV frames, encoded 100 times in
+one process with one thread, gave 3-6 different bitstreams), so H.264 outputs of identical frames can differ.
+
 Run alone with ``pytest -m ray``; skipped where Ray is not installed (``pip install "llve[ray]"``).
 """
 import logging
@@ -65,15 +68,15 @@ def test_ray_outputs_equal_the_single_process_outputs_frame_for_frame(tmp_path, 
 
     clips = make_clips(tmp_path / "in")
     spec = EnhancerSpec(str(tiny_weights))
-    on_ray = run_batch(clips, tmp_path / "ray", spec, engine=ray_engine(), progress=False)
-    alone = run_batch(clips, tmp_path / "alone", spec, progress=False)
+    on_ray = run_batch(clips, tmp_path / "ray", spec, engine=ray_engine(), lossless=True, progress=False)
+    alone = run_batch(clips, tmp_path / "alone", spec, lossless=True, progress=False)
     assert [r.status for r in on_ray.records] == ["done"] * 6 and [r.status for r in alone.records] == ["done"] * 6
     for clip in clips:
-        name = clip.stem + "_enhanced.mp4"
+        name = clip.stem + "_enhanced.mkv"
         a, b = decode(tmp_path / "ray" / name), decode(tmp_path / "alone" / name)
         assert len(a) == len(b) == 6 and all(np.array_equal(x, y) for x, y in zip(a, b))
     assert sorted(p.name for p in (tmp_path / "ray").iterdir()) == sorted(
-        [c.stem + "_enhanced.mp4" for c in clips] + ["llve-manifest.jsonl"])
+        [c.stem + "_enhanced.mkv" for c in clips] + ["llve-manifest.jsonl"])
 
 
 def test_a_ray_worker_killed_in_the_middle_of_a_task_is_retried(tmp_path, tiny_weights, local_ray):
@@ -83,7 +86,7 @@ def test_a_ray_worker_killed_in_the_middle_of_a_task_is_retried(tmp_path, tiny_w
     out = tmp_path / "out"
     result = {}
     thread = threading.Thread(target=lambda: result.update(summary=run_batch(
-        clips, out, EnhancerSpec(str(tiny_weights)), engine=ray_engine(), progress=False)))
+        clips, out, EnhancerSpec(str(tiny_weights)), engine=ray_engine(), lossless=True, progress=False)))
     thread.start()
     killed, deadline = None, time.time() + 120
     while killed is None and thread.is_alive() and time.time() < deadline:
@@ -98,8 +101,8 @@ def test_a_ray_worker_killed_in_the_middle_of_a_task_is_retried(tmp_path, tiny_w
     records = result["summary"].records
     assert sorted(Path(r.input).name for r in records) == [c.name for c in clips]
     assert {r.status for r in records} == {"done"}, [r.error for r in records]
-    alone = run_batch(clips, tmp_path / "alone", EnhancerSpec(str(tiny_weights)), progress=False)
+    alone = run_batch(clips, tmp_path / "alone", EnhancerSpec(str(tiny_weights)), lossless=True, progress=False)
     assert {r.status for r in alone.records} == {"done"}
     for clip, frames in zip(clips, (150, 6, 6, 6)):
-        a, b = decode(out / (clip.stem + "_enhanced.mp4")), decode(tmp_path / "alone" / (clip.stem + "_enhanced.mp4"))
+        a, b = decode(out / (clip.stem + "_enhanced.mkv")), decode(tmp_path / "alone" / (clip.stem + "_enhanced.mkv"))
         assert len(a) == len(b) == frames and all(np.array_equal(x, y) for x, y in zip(a, b))
