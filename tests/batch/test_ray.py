@@ -1,7 +1,8 @@
 """``--engine ray`` on a local Ray with 2 CPUs: same outputs as one process, and a killed worker is retried.
 
-Outputs are compared lossless (FFV1): x264 itself is not repeatable here (the same YUV frames, encoded 100 times in
-one process with one thread, gave 3-6 different bitstreams), so H.264 outputs of identical frames can differ.
+Outputs are compared lossless (FFV1): at these tests' 64x48 pixels x264 is not repeatable (the same YUV frames,
+encoded 100 times in one process with one thread, gave 3-6 different bitstreams; at 256x160 and 640x480 every
+encode was the same), so H.264 outputs of identical frames could differ.
 
 Run alone with ``pytest -m ray``; skipped where Ray is not installed (``pip install "llve[ray]"``).
 """
