@@ -28,12 +28,15 @@ def synthetic_frames(n: int, height: int, width: int, seed: int = 0) -> list[np.
 
 
 def write_clip(path: Path, frames: list[np.ndarray], fps: int = 12, codec: str = "libx264",
-               with_audio: bool = False) -> Path:
-    """Write frames with PyAV (optionally with a sine audio track, to test audio copying)."""
+               with_audio: bool = False, rotation: int = 0) -> Path:
+    """Write frames with PyAV (optionally with a sine audio track, to test audio copying, and a display rotation
+    in degrees counter-clockwise, as phones store portrait clips)."""
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height = w, h
+        if rotation:
+            stream.set_display_rotation(rotation)
         stream.pix_fmt = "yuv420p" if codec == "libx264" else "yuv444p" if codec == "ffv1" else stream.pix_fmt
         audio = out.add_stream("aac", rate=16000) if with_audio else None
         for i, rgb in enumerate(frames):

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from llve.data.frames import FRAME_EXTENSIONS, downscale, read_frame
-from llve.data.video_io import probe_video, read_video
+from llve.data.video_io import probe_video, read_video, upright
 from llve.errors import UserInputError
 from llve.metrics import mean_luma, newly_clipped, noise_sigma, relative_flicker
 
@@ -66,7 +66,8 @@ def load_clip(path: str | Path, settings: PreviewSettings = PreviewSettings()) -
     info = probe_video(path)
     fps = float(info.fps)
     count = max(1, min(settings.max_frames, math.ceil(settings.seconds * fps)))
-    frames = [downscale(rgb, settings.max_side) for rgb, _ in itertools.islice(read_video(path), count)]
+    frames = [downscale(upright(rgb, info.display_matrix), settings.max_side)  # a phone's portrait clip upright
+              for rgb, _ in itertools.islice(read_video(path), count)]
     return Clip(frames, kind, fps, info.width, info.height, info.frames)
 
 

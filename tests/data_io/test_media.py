@@ -39,6 +39,26 @@ def test_video_source_keys_are_timestamps_and_sink_keeps_them(tmp_path):
     assert [pts for _, pts in out] == [keys[0], keys[2]] and np.array_equal(out[1][0], items[2][1])
 
 
+@pytest.mark.parametrize("orientation", [6, 8, 3])
+def test_a_phone_photo_is_read_upright_by_its_exif_orientation(tmp_path, orientation):
+    """EXIF 6 = turn 90 degrees clockwise to display, 8 = counter-clockwise, 3 = 180: the stored top-right corner
+    (marked white) ends at the bottom-right, top-left and bottom-left. A PNG is read as stored (alpha reported)."""
+    image = pytest.importorskip("PIL.Image")
+    stored = np.zeros((48, 64, 3), np.uint8)
+    stored[:16, -16:] = 255
+    photo = image.fromarray(stored)
+    exif = photo.getexif()
+    exif[0x0112] = orientation
+    photo.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    rgb = read_frame(tmp_path / "phone.jpg")
+    assert rgb.shape == ((64, 48, 3) if orientation in (6, 8) else (48, 64, 3))
+    turned_corner = {6: (-1, -1), 8: (0, 0), 3: (-1, 0)}[orientation]
+    assert rgb[turned_corner].min() > 200 and rgb[24, 24].max() < 50
+    said = []
+    image.fromarray(np.dstack([stored, np.full((48, 64), 200, np.uint8)])).save(tmp_path / "alpha.png")
+    assert read_frame(tmp_path / "alpha.png", said.append).shape == (48, 64, 3) and "alpha" in said[0]
+
+
 def test_missing_input_is_a_user_error(tmp_path):
     with pytest.raises(UserInputError, match="not found"):
         FrameSource(tmp_path / "nope.mp4")

@@ -45,6 +45,29 @@ def test_video_keeps_count_rate_size_and_audio(tmp_path, tiny_weights):
         assert c.streams.audio[0].codec_context.name == "aac"
 
 
+def first_frame_rotation(path):
+    with av.open(str(path)) as c:
+        return next(c.decode(video=0)).rotation
+
+
+@pytest.mark.parametrize("rotation", [90, -90, -180])
+def test_a_rotated_phone_clip_stays_rotated_in_every_output(tmp_path, tiny_weights, capsys, rotation):
+    """Portrait phone clips are stored landscape plus a display rotation: the outputs (H.264, lossless, and the R/S
+    components) carry it, so they play upright like the input; .avi, which cannot, says so."""
+    src = write_clip(tmp_path / "phone.mp4", synthetic_frames(3, 32, 48), rotation=rotation)
+    assert first_frame_rotation(src) == rotation
+    assert run(src, "--weights", tiny_weights, "--components", tmp_path / "parts") == 0
+    assert run(src, "-o", tmp_path / "lossless.mkv", "--weights", tiny_weights, "--lossless") == 0
+    outputs = [tmp_path / "phone_enhanced.mp4", tmp_path / "lossless.mkv", *sorted((tmp_path / "parts").iterdir())]
+    assert len(outputs) == 4 and [first_frame_rotation(p) for p in outputs] == [rotation] * 4
+    assert decode_all(outputs[0])[0][0].shape == (32, 48, 3)  # enhanced as stored: only playback turns it
+    capsys.readouterr()
+    assert run(src, "-o", tmp_path / "out.avi", "--weights", tiny_weights, "--lossless") == 0
+    assert "cannot record" in capsys.readouterr().err and first_frame_rotation(tmp_path / "out.avi") == 0
+    plain = write_clip(tmp_path / "plain.mp4", synthetic_frames(3, 32, 48))
+    assert probe_video(plain).display_matrix is None and probe_video(src).display_matrix is not None
+
+
 def test_odd_size_video_and_lossless_ffv1(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "odd.mkv", synthetic_frames(4, 21, 33), codec="ffv1")
     assert run(src, "--weights", tiny_weights, "--lossless") == 0

@@ -66,6 +66,17 @@ def test_preview_takes_the_first_seconds_downscaled(tmp_path):
     assert small.frames[0].shape == (90, 160, 3)  # never upscaled
 
 
+@pytest.mark.parametrize("rotation, corner", [(90, (0, 0)), (-90, (-1, -1)), (-180, (-1, 0))])
+def test_a_rotated_phone_clip_is_previewed_upright(tmp_path, rotation, corner):
+    """The display rotation is counter-clockwise: the stored top-right corner (marked white) goes to the top-left
+    at 90 degrees, to the bottom-right at -90 and to the bottom-left at 180."""
+    frame = np.zeros((48, 64, 3), np.uint8)
+    frame[:16, -16:] = 255
+    clip = load_clip(write_clip(tmp_path / "phone.mp4", [frame] * 2, rotation=rotation))
+    assert clip.frames[0].shape == ((64, 48, 3) if rotation % 180 else (48, 64, 3))
+    assert clip.frames[0][corner].min() > 200 and clip.frames[0][32 if rotation % 180 else 24, 24].max() < 50
+
+
 def test_exposure_control_is_offered_only_to_an_enhancer_that_takes_it():
     class WithExposure:
         def __init__(self, weights=None, device="auto", exposure="auto"):

@@ -15,6 +15,7 @@ import numpy as np
 from llve.errors import UserInputError
 
 FRAME_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".npy"}
+JPEG_EXTENSIONS = {".jpg", ".jpeg"}
 
 
 def natural_key(path: Path) -> list:
@@ -69,7 +70,9 @@ def to_rgb_uint8(img: np.ndarray, source: str, on_convert: Callable[[str], None]
 
 
 def read_frame(path: str | Path, on_convert: Callable[[str], None] | None = None) -> np.ndarray:
-    """Read one frame as HxWx3 uint8 RGB. ``.npy`` files are taken as stored (RGB channel order)."""
+    """Read one frame as HxWx3 uint8 RGB. ``.npy`` files are taken as stored (RGB channel order). A JPEG's EXIF
+    orientation is applied, so a phone's portrait photo comes out upright (the output has no EXIF to turn it);
+    other formats are read as stored, alpha and depth included, so that their conversion can be reported."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"file not found: {path}")
@@ -79,7 +82,8 @@ def read_frame(path: str | Path, on_convert: Callable[[str], None] | None = None
         except (ValueError, OSError) as exc:
             raise UserInputError(f"cannot read {path}: {exc}") from None
         return to_rgb_uint8(img, str(path), on_convert)
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    jpeg = path.suffix.lower() in JPEG_EXTENSIONS  # OpenCV turns by EXIF unless told IMREAD_UNCHANGED
+    img = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR if jpeg else cv2.IMREAD_UNCHANGED)
     if img is None:
         raise UserInputError(f"cannot read image {path} (missing, unreadable or not an image)")
     return to_rgb_uint8(img, str(path), on_convert, bgr=True)

@@ -1,11 +1,14 @@
 """Video decoding and encoding with PyAV, one frame at a time so memory does not grow with video length.
 
 Frames are HxWx3 uint8 RGB numpy arrays. :class:`VideoWriter` keeps the input's frame rate and size, encodes
-H.264 (yuv420p; yuv444p for odd sizes, which 4:2:0 cannot hold) or lossless FFV1, and copies the audio stream.
+H.264 (yuv420p; yuv444p for odd sizes, which 4:2:0 cannot hold) or lossless FFV1, and copies the audio stream and
+the display matrix (a phone's portrait clip is stored landscape with a rotation to apply on playback: frames are
+enhanced as stored, and the output carries the same rotation, so it plays upright like its input).
 """
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,11 +22,14 @@ from llve.errors import UserInputError, warn
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".nut"}
 LOSSLESS_CONTAINERS = {".mkv", ".avi", ".nut"}
+ROTATING_CONTAINERS = {".mp4", ".mov", ".m4v", ".mkv", ".webm"}  # those that record a display matrix (tested)
+IDENTITY_MATRIX = (65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)  # FFmpeg's display matrix that changes nothing
 
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What the writer needs to reproduce: size, frame rate, timing, frame count (None if unknown)."""
+    """What the writer needs to reproduce: size, frame rate, timing, frame count (None if unknown), and the
+    display matrix (FFmpeg's nine integers; None when the video has none: shown as stored)."""
 
     width: int
     height: int
@@ -31,6 +37,7 @@ class VideoInfo:
     time_base: Fraction
     frames: int | None
     has_audio: bool
+    display_matrix: tuple[int, ...] | None = None
 
 
 def videos_in(folder: Path) -> dict[str, Path]:
@@ -72,7 +79,27 @@ def probe_video(path: str | Path) -> VideoInfo:
             count = None
         time_base = stream.time_base or Fraction(1, 1) / Fraction(fps)
         return VideoInfo(stream.codec_context.width, stream.codec_context.height, Fraction(fps),
-                         Fraction(time_base), count or None, bool(container.streams.audio))
+                         Fraction(time_base), count or None, bool(container.streams.audio), _display_matrix(path))
+
+
+def upright(rgb: np.ndarray, matrix: tuple[int, ...] | None) -> np.ndarray:
+    """``rgb`` (a frame as stored) turned as a player shows it: the display matrix's rotation (a multiple of 90
+    degrees, counter-clockwise as FFmpeg reads it; mirroring is ignored). For showing frames, not for enhancing."""
+    if matrix is None:
+        return rgb
+    quarter_turns = round(-math.degrees(math.atan2(matrix[1], matrix[0])) / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, quarter_turns))
+
+
+def _display_matrix(path: Path) -> tuple[int, ...] | None:
+    """The display matrix of a video's first frame (rotation and flips to apply on playback), or None."""
+    with _open(path) as container:
+        with contextlib.suppress(av.FFmpegError, ValueError, StopIteration):
+            side = next(container.decode(container.streams.video[0])).side_data.get("DISPLAYMATRIX")
+            if side is not None:
+                matrix = tuple(int(v) for v in np.frombuffer(bytes(side), np.int32))
+                return None if matrix == IDENTITY_MATRIX else matrix
+    return None
 
 
 def _announced_seconds(container, stream) -> float | None:
@@ -158,6 +185,11 @@ class VideoWriter(contextlib.AbstractContextManager):
             self.stream = self.container.add_stream(codec, rate=info.fps, options=options)
             self.stream.pix_fmt = "yuv444p" if info.width % 2 or info.height % 2 else "yuv420p"  # 4:2:0 needs even
         self.stream.width, self.stream.height = info.width, info.height
+        if info.display_matrix is not None:
+            self.stream.set_display_matrix(list(info.display_matrix))
+            if self.path.suffix.lower() not in ROTATING_CONTAINERS:
+                warn(f"{self.path.name}: the input is shown rotated or flipped on playback, which "
+                     f"{self.path.suffix} cannot record; the output plays as stored (use .mp4, .mov or .mkv)")
         # Same time base as the input, so each frame keeps its exact timestamp (variable frame rate included).
         self.stream.time_base = info.time_base
         self.stream.codec_context.time_base = info.time_base
