@@ -62,3 +62,37 @@ def test_a_phone_photo_is_read_upright_by_its_exif_orientation(tmp_path, orienta
 def test_missing_input_is_a_user_error(tmp_path):
     with pytest.raises(UserInputError, match="not found"):
         FrameSource(tmp_path / "nope.mp4")
+
+
+@pytest.mark.parametrize("colorspace, color_range", [(1, 1), (1, 2), (5, 2), (2, 0)])
+def test_the_output_keeps_the_inputs_colour_matrix_and_range(tmp_path, colorspace, color_range):
+    """An HD phone clip in BT.709 (1), or full range (2), is written back by the same matrix and range and says so,
+    so a player shows input and output alike; the blacks of a full-range clip stay where they were."""
+    import av
+
+    from llve.data.video_io import VideoWriter, probe_video
+
+    rgb = np.zeros((32, 48, 3), np.uint8)
+    rgb[:, :16], rgb[:, 16:32], rgb[:, 32:] = (220, 30, 40), (20, 180, 60), (6, 6, 9)
+    src = tmp_path / "in.mp4"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=10, options={"crf": "8"})
+        s.width, s.height, s.pix_fmt = 48, 32, "yuv420p"
+        s.codec_context.colorspace, s.codec_context.color_range = colorspace, color_range
+        for i in range(2):
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+                format="yuv420p", dst_colorspace=colorspace, dst_color_range=color_range)
+            f.pts = i
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    info = probe_video(src)
+    assert (info.color.colorspace, info.color.color_range) == (colorspace, color_range)
+    frames = [f for f, _ in read_video(src)]
+    with VideoWriter(tmp_path / "out.mp4", info) as writer:
+        for i, f in enumerate(frames):
+            writer.write(f, i)
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        first = next(c.decode(video=0))
+        assert (first.colorspace, first.color_range) == (colorspace, color_range)
+    out = [f for f, _ in read_video(tmp_path / "out.mp4")]
+    assert np.abs(out[0].astype(int) - frames[0]).max() <= 4

@@ -28,8 +28,8 @@ IDENTITY_MATRIX = (65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)  # FFmpeg's display 
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What the writer needs to reproduce: size, frame rate, timing, frame count (None if unknown), and the
-    display matrix (FFmpeg's nine integers; None when the video has none: shown as stored)."""
+    """What the writer needs to reproduce: size, frame rate, timing, frame count (None if unknown), the display
+    matrix (FFmpeg's nine integers; None when the video has none: shown as stored) and the colour description."""
 
     width: int
     height: int
@@ -38,6 +38,20 @@ class VideoInfo:
     frames: int | None
     has_audio: bool
     display_matrix: tuple[int, ...] | None = None
+    color: VideoColor | None = None
+
+
+@dataclass(frozen=True)
+class VideoColor:
+    """How a video's YUV samples map to colours (FFmpeg's enum values; 2 and 0 mean unspecified). Decoding turns
+    YUV into RGB by the input's matrix and range (BT.601, limited, where it names none); the writer turns RGB back
+    by the same and records the same four, so a player shows input and output alike: an HD phone clip in BT.709,
+    or a full-range one, keeps its colours and its blacks."""
+
+    colorspace: int = 2
+    color_range: int = 0
+    primaries: int = 2
+    trc: int = 2
 
 
 def videos_in(folder: Path) -> dict[str, Path]:
@@ -79,7 +93,7 @@ def probe_video(path: str | Path) -> VideoInfo:
             count = None
         time_base = stream.time_base or Fraction(1, 1) / Fraction(fps)
         return VideoInfo(stream.codec_context.width, stream.codec_context.height, Fraction(fps),
-                         Fraction(time_base), count or None, bool(container.streams.audio), _display_matrix(path))
+                         Fraction(time_base), count or None, bool(container.streams.audio), *_first_frame_facts(path))
 
 
 def upright(rgb: np.ndarray, matrix: tuple[int, ...] | None) -> np.ndarray:
@@ -91,15 +105,18 @@ def upright(rgb: np.ndarray, matrix: tuple[int, ...] | None) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, quarter_turns))
 
 
-def _display_matrix(path: Path) -> tuple[int, ...] | None:
-    """The display matrix of a video's first frame (rotation and flips to apply on playback), or None."""
+def _first_frame_facts(path: Path) -> tuple[tuple[int, ...] | None, VideoColor | None]:
+    """The display matrix (rotation and flips to apply on playback; None if none) and the colour description of a
+    video's first frame (None if it cannot be decoded)."""
     with _open(path) as container:
         with contextlib.suppress(av.FFmpegError, ValueError, StopIteration):
-            side = next(container.decode(container.streams.video[0])).side_data.get("DISPLAYMATRIX")
-            if side is not None:
-                matrix = tuple(int(v) for v in np.frombuffer(bytes(side), np.int32))
-                return None if matrix == IDENTITY_MATRIX else matrix
-    return None
+            frame = next(container.decode(container.streams.video[0]))
+            color = VideoColor(int(frame.colorspace), int(frame.color_range), int(frame.color_primaries),
+                               int(frame.color_trc))
+            side = frame.side_data.get("DISPLAYMATRIX")
+            matrix = None if side is None else tuple(int(v) for v in np.frombuffer(bytes(side), np.int32))
+            return (None if matrix == IDENTITY_MATRIX else matrix), color
+    return None, None
 
 
 def _announced_seconds(container, stream) -> float | None:
@@ -185,6 +202,11 @@ class VideoWriter(contextlib.AbstractContextManager):
             self.stream = self.container.add_stream(codec, rate=info.fps, options=options)
             self.stream.pix_fmt = "yuv444p" if info.width % 2 or info.height % 2 else "yuv420p"  # 4:2:0 needs even
         self.stream.width, self.stream.height = info.width, info.height
+        self._color = None if lossless else info.color  # FFV1 here stores RGB: no matrix to agree on
+        if self._color is not None:
+            context = self.stream.codec_context
+            context.colorspace, context.color_range = self._color.colorspace, self._color.color_range
+            context.color_primaries, context.color_trc = self._color.primaries, self._color.trc
         if info.display_matrix is not None:
             self.stream.set_display_matrix(list(info.display_matrix))
             if self.path.suffix.lower() not in ROTATING_CONTAINERS:
@@ -213,6 +235,10 @@ class VideoWriter(contextlib.AbstractContextManager):
             pts = self._origin if self._last_pts is None else self._last_pts + self._step
         self._last_pts = pts
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        if self._color is not None:  # to YUV by the input's own matrix and range (VideoColor)
+            frame = frame.reformat(format=self.stream.pix_fmt, dst_colorspace=self._color.colorspace,
+                                   dst_color_range=self._color.color_range, dst_color_trc=self._color.trc,
+                                   dst_color_primaries=self._color.primaries)
         frame.pts = pts - self._origin
         frame.time_base = self.info.time_base
         self.container.mux(self.stream.encode(frame))
