@@ -128,6 +128,7 @@ class Settings:
     exposure: str = "auto"
     temporal_filter: str = "auto"
     spatial_filter: str = "auto"
+    denoise: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ class EnhancerSpec:
     exposure: str = "auto"
     temporal_filter: str = "auto"
     spatial_filter: str = "auto"
+    denoise: float = 1.0
 
     def build(self) -> Enhancer:
         """The network on this process's device: under torchrun, ``auto``/``cuda`` mean ``cuda:LOCAL_RANK``."""
@@ -352,7 +354,7 @@ def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: Enh
     inputs = [Path(p) for p in inputs]
     outputs = batch_outputs(inputs, output, lossless)
     settings = Settings(spec.tile, spec.backend, spec.fp16, lossless, components_dir is not None,
-                        str(spec.exposure), spec.temporal_filter, spec.spatial_filter)
+                        str(spec.exposure), spec.temporal_filter, spec.spatial_filter, spec.denoise)
     context = Context(spec.identity(), settings, shard)
     manifest = Path(output) / shard.manifest_name if output is not None else None
     if manifest is not None:

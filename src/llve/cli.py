@@ -40,14 +40,11 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exposure", default="auto", metavar="auto|VALUE",
                    help="target mean brightness of the output in (0, 1), e.g. 0.45; auto (default) picks it from "
                         "the scene and adapts slowly, like a camera")
-    p.add_argument("--temporal-filter", default="auto", choices=FILTER_SETTINGS,
-                   help="on: average each frame's R with the previous frame's along the motion where they agree, "
-                        "removing noise that changes every frame; auto (default): on for weights with exposure "
-                        "control, off for the paper's networks")
-    p.add_argument("--spatial-filter", default="auto", choices=FILTER_SETTINGS,
-                   help="on: smooth R where the output varies by less than a few noise deviations (an edge-"
-                        "preserving guided filter), removing blotches that stay in place; auto (default): on for "
-                        "weights with exposure control, off for the paper's networks")
+    _add_noise_filters(p, "auto", "on: average each frame's R with the previous frame's along the motion where they "
+                       "agree, removing noise that changes every frame; auto (default): on for weights with exposure "
+                       "control, off for the paper's networks", "on: smooth R where the output varies by less than a "
+                       "few noise deviations (an edge-preserving guided filter), removing blotches that stay in "
+                       "place; auto (default): on for weights with exposure control, off for the paper's networks")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing output (the input only if -o names it; a folder output only if it "
                         "holds nothing but frames)")
@@ -66,12 +63,22 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_enhance)
 
 
+def _add_noise_filters(p: argparse.ArgumentParser, default: str | None, temporal_help: str, spatial_help: str
+                       ) -> None:
+    """--temporal-filter, --spatial-filter and --denoise, as llve.streaming.StreamOptions takes them."""
+    p.add_argument("--temporal-filter", default=default, choices=FILTER_SETTINGS, help=temporal_help)
+    p.add_argument("--spatial-filter", default=default, choices=FILTER_SETTINGS, help=spatial_help)
+    p.add_argument("--denoise", type=float, default=1.0 if default else None, metavar="STRENGTH",
+                   help="strength of both filters where they run: 1 (default) as measured in MODEL_CARD.md, 0 none, "
+                        "2 twice as strong, at most 3")
+
+
 def _run_enhance(args: argparse.Namespace) -> None:
     from llve.batch import EnhancerSpec
 
     spec = EnhancerSpec(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
                         backend=args.backend, exposure=args.exposure, temporal_filter=args.temporal_filter,
-                        spatial_filter=args.spatial_filter)
+                        spatial_filter=args.spatial_filter, denoise=args.denoise)
     if len(args.input) == 1 and args.shard is None and args.engine == "local":
         from llve.enhance import enhance_path
 
@@ -154,10 +161,8 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", help="override the dataset root of the config")
     p.add_argument("--pairing", choices=("next", "self"), help="override the pairing: next (official) or self "
                                                                  "(each frame alone, the frame-by-frame reference)")
-    p.add_argument("--temporal-filter", choices=FILTER_SETTINGS, help="the network's temporal filter (see "
-                                                                            "llve enhance; overrides the config)")
-    p.add_argument("--spatial-filter", choices=FILTER_SETTINGS, help="the network's spatial filter (see "
-                                                                          "llve enhance; overrides the config)")
+    _add_noise_filters(p, None, "the network's temporal filter (see llve enhance; overrides the config)",
+                       "the network's spatial filter (see llve enhance; overrides the config)")
     p.add_argument("--out", help="results folder (default: results/<config name>_<method>)")
     p.add_argument("--save-images", action="store_true", help="also write every scored output frame as PNG")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N (overrides the config)")
@@ -174,7 +179,8 @@ def _run_test(args: argparse.Namespace) -> None:
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
                                    ("fp16", args.fp16 or None), ("exposure", args.exposure),
                                    ("temporal_filter", args.temporal_filter),
-                                   ("spatial_filter", args.spatial_filter)) if v is not None}
+                                   ("spatial_filter", args.spatial_filter), ("denoise", args.denoise))
+                 if v is not None}
     cfg = dataclasses.replace(cfg, **overrides)
     data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
@@ -262,10 +268,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"), help="autocast (CUDA only)")
     p.add_argument("--no-channels-last", action="store_true", help="keep the NCHW layout in streaming modes")
     p.add_argument("--compile", action="store_true", help="torch.compile the streaming methods")
-    p.add_argument("--temporal-filter", default="auto", choices=FILTER_SETTINGS,
-                   help="the stream's temporal filter, as llve enhance (default auto)")
-    p.add_argument("--spatial-filter", default="auto", choices=FILTER_SETTINGS,
-                   help="the stream's spatial filter, as llve enhance (default auto)")
+    _add_noise_filters(p, "auto", "the stream's temporal filter, as llve enhance (default auto)",
+                       "the stream's spatial filter, as llve enhance (default auto)")
     p.add_argument("--tile", type=int, default=0, metavar="SIZE", help="also measure tiled streaming")
     p.add_argument("--no-video", action="store_true", help="skip the decode+enhance+encode measurement")
     p.add_argument("--mode", action="append", help="measure only this mode, repeatable: pair, stream, "
@@ -285,7 +289,7 @@ def _run_bench(args: argparse.Namespace) -> None:
         video=not args.no_video, modes=tuple(args.mode or ()),
         runtime=StreamOptions(channels_last=not args.no_channels_last, precision=args.precision,
                                compile=args.compile, temporal_filter=args.temporal_filter,
-                               spatial_filter=args.spatial_filter))
+                               spatial_filter=args.spatial_filter, denoise=args.denoise))
     report = run_bench(settings)
     if args.json:
         write_report(report, args.json)

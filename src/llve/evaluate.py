@@ -43,7 +43,7 @@ class EvalConfig:
     input | output | R | S | ground truth; exposure: ``auto``, a target mean brightness in (0, 1), or ``gt``: each
     sequence at its ground truth's mean brightness (for the network's exposure control, and the target of
     ``gamma``/``gamma+nlm``), which scores restoration at equal brightness instead of the choice of brightness;
-    temporal_filter, spatial_filter: the stream's (``auto``/``on``/``off``, :class:`llve.streaming.StreamOptions`)."""
+    temporal_filter, spatial_filter, denoise: the stream's noise filters (:class:`llve.streaming.StreamOptions`)."""
 
     data: DataConfig
     method: Literal["stcd", "identity", "gamma", "clahe", "gamma+nlm"] = "stcd"
@@ -55,6 +55,7 @@ class EvalConfig:
     exposure: str | float = "auto"
     temporal_filter: Literal["auto", "on", "off"] = "auto"
     spatial_filter: Literal["auto", "on", "off"] = "auto"
+    denoise: float = 1.0
 
     def __post_init__(self):
         if self.panels < 0:
@@ -127,7 +128,7 @@ def build_runner(cfg: EvalConfig) -> Runner:
 
     enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16, pairing=cfg.data.pairing,
                         exposure="auto" if cfg.exposure == "gt" else cfg.exposure,  # weights None: the bundled ones
-                        temporal_filter=cfg.temporal_filter, spatial_filter=cfg.spatial_filter)
+                        temporal_filter=cfg.temporal_filter, spatial_filter=cfg.spatial_filter, denoise=cfg.denoise)
     dev = enhancer.device
     if dev.type == "cuda":
         name, sync = torch.cuda.get_device_name(dev), (lambda: torch.cuda.synchronize(dev))

@@ -25,6 +25,8 @@ from llve.exposure import (CALIBRATION_TRIES, FEEDBACK_GAIN, ExposureController,
                            parse_exposure, roll_off_highlights)
 from llve.models import Decomposition
 from llve.models.padding import Padder
+from llve import spatial_filter as spatial
+from llve import temporal_filter as temporal
 from llve.spatial_filter import SpatialFilter
 from llve.temporal_filter import TemporalFilter
 from llve.tiling import MIN_TILE, blend_tiles
@@ -32,6 +34,7 @@ from llve.tiling import MIN_TILE, blend_tiles
 K = TypeVar("K")
 PAIRINGS = ("next", "self")
 FILTER_SETTINGS = ("auto", "on", "off")
+MAX_DENOISE = 3.0   # beyond this the spatial filter flattens texture and the temporal one keeps >98% of the past
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -59,6 +62,9 @@ class StreamOptions:
         spatial_filter: ``on``: smooth R where the output varies by less than a few noise deviations, with
             a guided filter (:mod:`llve.spatial_filter`), which removes the blotches that stay in place from frame
             to frame; ``auto``: on for networks with exposure control, off for the others; ``off``.
+        denoise: strength of both filters, where they run: 1 as measured in MODEL_CARD.md, 0 none (as ``off``),
+            2 twice as strong (the spatial filter's threshold doubles; the temporal filter keeps
+            ``1 - (1 - 0.75) ** 2`` = 94% of the history where it agrees, not 75%), up to :data:`MAX_DENOISE`.
     """
 
     pairing: Literal["next", "self"] = "next"
@@ -69,6 +75,7 @@ class StreamOptions:
     exposure: str | float = "auto"
     temporal_filter: Literal["auto", "on", "off"] = "auto"
     spatial_filter: Literal["auto", "on", "off"] = "auto"
+    denoise: float = 1.0
 
     def __post_init__(self):
         try:
@@ -84,6 +91,9 @@ class StreamOptions:
             if getattr(self, name) not in FILTER_SETTINGS:
                 raise UserInputError(f"unknown {name.replace('_', ' ')} setting '{getattr(self, name)}' "
                                      f"(choose auto, on or off)")
+        if not 0.0 <= self.denoise <= MAX_DENOISE:  # also refuses NaN
+            raise UserInputError(f"denoise must be between 0 and {MAX_DENOISE:g} (got {self.denoise})",
+                                 setting="denoise")
         if self.precision not in PRECISIONS:
             raise UserInputError(f"unknown precision '{self.precision}' (choose {', '.join(PRECISIONS)})")
 
@@ -226,10 +236,14 @@ def _exposed(step: PairStep, held, partner, control: ExposureController | None,
 def _noise_filters(options: StreamOptions, exposure_network: bool):
     """What runs on each decomposition after the network: the temporal, then the spatial filter, each where its
     setting is ``on``, or ``auto`` with an exposure-controlled network. The temporal filter's history is its own
-    output, before the spatial filter, so spatial smoothing does not accumulate over frames."""
-    chosen = lambda setting: setting == "on" or (setting == "auto" and exposure_network)  # noqa: E731
-    steps = [f() for f, setting in ((TemporalFilter, options.temporal_filter), (SpatialFilter, options.spatial_filter))
-             if chosen(setting)]
+    output, before the spatial filter, so spatial smoothing does not accumulate over frames. ``options.denoise``
+    scales both strengths (0: neither runs)."""
+    def chosen(setting: str) -> bool:
+        return options.denoise > 0 and (setting == "on" or (setting == "auto" and exposure_network))
+
+    steps = [f(strength) for f, setting, strength in (
+        (TemporalFilter, options.temporal_filter, 1 - (1 - temporal.STRENGTH) ** options.denoise),
+        (SpatialFilter, options.spatial_filter, spatial.STRENGTH * options.denoise)) if chosen(setting)]
 
     def finish(d: Decomposition) -> Decomposition:
         for step in steps:

@@ -29,7 +29,7 @@ INSTALL_HINT = "llve view needs the optional 'view' extra: pip install 'llve[vie
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 PREVIEW_SIDES = (240, 320, 480, 640)
 PAIRINGS = (("with the next frame (as llve enhance)", "next"), ("each frame alone", "self"))
-NOISE_FILTERS = ("temporal_filter", "spatial_filter")   # switched together: auto (as llve enhance) or off
+DENOISE = (0.0, 3.0, 0.25)  # the noise reduction slider: llve enhance --denoise, 0 (off) to 3 in steps
 
 
 @dataclass(frozen=True)
@@ -56,13 +56,14 @@ class Enhancers:
     """One :class:`Enhancer` per setting of the controls, loaded on first use and kept (a handful at most).
 
     ``exposure``: whether the exposure control is offered (the Enhancer takes ``exposure`` and the network has it);
-    ``filters``: whether the noise filters can be switched off (the Enhancer takes both filter settings).
+    ``filters``: whether the noise reduction is offered (the Enhancer takes ``denoise`` and the network's
+    filters are on, as ``auto`` makes them for weights with exposure control).
     """
 
     def __init__(self, enhancer_class: type, weights: str | None, device: str):
         self.enhancer_class, self.weights, self.device = enhancer_class, weights, device
         self.exposure = accepts_exposure(enhancer_class)
-        self.filters = all(accepts_option(enhancer_class, f) for f in NOISE_FILTERS)
+        self.filters = accepts_option(enhancer_class, "denoise")
         self._cache: dict[tuple, Enhancer] = {}
         self._lock = threading.Lock()
         # Loads the network now (bad --weights: a one-line error at start, not on the first upload); the exposure
@@ -71,9 +72,9 @@ class Enhancers:
         self.exposure = self.exposure and bool(getattr(first.model, "exposure_control", False))
         self.filters = self.filters and bool(getattr(first.model, "exposure_control", False))  # auto means on
 
-    def get(self, pairing: str, exposure: str | float, filters: str = "auto") -> Enhancer:
+    def get(self, pairing: str, exposure: str | float, denoise: float = 1.0) -> Enhancer:
         options = ({"pairing": pairing} | ({"exposure": exposure} if self.exposure else {})
-                   | (dict.fromkeys(NOISE_FILTERS, filters) if self.filters else {}))
+                   | ({"denoise": float(denoise)} if self.filters else {}))
         key = tuple(sorted(options.items()))
         with self._lock:
             if key not in self._cache:
@@ -97,11 +98,11 @@ def exposure_value(mode: str, value: float) -> str | float:
     return "auto" if mode == "auto" else float(value)
 
 
-def describe(pairing: str, exposure: str | float | None, filters: str = "auto") -> str:
+def describe(pairing: str, exposure: str | float | None, denoise: float = 1.0) -> str:
     text = f"partner: {pairing}"
     if exposure is not None:
         text += f", exposure: {exposure if exposure == 'auto' else f'{exposure:.2f}'}"
-    return text if filters == "auto" else f"{text}, noise filters: {filters}"
+    return text if denoise == 1.0 else f"{text}, noise reduction: {denoise:g}"
 
 
 def measures_markdown(m: Measures) -> str:
@@ -216,9 +217,9 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
                 value = gr.Slider(0.05, 0.95, value=0.4, step=0.05, label="Target mean brightness (exposure value)",
                                   visible=enhancers.exposure, elem_id="exposure-value")
                 pairing = gr.Radio(list(PAIRINGS), value="next", label="Partner frame", elem_id="pairing")
-                filters = gr.Radio([("auto (as llve enhance)", "auto"), ("off", "off")], value="auto",
-                                   label="Noise filters (temporal and spatial, on R)", visible=enhancers.filters,
-                                   elem_id="noise-filters")
+                filters = gr.Slider(*DENOISE[:2], value=1.0, step=DENOISE[2], visible=enhancers.filters,
+                                    label="Noise reduction (1: as llve enhance, 0: off; temporal and spatial, on R)",
+                                    elem_id="noise-reduction")
                 side = gr.Radio(list(PREVIEW_SIDES), value=config.preview.max_side,
                                 label="Preview size (longer side, pixels)", elem_id="preview-size")
                 with gr.Row():

@@ -112,13 +112,13 @@ def test_changed_input_weights_or_overwrite_redo_only_what_they_must(tmp_path, t
     assert all(mtimes(out)[k] != third[k] for k in first)
 
 
-@pytest.mark.parametrize("flag", ["--temporal-filter", "--spatial-filter"])
-def test_a_rerun_with_another_noise_filter_setting_redoes_every_output(tmp_path, tiny_weights, flag):
+@pytest.mark.parametrize("flag, value", [("--temporal-filter", "on"), ("--spatial-filter", "on"), ("--denoise", "2")])
+def test_a_rerun_with_another_noise_filter_setting_redoes_every_output(tmp_path, tiny_weights, flag, value):
     clips = make_clips(tmp_path / "in", count=2)
     out = tmp_path / "out"
     assert enhance(*clips, "-o", out, "--weights", tiny_weights) == 0
     first = mtimes(out)
-    assert enhance(*clips, "-o", out, "--weights", tiny_weights, flag, "on") == 0
+    assert enhance(*clips, "-o", out, "--weights", tiny_weights, flag, value) == 0
     assert all(mtimes(out)[k] != first[k] for k in first)
 
 

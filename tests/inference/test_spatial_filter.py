@@ -1,5 +1,6 @@
 """The spatial filter on R: noise in flat areas goes, edges stay sharp, clean frames are left alone, S is untouched."""
 import numpy as np
+import pytest
 import torch
 
 from llve.models import Decomposition
@@ -87,3 +88,34 @@ def test_the_noise_is_read_where_the_frame_is_flat_so_texture_does_not_count_as_
     textured[:, :256] += np.kron(rng.normal(0, 0.05, (128, 128, 3)), np.ones((2, 2, 1))).astype(np.float32)
     assert np.all(flat_noise(half(textured)) < 0.012)
     assert np.all(2 * haar_noise(half(textured), level=1) > 0.03)  # a median over the whole frame reads texture
+
+
+def test_denoise_scales_both_filters_from_none_to_strong_and_1_is_the_default():
+    """A static noisy clip through an exposure network: the outputs' frame-to-frame change and fine detail fall as
+    ``denoise`` rises; 0 is both filters off, exactly, and 1 is the default, exactly."""
+    from llve.errors import UserInputError
+    from llve.inference import Enhancer
+    from llve.models import build_model
+
+    rng = np.random.default_rng(5)
+    scene = (np.kron(rng.random((6, 8, 3)), np.ones((12, 12, 1))) * 40 + 10)
+    frames = [np.clip(scene + rng.normal(0, 3, scene.shape), 0, 255).astype(np.uint8) for _ in range(5)]
+    torch.manual_seed(0)
+    net = build_model("fast", width=16, exposure=True)
+
+    def outputs(**options):
+        return [f.y.astype(float) for f in Enhancer(model=net, device="cpu", exposure=0.4, **options)
+                .decompose_frames(frames)]
+
+    def roughness(out):  # change between frames plus detail between neighbouring pixels, after the first frame
+        return np.mean([np.abs(b - a).mean() + np.abs(np.diff(b, axis=1)).mean() for a, b in zip(out[1:], out[2:])])
+
+    by_strength = {d: outputs(denoise=d) for d in (0.0, 1.0, 2.0)}
+    assert all(np.array_equal(a, b) for a, b in zip(by_strength[0.0],
+                                                    outputs(temporal_filter="off", spatial_filter="off")))
+    assert all(np.array_equal(a, b) for a, b in zip(by_strength[1.0], outputs()))
+    rough = [roughness(by_strength[d]) for d in (0.0, 1.0, 2.0)]
+    assert rough[0] > rough[1] > rough[2], rough
+    for bad in (-0.5, 3.5, float("nan")):
+        with pytest.raises(UserInputError, match="denoise"):
+            Enhancer(model=net, device="cpu", denoise=bad)

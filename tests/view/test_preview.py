@@ -152,7 +152,7 @@ def test_cancel_before_start_prevents_the_run(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_the_noise_filters_switch_is_offered_where_auto_turns_them_on_and_reaches_the_enhancer():
+def test_the_noise_reduction_is_offered_where_the_filters_run_and_reaches_the_enhancer():
     from types import SimpleNamespace
 
     from llve.view import Enhancers, describe
@@ -161,16 +161,17 @@ def test_the_noise_filters_switch_is_offered_where_auto_turns_them_on_and_reache
 
     def recording(exposure_control: bool):
         class Recording:  # records what each enhancer was built with
-            def __init__(self, weights=None, device="auto", pairing="next", exposure="auto",
-                         temporal_filter="auto", spatial_filter="auto"):
-                made.append((temporal_filter, spatial_filter))
+            def __init__(self, weights=None, device="auto", pairing="next", exposure="auto", denoise=1.0):
+                made.append(denoise)
                 self.model = SimpleNamespace(exposure_control=exposure_control)
         return Recording
 
     enhancers = Enhancers(recording(True), None, "cpu")
     assert enhancers.filters
-    enhancers.get("next", "auto", "off")
-    assert made[-1] == ("off", "off")
-    assert describe("next", "auto", "off") == "partner: next, exposure: auto, noise filters: off"
+    enhancers.get("next", "auto", 0.0)
+    assert made[-1] == 0.0
+    enhancers.get("next", "auto", 2.5)
+    assert made[-1] == 2.5
+    assert describe("next", "auto", 0.0) == "partner: next, exposure: auto, noise reduction: 0"
     assert describe("next", None) == "partner: next"
-    assert not Enhancers(recording(False), None, "cpu").filters   # the paper's networks: auto already means off
+    assert not Enhancers(recording(False), None, "cpu").filters   # the paper's networks: no filters to scale
