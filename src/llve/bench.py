@@ -61,6 +61,9 @@ class BenchSettings:
         threads: CPU threads for PyTorch and ONNX Runtime (0: PyTorch's default, one per core).
         modes: measure only these modes (empty: every mode the other settings enable), e.g. to skip the
             untiled modes of a frame too large for memory.
+        rounds: measure everything this many times, the models in turn in alternating order (A B, B A, ...), and
+            report each figure's median over the rounds: on a shared or throttling machine, speed drifts during a
+            run, and measuring one model after the other turns that drift into their ratio.
     """
 
     sizes: tuple[tuple[int, int], ...] = ((512, 960),)
@@ -76,6 +79,7 @@ class BenchSettings:
     video: bool = True
     threads: int = 0
     modes: tuple[str, ...] = ()
+    rounds: int = 1
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -213,8 +217,9 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     networks = {spec: build_from_spec(spec) for spec in s.models}  # bad names and configs fail before timing
     if s.backend not in ("torch", "onnxruntime"):
         raise UserInputError(f"unknown backend '{s.backend}' (choose torch or onnxruntime)")
-    if s.frames < 1 or s.min_frames < 1 or s.warmup < 0:
-        raise UserInputError("frames and min_frames must be at least 1 and warmup at least 0", setting="frames")
+    if s.frames < 1 or s.min_frames < 1 or s.warmup < 0 or s.rounds < 1:
+        raise UserInputError("frames, min_frames and rounds must be at least 1 and warmup at least 0",
+                             setting="frames")
     device = resolve_device(s.device)
     if s.runtime.precision != "fp32" and device.type != "cuda":
         raise UserInputError(f"{s.runtime.precision} inference needs a CUDA device (got {device})")
@@ -229,7 +234,7 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
         "torch": torch.__version__, "device": describe_device(device), "threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
         "backend": s.backend, "runtime": dataclasses.asdict(s.runtime), "matmul_gflops": matmul,
-        "settings": {k: getattr(s, k) for k in ("frames", "min_frames", "budget_s", "warmup", "tile")},
+        "settings": {k: getattr(s, k) for k in ("frames", "min_frames", "budget_s", "warmup", "tile", "rounds")},
         "models": {}, "results": [], "speedups": [],
     }
     for arch, net in networks.items():
@@ -237,36 +242,73 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
         report["models"][arch] = {"params": params, "weights_mb": params * 4 / 1e6,
                                   "config": dataclasses.asdict(net.cfg)}
 
-    def add(model: str, size: str, mode: str, figures: dict, gflops_per_frame: float) -> None:
+    measured: list[dict] = []  # every round's rows; report["results"] holds one row per figure
+
+    def add(model: str, size: str, mode: str, figures: dict, gflops_per_frame: float, round_: int) -> None:
         achieved = gflops_per_frame * figures["fps"]
         row = {"model": model, "size": size, "mode": mode, **figures, "gflops_per_frame": gflops_per_frame,
-               "achieved_gflops": achieved, "utilisation": achieved / matmul}
-        report["results"].append(row)
-        log(format_row(row))
+               "achieved_gflops": achieved, "utilisation": achieved / matmul, "round": round_}
+        measured.append(row)
+        log(format_row(row) + (f"   (round {round_ + 1}/{s.rounds})" if s.rounds > 1 else ""))
 
     with tempfile.TemporaryDirectory(prefix="llve-bench-") as tmp:
         for height, width in s.sizes:
             g, size = torch.Generator().manual_seed(0), f"{width}x{height}"
             # A few distinct low-light-like frames (values in [0, 0.2]); cycled so no result is ever reused.
             frames = [torch.rand(1, 3, height, width, generator=g) * 0.2 for _ in range(4)]
-            for arch in s.models:
-                gflops = count_gflops(arch, height, width)
-                for mode, run in _modes(arch, frames, device, s).items():
-                    if not s.modes or mode in s.modes:
-                        add(arch, size, mode, _measure(run, device), gflops["pair" if mode == "pair" else "stream"])
-                if s.video and (not s.modes or "video" in s.modes):
-                    # As many frames as the time budget allows at the streaming rate just measured (every frame
-                    # of the clip costs one streamed frame: the last one is paired with itself).
-                    streamed = [r["ms_per_frame"] for r in report["results"]
-                                if r["model"] == arch and r["mode"].startswith("stream")]
-                    floor = min(s.min_frames, s.frames)
-                    n = max(floor, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else floor
-                    video = _video_seconds(arch, height, width, n, device, s, Path(tmp))
-                    add(arch, size, "video-tiled" if s.tile else "video", _measure(video, device), gflops["stream"])
-            report["speedups"] += _speedups([r for r in report["results"] if r["size"] == size])
+            gflops = {arch: count_gflops(arch, height, width) for arch in s.models}
+            for round_ in range(s.rounds):
+                for arch in (s.models if round_ % 2 == 0 else s.models[::-1]):
+                    for mode, run in _modes(arch, frames, device, s).items():
+                        if not s.modes or mode in s.modes:
+                            add(arch, size, mode, _measure(run, device),
+                                gflops[arch]["pair" if mode == "pair" else "stream"], round_)
+                    if s.video and (not s.modes or "video" in s.modes):
+                        # As many frames as the time budget allows at the streaming rate just measured (every
+                        # frame of the clip costs one streamed frame: the last one is paired with itself).
+                        streamed = [r["ms_per_frame"] for r in measured
+                                    if r["model"] == arch and r["mode"].startswith("stream")]
+                        floor = min(s.min_frames, s.frames)
+                        n = max(floor, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else floor
+                        video = _video_seconds(arch, height, width, n, device, s, Path(tmp))
+                        add(arch, size, "video-tiled" if s.tile else "video", _measure(video, device),
+                            gflops[arch]["stream"], round_)
+            rows = _medians([r for r in measured if r["size"] == size])
+            report["results"] += rows
+            if s.rounds > 1:
+                log(f"medians over {s.rounds} rounds:")
+                for row in rows:
+                    log(format_row(row))
+            report["speedups"] += _median_speedups([_speedups([r for r in measured if r["size"] == size
+                                                               and r["round"] == k]) for k in range(s.rounds)])
+    if s.rounds > 1:
+        report["rounds"] = measured
     for line in report["speedups"]:
         log(f"{line['size']}: {line['what']} = {line['ratio']:.1f}x")
     return report
+
+
+def _medians(rows: list[dict]) -> list[dict]:
+    """One row per (model, mode): the round whose frames/s is the median of the rounds (the lower middle one for
+    an even count), so every figure in a row comes from one measurement."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["model"], row["mode"]), []).append(row)
+    chosen = []
+    for group in groups.values():
+        ranked = sorted(group, key=lambda r: r["fps"])
+        chosen.append({**ranked[(len(ranked) - 1) // 2], "rounds_fps": [r["fps"] for r in group]})
+    return chosen
+
+
+def _median_speedups(per_round: list[list[dict]]) -> list[dict]:
+    """Each ratio's median over the rounds, with every round's value: both sides of a round's ratio were measured
+    one after the other, so the machine's drift over the whole run does not enter it."""
+    ratios: dict[tuple, list[float]] = {}
+    for line in itertools.chain.from_iterable(per_round):
+        ratios.setdefault((line["size"], line["what"]), []).append(line["ratio"])
+    return [{"size": size, "what": what, "ratio": statistics.median(values), "rounds_ratio": values}
+            for (size, what), values in ratios.items()]
 
 
 def _speedups(rows: list[dict]) -> list[dict]:

@@ -274,6 +274,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-video", action="store_true", help="skip the decode+enhance+encode measurement")
     p.add_argument("--mode", action="append", help="measure only this mode, repeatable: pair, stream, "
                                                    "stream-tiled, stream-onnxruntime, video (default: all enabled)")
+    p.add_argument("--rounds", type=int, default=1, help="measure everything N times, the models in alternating "
+                   "order, and report medians: ratios that survive a machine whose speed drifts (default 1)")
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     p.set_defaults(func=_run_bench)
 
@@ -286,7 +288,7 @@ def _run_bench(args: argparse.Namespace) -> None:
         sizes=tuple(parse_size(s) for s in (args.size or ["960x512"])),
         models=tuple(args.model or ("official", "fast")), frames=args.frames, budget_s=args.budget,
         warmup=args.warmup, device=args.device, threads=args.threads, backend=args.backend, tile=args.tile,
-        video=not args.no_video, modes=tuple(args.mode or ()),
+        video=not args.no_video, modes=tuple(args.mode or ()), rounds=args.rounds,
         runtime=StreamOptions(channels_last=not args.no_channels_last, precision=args.precision,
                                compile=args.compile, temporal_filter=args.temporal_filter,
                                spatial_filter=args.spatial_filter, denoise=args.denoise))

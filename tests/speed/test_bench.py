@@ -11,7 +11,7 @@ from llve.errors import UserInputError
 from llve.measure import PeakRSS
 
 ROW_KEYS = {"model", "size", "mode", "fps", "ms_per_frame", "timed_frames", "gflops_per_frame", "achieved_gflops",
-            "utilisation", "rss_before_mb", "peak_rss_mb", "peak_cuda_mb"}
+            "utilisation", "rss_before_mb", "peak_rss_mb", "peak_cuda_mb", "round", "rounds_fps"}
 
 
 def test_cli_bench_json_schema(tmp_path):
@@ -43,6 +43,26 @@ def test_video_mode_and_mode_filter(tmp_path):
     assert report["results"][1]["fps"] > 0
     with pytest.raises(UserInputError, match="unknown mode"):
         run_bench(BenchSettings(modes=("sprint",)), log=lambda _: None)
+
+
+def test_rounds_alternate_the_models_order_and_report_each_figures_median_round():
+    """Speed drifts on a shared machine: with rounds, the models take turns (A B, B A, A B) and each reported row
+    is the round with the median frames/s, so one model is not always measured in the other's slow moment; a ratio
+    is the median of the rounds' ratios, each from two measurements made one after the other."""
+    report = run_bench(BenchSettings(sizes=((32, 48),), models=("official", "fast"), frames=2, warmup=0,
+                                     budget_s=0, video=False, modes=("stream",), rounds=3), log=lambda _: None)
+    assert [r["model"] for r in report["rounds"]] == ["official", "fast", "fast", "official", "official", "fast"]
+    assert [r["round"] for r in report["rounds"]] == [0, 0, 1, 1, 2, 2]
+    assert [(r["model"], r["mode"]) for r in report["results"]] == [("official", "stream"), ("fast", "stream")]
+    for row in report["results"]:
+        assert len(row["rounds_fps"]) == 3 and row["fps"] == sorted(row["rounds_fps"])[1]
+    fps = {(r["model"], r["round"]): r["fps"] for r in report["rounds"]}
+    per_round = [fps[("fast", k)] / fps[("official", k)] for k in range(3)]  # each round's two, side by side
+    line = next(s for s in report["speedups"] if s["what"] == "fast stream / official stream frames/s")
+    assert line["rounds_ratio"] == per_round and line["ratio"] == sorted(per_round)[1]
+    assert report["settings"]["rounds"] == 3
+    with pytest.raises(UserInputError, match="rounds"):
+        run_bench(BenchSettings(rounds=0), log=lambda _: None)
 
 
 def test_model_specs_change_config_fields():
