@@ -20,13 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from llve import spatial_filter as spatial
+from llve import temporal_filter as temporal
 from llve.errors import UserInputError
 from llve.exposure import (CALIBRATION_TRIES, FEEDBACK_GAIN, ExposureController, ExposureRecord,
                            parse_exposure, roll_off_highlights)
 from llve.models import Decomposition
 from llve.models.padding import Padder
-from llve import spatial_filter as spatial
-from llve import temporal_filter as temporal
 from llve.spatial_filter import SpatialFilter
 from llve.temporal_filter import TemporalFilter
 from llve.tiling import MIN_TILE, blend_tiles
