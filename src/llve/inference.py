@@ -13,7 +13,8 @@ from llve.exposure import ExposureController
 from llve.models import Decomposition
 from llve.models.weights import load_model
 from llve.runtime import resolve_device
-from llve.streaming import K, FrameResult, StreamOptions, decompose_stream, prepare_model, stream
+from llve.streaming import (K, FrameResult, StreamOptions, decompose_stream, filter_runs, prepare_model,
+                            stream)
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "default.safetensors"
 BACKENDS = ("torch", "onnxruntime")
@@ -70,6 +71,10 @@ class Enhancer:
         self.exposure_log: ExposureController | None = None
         if self.options.exposure != "auto" and not self.exposure_control:
             warn("these weights have no exposure control; the exposure setting is ignored")
+        filters = (self.options.temporal_filter, self.options.spatial_filter)
+        if self.options.denoise not in (0.0, 1.0) and not any(filter_runs(f, self.exposure_control) for f in filters):
+            warn("no noise filter runs for these weights (auto turns them on only with exposure control); "
+                 "the denoise setting is ignored (--temporal-filter on / --spatial-filter on turn them on)")
 
     @property
     def fp16(self) -> bool:

@@ -233,17 +233,20 @@ def _exposed(step: PairStep, held, partner, control: ExposureController | None,
     return d
 
 
+def filter_runs(setting: str, exposure_network: bool) -> bool:
+    """Whether a noise filter with this setting runs: ``on``, or ``auto`` with an exposure-controlled network."""
+    return setting == "on" or (setting == "auto" and exposure_network)
+
+
 def _noise_filters(options: StreamOptions, exposure_network: bool):
     """What runs on each decomposition after the network: the temporal, then the spatial filter, each where its
     setting is ``on``, or ``auto`` with an exposure-controlled network. The temporal filter's history is its own
     output, before the spatial filter, so spatial smoothing does not accumulate over frames. ``options.denoise``
     scales both strengths (0: neither runs)."""
-    def chosen(setting: str) -> bool:
-        return options.denoise > 0 and (setting == "on" or (setting == "auto" and exposure_network))
-
     steps = [f(strength) for f, setting, strength in (
         (TemporalFilter, options.temporal_filter, 1 - (1 - temporal.STRENGTH) ** options.denoise),
-        (SpatialFilter, options.spatial_filter, spatial.STRENGTH * options.denoise)) if chosen(setting)]
+        (SpatialFilter, options.spatial_filter, spatial.STRENGTH * options.denoise))
+        if options.denoise > 0 and filter_runs(setting, exposure_network)]
 
     def finish(d: Decomposition) -> Decomposition:
         for step in steps:

@@ -119,3 +119,19 @@ def test_denoise_scales_both_filters_from_none_to_strong_and_1_is_the_default():
     for bad in (-0.5, 3.5, float("nan")):
         with pytest.raises(UserInputError, match="denoise"):
             Enhancer(model=net, device="cpu", denoise=bad)
+
+
+def test_denoise_says_it_is_ignored_where_no_noise_filter_runs(capsys):
+    """The paper's networks run no filter under ``auto``: a denoise strength would do nothing, and the user is told
+    so, once; with a filter switched on, or the default strength, nothing is said."""
+    from llve.inference import Enhancer
+    from llve.models import build_model
+
+    torch.manual_seed(0)
+    paper_net = build_model("fast", width=16)
+    Enhancer(model=paper_net, device="cpu", denoise=2.0)
+    assert capsys.readouterr().err.count("denoise setting is ignored") == 1
+    Enhancer(model=paper_net, device="cpu", denoise=2.0, temporal_filter="on")
+    Enhancer(model=paper_net, device="cpu")
+    Enhancer(model=build_model("fast", width=16, exposure=True), device="cpu", denoise=2.0)
+    assert "ignored" not in capsys.readouterr().err
