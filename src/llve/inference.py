@@ -74,7 +74,7 @@ class Enhancer:
         filters = (self.options.temporal_filter, self.options.spatial_filter)
         if self.options.denoise not in (0.0, 1.0) and not any(filter_runs(f, self.exposure_control) for f in filters):
             warn("no noise filter runs for these weights (auto turns them on only with exposure control); "
-                 "the denoise setting is ignored (--temporal-filter on / --spatial-filter on turn them on)")
+                 "the denoise setting is ignored (a temporal or spatial filter setting of 'on' runs them)")
 
     @property
     def fp16(self) -> bool:
