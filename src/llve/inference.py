@@ -61,6 +61,7 @@ class Enhancer:
                 weights = DEFAULT_WEIGHTS
             if Path(weights).suffix != ".onnx":
                 model = load_model(weights, self.device)
+        self.weights_name = Path(weights).name if weights is not None else "a network given in Python"
         if backend == "onnxruntime":
             from llve.export import onnx_runtime_model  # needs the optional onnx extra
 
@@ -75,6 +76,16 @@ class Enhancer:
         if self.options.denoise not in (0.0, 1.0) and not any(filter_runs(f, self.exposure_control) for f in filters):
             warn("no noise filter runs for these weights (auto turns them on only with exposure control); "
                  "the denoise setting is ignored (a temporal or spatial filter setting of 'on' runs them)")
+
+    def describe(self) -> str:
+        """The settings that made an output, for its comment tag: a file says how it was enhanced."""
+        from llve import __version__
+
+        on = {f: "on" if filter_runs(getattr(self.options, f), self.exposure_control) and self.options.denoise
+              else "off" for f in ("temporal_filter", "spatial_filter")}
+        exposure = self.options.exposure if self.exposure_control else "none (these weights have no control)"
+        return (f"enhanced by llve {__version__}: weights {self.weights_name}, exposure {exposure}, temporal filter "
+                f"{on['temporal_filter']}, spatial filter {on['spatial_filter']}, denoise {self.options.denoise:g}")
 
     @property
     def fp16(self) -> bool:

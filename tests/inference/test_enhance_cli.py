@@ -68,6 +68,22 @@ def test_a_rotated_phone_clip_stays_rotated_in_every_output(tmp_path, tiny_weigh
     assert probe_video(plain).display_matrix is None and probe_video(src).display_matrix is not None
 
 
+def test_a_video_output_says_how_it_was_enhanced(tmp_path, tiny_weights):
+    """The container's comment tag names the llve version, the weights file and the settings that made it."""
+    from llve import __version__
+
+    src = write_clip(tmp_path / "in.mp4", synthetic_frames(3, 32, 48))
+    comments = []
+    for name, flags in (("plain.mp4", []), ("filtered.mkv", ["--temporal-filter", "on", "--denoise", "2",
+                                                              "--lossless"])):
+        assert run(src, "-o", tmp_path / name, "--weights", tiny_weights, *flags) == 0
+        with av.open(str(tmp_path / name)) as c:
+            comments.append({k.lower(): v for k, v in c.metadata.items()}["comment"])
+    assert comments[0] == (f"enhanced by llve {__version__}: weights tiny.safetensors, exposure none (these weights "
+                           "have no control), temporal filter off, spatial filter off, denoise 1")
+    assert "temporal filter on, spatial filter off, denoise 2" in comments[1]
+
+
 def test_odd_size_video_and_lossless_ffv1(tmp_path, tiny_weights):
     src = write_clip(tmp_path / "odd.mkv", synthetic_frames(4, 21, 33), codec="ffv1")
     assert run(src, "--weights", tiny_weights, "--lossless") == 0

@@ -186,14 +186,16 @@ def read_video(path: str | Path) -> Iterator[tuple[np.ndarray, int | None]]:
 class VideoWriter(contextlib.AbstractContextManager):
     """Encode RGB frames to ``path`` (its suffix picks the container) at ``info``'s size and frame rate (from
     :func:`probe_video`), as H.264 or, if ``lossless``, FFV1 in RGB; the audio stream of ``audio_from``, if it has
-    one, is copied. Use as a context manager."""
+    one, is copied; ``comment`` goes into the container's comment tag. Use as a context manager."""
 
     def __init__(self, path: str | Path, info: VideoInfo, lossless: bool = False,
-                 audio_from: str | Path | None = None, crf: int = 18):
+                 audio_from: str | Path | None = None, crf: int = 18, comment: str | None = None):
         self.path = Path(path)
         self.info = info
         # Temporary names keep the suffix, so FFmpeg's guess by extension works; only say what it cannot guess.
         self.container = av.open(str(self.path), mode="w", format={".m4v": "mp4"}.get(self.path.suffix.lower()))
+        if comment:  # the container's "comment" tag (how the file was made); must be set before the first frame
+            self.container.metadata["comment"] = comment
         if lossless:
             self.stream = self.container.add_stream("ffv1", rate=info.fps)
             self.stream.pix_fmt = "bgr0"
