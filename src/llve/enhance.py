@@ -72,7 +72,8 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
         tmp = {k: stack.enter_context(atomic_output(p, is_dir=kind == "folder", overwrite=overwrite))
                for k, p in targets.items()}
         # Entered after the temporary outputs: every sink is closed before any output gets its final name.
-        sinks = {k: stack.enter_context(FrameSink(source, p, lossless, audio=k == "Y", comment=enhancer.describe()))
+        comment = enhancer.describe()
+        sinks = {k: stack.enter_context(FrameSink(source, p, lossless, audio=k == "Y", comment=comment))
                  for k, p in tmp.items()}
         # Decoding runs ahead and encoding behind on helper threads (llve.data.background); entered last, the
         # writer thread is finished before the sinks close.

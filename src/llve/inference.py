@@ -13,7 +13,7 @@ from llve.exposure import ExposureController
 from llve.models import Decomposition
 from llve.models.weights import load_model
 from llve.runtime import resolve_device
-from llve.streaming import (K, FrameResult, StreamOptions, decompose_stream, filter_runs, prepare_model,
+from llve.streaming import (K, FrameResult, StreamOptions, active_filters, decompose_stream, prepare_model,
                             stream)
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "default.safetensors"
@@ -72,8 +72,8 @@ class Enhancer:
         self.exposure_log: ExposureController | None = None
         if self.options.exposure != "auto" and not self.exposure_control:
             warn("these weights have no exposure control; the exposure setting is ignored")
-        filters = (self.options.temporal_filter, self.options.spatial_filter)
-        if self.options.denoise not in (0.0, 1.0) and not any(filter_runs(f, self.exposure_control) for f in filters):
+        self.filters = active_filters(self.options, self.exposure_control)  # (temporal, spatial) run
+        if self.options.denoise not in (0.0, 1.0) and not any(self.filters):
             warn("no noise filter runs for these weights (auto turns them on only with exposure control); "
                  "the denoise setting is ignored (a temporal or spatial filter setting of 'on' runs them)")
 
@@ -81,11 +81,10 @@ class Enhancer:
         """The settings that made an output, for its comment tag: a file says how it was enhanced."""
         from llve import __version__
 
-        on = {f: "on" if filter_runs(getattr(self.options, f), self.exposure_control) and self.options.denoise
-              else "off" for f in ("temporal_filter", "spatial_filter")}
+        temporal, spatial = ("on" if active else "off" for active in self.filters)
         exposure = self.options.exposure if self.exposure_control else "none (these weights have no control)"
         return (f"enhanced by llve {__version__}: weights {self.weights_name}, exposure {exposure}, temporal filter "
-                f"{on['temporal_filter']}, spatial filter {on['spatial_filter']}, denoise {self.options.denoise:g}")
+                f"{temporal}, spatial filter {spatial}, denoise {self.options.denoise:g}")
 
     @property
     def fp16(self) -> bool:

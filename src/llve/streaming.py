@@ -233,20 +233,20 @@ def _exposed(step: PairStep, held, partner, control: ExposureController | None,
     return d
 
 
-def filter_runs(setting: str, exposure_network: bool) -> bool:
-    """Whether a noise filter with this setting runs: ``on``, or ``auto`` with an exposure-controlled network."""
-    return setting == "on" or (setting == "auto" and exposure_network)
+def active_filters(options: StreamOptions, exposure_network: bool) -> tuple[bool, bool]:
+    """Whether the temporal and the spatial filter run: each where its setting is ``on``, or ``auto`` with an
+    exposure-controlled network, and ``denoise`` is above 0."""
+    return tuple(options.denoise > 0 and (setting == "on" or (setting == "auto" and exposure_network))
+                 for setting in (options.temporal_filter, options.spatial_filter))
 
 
 def _noise_filters(options: StreamOptions, exposure_network: bool):
-    """What runs on each decomposition after the network: the temporal, then the spatial filter, each where its
-    setting is ``on``, or ``auto`` with an exposure-controlled network. The temporal filter's history is its own
-    output, before the spatial filter, so spatial smoothing does not accumulate over frames. ``options.denoise``
-    scales both strengths (0: neither runs)."""
-    steps = [f(strength) for f, setting, strength in (
-        (TemporalFilter, options.temporal_filter, 1 - (1 - temporal.STRENGTH) ** options.denoise),
-        (SpatialFilter, options.spatial_filter, spatial.STRENGTH * options.denoise))
-        if options.denoise > 0 and filter_runs(setting, exposure_network)]
+    """What runs on each decomposition after the network: the temporal, then the spatial filter, each where
+    :func:`active_filters` says so. The temporal filter's history is its own output, before the spatial filter, so
+    spatial smoothing does not accumulate over frames. ``options.denoise`` scales both strengths."""
+    strengths = (1 - (1 - temporal.STRENGTH) ** options.denoise, spatial.STRENGTH * options.denoise)
+    steps = [f(strength) for f, strength, active in zip((TemporalFilter, SpatialFilter), strengths,
+                                                        active_filters(options, exposure_network)) if active]
 
     def finish(d: Decomposition) -> Decomposition:
         for step in steps:
