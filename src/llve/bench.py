@@ -2,8 +2,12 @@
 
 Every figure comes from this run on this machine: the dense matmul rate is measured next to the networks so
 utilisation (achieved GFLOP/s over matmul GFLOP/s) says how close a network gets to what the hardware can do.
-Timings are medians over frames after warm-up; on CUDA each frame ends with a synchronize. Weights are random:
-speed depends on the architecture and its config, never on the weight values. Modes:
+Timings are medians over frames after warm-up; on CUDA each frame ends with a synchronize. A network named by
+its architecture (``fast``, ``fast:refine=0``) gets random weights: its speed depends on the architecture and its
+config, not on the weight values. The one exception is exposure control: a stream's first frame is decoded again
+until its brightness lands on the target, once for trained weights, three times for random ones, which shows in
+the short clip of the ``video`` mode. Name a weights file, or ``default`` for the bundled weights, to measure a
+network as it is used. Modes:
 
 * ``pair``: the plain two-frame ``forward`` per output frame, fp32, no caching (what a naive loop does);
 * ``stream``: what ``llve enhance`` runs per frame, minus file I/O - :class:`~llve.inference.Enhancer`'s stream
@@ -38,8 +42,9 @@ from llve.data.video_io import VideoInfo, VideoWriter
 from llve.errors import UserInputError
 from llve.measure import PeakRSS, describe_device, gc_and_reset, matmul_gflops
 from llve.models import build_model
+from llve.models.weights import load_model, network_of, read_weights
 from llve.enhance import enhance_path
-from llve.inference import Enhancer
+from llve.inference import DEFAULT_WEIGHTS, Enhancer
 from llve.runtime import resolve_device, synchronize
 from llve.streaming import PairStep, StreamOptions, to_uint8
 
@@ -48,8 +53,10 @@ from llve.streaming import PairStep, StreamOptions, to_uint8
 class BenchSettings:
     """Args:
         sizes: (height, width) frame sizes to measure.
-        models: architecture names with their default configs, or ``arch:key=value,...`` to change some config
-            fields (``fast:refine=0``); see :func:`build_from_spec`.
+        models: architecture names with their default configs, ``arch:key=value,...`` to change some config
+            fields (``fast:refine=0``), weights files, or ``default`` (the bundled weights); see
+            :func:`build_from_spec`. Ratios compare each model with ``official``, or with the first model
+            where ``official`` is not measured.
         frames: at most this many timed frames per measurement; at least ``min_frames`` (or ``frames``).
         budget_s: stop timing a measurement after this many seconds (once ``min_frames`` are timed).
         warmup: untimed frames before timing (allocator, oneDNN kernel selection, cudnn autotune).
@@ -93,14 +100,33 @@ def parse_size(text: str) -> tuple[int, int]:
     return h, w
 
 
-def build_from_spec(spec: str) -> torch.nn.Module:
-    """``fast`` or ``fast:refine=0,width=48`` -> that network (values read as YAML scalars; errors name the spec)."""
+WEIGHTS_SUFFIXES = (".safetensors", ".pth", ".pt")
+
+
+def _weights_path(spec: str) -> Path | None:
+    """The weights file a model spec names (``default``: the bundled one), or None for an architecture spec."""
+    if spec == "default":
+        return DEFAULT_WEIGHTS
+    return Path(spec) if spec.lower().endswith(WEIGHTS_SUFFIXES) else None
+
+
+def build_from_spec(spec: str, weights: bool = True) -> torch.nn.Module:
+    """``fast`` or ``fast:refine=0,width=48`` -> that network with random weights (values read as YAML scalars;
+    errors name the spec); a weights file or ``default`` -> that network with its weights (``weights=False``: the
+    same architecture and config, weights not loaded, e.g. on the meta device)."""
+    path = _weights_path(spec)
+    if path is not None:
+        if weights:
+            return load_model(path)
+        arch, config = network_of(path, *read_weights(path))
+        return build_model(arch, **config)
     arch, _, fields = spec.partition(":")
     config = {}
     for field in filter(None, fields.split(",")):
         key, sep, value = field.partition("=")
         if not sep or not key.strip():
-            raise UserInputError(f"bad model '{spec}': expected ARCH or ARCH:KEY=VALUE,..., e.g. fast:refine=0")
+            raise UserInputError(f"bad model '{spec}': expected ARCH, ARCH:KEY=VALUE,..., a weights file or "
+                                 "default, e.g. fast:refine=0")
         config[key.strip()] = yaml.safe_load(value)
     return build_model(arch.strip(), **config)
 
@@ -109,7 +135,7 @@ def count_gflops(arch: str, height: int, width: int) -> dict[str, float]:
     """FLOPs of one streamed frame (encode + decompose_first) and of one pair forward, counted on the meta
     device: exact operator counts from ``torch.utils.flop_counter`` without computing anything."""
     with torch.device("meta"):
-        model = build_from_spec(arch).eval()
+        model = build_from_spec(arch, weights=False).eval()
         x = torch.empty(1, 3, height, width)
         step = PairStep(model)
         partner = step.hold(x)
@@ -279,12 +305,14 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
                 log(f"medians over {s.rounds} rounds:")
                 for row in rows:
                     log(format_row(row))
+            reference = "official" if "official" in s.models else s.models[0]
             report["speedups"] += _median_speedups([_speedups([r for r in measured if r["size"] == size
-                                                               and r["round"] == k]) for k in range(s.rounds)])
+                                                               and r["round"] == k], reference)
+                                                    for k in range(s.rounds)])
     if s.rounds > 1:
         report["rounds"] = measured
     for line in report["speedups"]:
-        log(f"{line['size']}: {line['what']} = {line['ratio']:.1f}x")
+        log(f"{line['size']}: {line['what']} = {line['ratio']:.3g}x")
     return report
 
 
@@ -311,13 +339,14 @@ def _median_speedups(per_round: list[list[dict]]) -> list[dict]:
             for (size, what), values in ratios.items()]
 
 
-def _speedups(rows: list[dict]) -> list[dict]:
-    """The ratios the docs quote: each other model vs official, and the official fast path vs its plain loop."""
+def _speedups(rows: list[dict], reference: str) -> list[dict]:
+    """The ratios the docs quote: each other model vs ``reference`` (official, where it is measured), and the
+    reference's fast path vs its plain loop."""
     fps = {(r["model"], r["mode"]): r["fps"] for r in rows}
-    others = dict.fromkeys(r["model"] for r in rows if r["model"] != "official")
-    pairs = [((m, a), ("official", b)) for m in others for a, b in (("stream", "stream"), ("stream", "pair"),
+    others = dict.fromkeys(r["model"] for r in rows if r["model"] != reference)
+    pairs = [((m, a), (reference, b)) for m in others for a, b in (("stream", "stream"), ("stream", "pair"),
                                                                       ("video", "video"))]
-    pairs.append((("official", "stream"), ("official", "pair")))
+    pairs.append(((reference, "stream"), (reference, "pair")))
     return [{"size": rows[0]["size"], "what": f"{a[0]} {a[1]} / {b[0]} {b[1]} frames/s", "ratio": fps[a] / fps[b]}
             for a, b in pairs if a in fps and b in fps]
 

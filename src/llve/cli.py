@@ -251,12 +251,14 @@ def _run_train(args: argparse.Namespace) -> None:
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure frames/s, GFLOPs, memory and utilisation of the networks",
-                       description="Benchmark the networks side by side on this machine (random weights: speed "
-                                   "does not depend on them). Prints a table; --json writes every figure.")
+                       description="Benchmark the networks side by side on this machine (an architecture gets "
+                                   "random weights: its speed does not depend on them). Prints a table; --json "
+                                   "writes every figure.")
     p.add_argument("--size", action="append", metavar="WxH", help="frame size, repeatable (default 960x512)")
-    p.add_argument("--model", action="append", metavar="ARCH[:KEY=VALUE,...]",
-                   help="network, repeatable; config fields may follow, e.g. fast:refine=0 (default: official "
-                        "and fast)")
+    p.add_argument("--model", action="append", metavar="ARCH[:KEY=VALUE,...]|WEIGHTS|default",
+                   help="network, repeatable: an architecture, config fields may follow (fast:refine=0); a "
+                        "weights file; or default, the bundled weights (default: official and fast). Ratios are "
+                        "to official, or to the first model")
     p.add_argument("--frames", type=int, default=20, help="at most this many timed frames per measurement")
     p.add_argument("--budget", type=float, default=25.0, metavar="S",
                    help="stop timing a measurement after S seconds once 2 frames are timed (default 25)")

@@ -107,3 +107,31 @@ def test_peak_rss_sees_an_allocation():
         time.sleep(0.1)  # several sampling intervals, even on a loaded machine
         del block
     assert rss.peak_bytes - start > 32 * 2**20
+
+
+def test_a_weights_file_or_default_is_measured_with_its_weights(tmp_path):
+    """An exposure network decodes a stream's first frame again until it lands on its target (once with trained
+    weights, three times with random ones), so `default` and weights files are measured with their weights; the
+    first model listed is the ratios' reference when official is not measured."""
+    import torch
+
+    from llve.inference import DEFAULT_WEIGHTS
+    from llve.models.weights import load_model, save_model
+
+    def same(a, b):
+        return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    assert same(build_from_spec("default").state_dict(), load_model(DEFAULT_WEIGHTS).state_dict())
+    assert not same(build_from_spec("fast:exposure=true").state_dict(), load_model(DEFAULT_WEIGHTS).state_dict())
+    mine = tmp_path / "mine.safetensors"
+    save_model(build_from_spec("fast:refine=0,width=32"), mine)
+    assert build_from_spec(str(mine)).cfg.refine == 0
+    assert same(build_from_spec(str(mine)).state_dict(), load_model(mine).state_dict())
+    assert count_gflops("default", 64, 96) == count_gflops("fast:exposure=true", 64, 96)  # the bundled config
+    assert count_gflops(str(mine), 64, 96) == count_gflops("fast:refine=0,width=32", 64, 96)
+    report = run_bench(BenchSettings(sizes=((32, 48),), models=(str(mine), "default"), frames=2, warmup=0,
+                                     budget_s=0, video=False, modes=("stream",)), log=lambda _: None)
+    assert {s["what"] for s in report["speedups"]} == {f"default stream / {mine} stream frames/s"}
+    assert report["models"]["default"]["config"]["exposure"] is True
+    with pytest.raises(UserInputError, match="not found"):
+        build_from_spec(str(tmp_path / "missing.safetensors"))

@@ -75,9 +75,9 @@ def _with_legacy_defaults(arch: str | None, config: dict) -> dict:
     return {**_LEGACY_DEFAULTS.get(arch, {}), **config} if config else config
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
-    """Build the right network for a weights file and load it strictly; errors name the offending keys."""
-    state, arch, config = read_weights(path)
+def network_of(path: str | Path, state: dict[str, torch.Tensor], arch: str | None, config: dict
+               ) -> tuple[str, dict]:
+    """The architecture and config that the weights ``state`` (read from ``path``) were saved from."""
     if arch is None:  # official checkpoints carry no metadata: recognise them by their keys, the width by a tensor
         if "conv_first_1.weight" not in state or "trans2.attn.qkv2.weight" not in state:
             raise UserInputError("weights have no llve metadata and do not look like an official STCD checkpoint "
@@ -85,6 +85,13 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> nn.Modul
         arch, config = "official", {"width": int(state["conv_first_1.weight"].shape[0])}
     if arch not in ARCHITECTURES:
         raise UserInputError(f"weights {path} are for unknown model '{arch}'")
+    return arch, config
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """Build the right network for a weights file and load it strictly; errors name the offending keys."""
+    state, arch, config = read_weights(path)
+    arch, config = network_of(path, state, arch, config)
     model = build_model(arch, **config)
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
