@@ -4,6 +4,7 @@ Frame t is enhanced with frame t+1 as its partner (the last frame with itself), 
 with ``pairing="self"``, each frame alone. A frame waits for its partner as encoder features, so each frame is
 encoded once and only two frames' features are alive at any time: memory does not grow with video length.
 The key (a timestamp, a file name, a ground-truth pair) travels with its frame, so callers keep no queue of their own.
+After the network come the noise filters (where they run) and, for a frame without colour, :func:`monochrome`.
 
 ``llve enhance``, ``llve test``, ``llve bench`` and :class:`llve.inference.Enhancer` all drive this module; it is
 the only one outside ``models/`` that calls a network's ``encode`` / ``decompose_first``. Tiling, precision,
@@ -36,6 +37,7 @@ PAIRINGS = ("next", "self")
 FILTER_SETTINGS = ("auto", "on", "off")
 MAX_DENOISE = 3.0   # beyond this the spatial filter flattens texture and the temporal one keeps >98% of the past
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+GREY_TOLERANCE = 1  # levels: a frame whose channels differ by no more than this anywhere is monochrome
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,23 @@ def mean_luma(x: torch.Tensor) -> float:
     return float(channel_means @ channel_means.new_tensor([0.299, 0.587, 0.114]))
 
 
+def is_monochrome(rgb: np.ndarray) -> bool:
+    """Whether an HxWx3 uint8 frame holds no colour: every pixel's three values within GREY_TOLERANCE levels of
+    each other (on a grid of about 270 rows, as the exposure's mean). Infrared night CCTV and grey images are such
+    frames; a network trained on colour paints faint colour into their noise (:func:`monochrome` prevents it)."""
+    step = max(1, min(rgb.shape[:2]) // 270)
+    sample = rgb[::step, ::step]
+    return int((sample.max(axis=2) - sample.min(axis=2)).max()) <= GREY_TOLERANCE
+
+
+def monochrome(d: Decomposition) -> Decomposition:
+    """``d`` without colour, for a monochrome input frame: R and S each their BT.601 luma in all three channels,
+    and ``y = r * s``."""
+    weights = d.r.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    r, s = ((x * weights).sum(dim=1, keepdim=True).expand_as(x) for x in (d.r, d.s))
+    return Decomposition(r * s, r, s)
+
+
 def _rolled_off(d: Decomposition) -> Decomposition:
     """``d`` with its illumination's highlights rolled off (:func:`llve.exposure.roll_off_highlights`): ``y = r * s``
     then stays below the clipping level everywhere. (Keeping the network's own white where the input was clipped
@@ -267,8 +286,13 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
     control = None
     if getattr(model, "exposure_control", False):
         control = exposure_log if exposure_log is not None else ExposureController(options.exposure)
-    step, size, waiting = PairStep(model, options.tile), None, None  # waiting: (key, held, record) of frame t
-    finish = _noise_filters(options, control is not None)
+    step, size, waiting = PairStep(model, options.tile), None, None  # waiting: (key, held, record, grey) of frame t
+    filters = _noise_filters(options, control is not None)
+
+    def finish(d: Decomposition, grey: bool) -> Decomposition:
+        d = filters(d)
+        return monochrome(d) if grey else d
+
     for index, (key, rgb) in enumerate(items):
         if size is None:
             size = rgb.shape
@@ -279,20 +303,20 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
         if options.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         record = control.request(rgb) if control is not None else None
-        out = None
+        grey, out = is_monochrome(rgb), None
         with inference_context(device, options):  # results leave the context before they are yielded
             held = step.hold(x)
             if options.pairing == "self":
-                out = key, finish(_exposed(step, held, held, control, record))
+                out = key, finish(_exposed(step, held, held, control, record), grey)
             elif waiting is not None:
-                out = waiting[0], finish(_exposed(step, waiting[1], held, control, waiting[2]))
+                out = waiting[0], finish(_exposed(step, waiting[1], held, control, waiting[2]), waiting[3])
         if out is not None:
             yield out
         if options.pairing == "next":
-            waiting = key, held, record
+            waiting = key, held, record, grey
     if waiting is not None:
         with inference_context(device, options):
-            out = waiting[0], finish(_exposed(step, waiting[1], waiting[1], control, waiting[2]))
+            out = waiting[0], finish(_exposed(step, waiting[1], waiting[1], control, waiting[2]), waiting[3])
         yield out
 
 

@@ -19,3 +19,28 @@ def test_no_flag_enhance_brightens_a_dark_clip(tmp_path):
     out = list(Enhancer(device="cpu").enhance_frames(dark))
     assert np.mean(out) > 2 * np.mean(dark)
     assert (tmp_path / "night_enhanced.mp4").is_file()
+
+
+def test_a_monochrome_frame_comes_out_monochrome_and_a_colour_frame_keeps_its_colour(monkeypatch):
+    """Night CCTV records infrared in grey; the network, trained on colour, painted faint colour into it (channel
+    spread 5.4 levels on average, up to 17, on a grey 640x360 clip). A frame without colour (channels within one
+    level: a grey frame after a codec's rounding) now comes out grey; a colour frame of the same stream keeps its
+    colour."""
+    import llve.streaming
+
+    rng = np.random.default_rng(0)
+    colour = [np.clip(f.astype(int) // 4, 0, 255).astype(np.uint8) for f in synthetic_frames(4, 48, 64)]
+    grey = [np.repeat(np.clip(f.mean(2, keepdims=True) + rng.normal(0, 2, (48, 64, 1)), 0, 255), 3, 2).astype(np.uint8)
+            for f in colour]
+    grey[3][::2, ::3, 0] += 1  # a codec's rounding: still no colour
+    stream = [grey[0], grey[1], colour[2], grey[3]]
+
+    def spreads(frames):
+        return [int((f.max(2).astype(int) - f.min(2)).max()) for f in frames]
+
+    assert spreads(stream) == [0, 0, spreads(colour)[2], 1] and spreads(colour)[2] > 3
+    out = list(Enhancer(device="cpu").enhance_frames(stream))
+    assert spreads(out)[:2] == [0, 0] and spreads(out)[3] == 0 and spreads(out)[2] > 3
+    assert np.mean(out[0]) > 2 * np.mean(grey[0])
+    monkeypatch.setattr(llve.streaming, "GREY_TOLERANCE", -1)  # nothing counts as grey: the network's own colour
+    assert min(spreads(Enhancer(device="cpu").enhance_frames(stream))) > 0
