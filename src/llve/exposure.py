@@ -5,7 +5,8 @@ luma of the output in (0, 1), sRGB-coded: 0.5 is 128/255). This module decides t
 
 * a fixed value (``--exposure 0.45``): every frame is asked for it;
 * ``auto``: the target follows the scene's own brightness on a bounded curve (:func:`auto_target`): a very dark
-  room is lifted to a dim but readable level, a lit city night to a well-exposed night, never to daylight. The
+  room is lifted to a dim but readable level, a lit city night to a well-exposed night, never to daylight; and,
+  like a camera's gain, never more than MAX_GAIN times in linear light (:func:`reachable`): black stays black. The
   scene brightness is smoothed over time (an exponential average in log space, ~1 s), so the output does not pump
   with every passing headlight; a scene cut (the input's brightness jumps by more than :data:`CUT_RATIO`) resets
   it at once.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from llve.data.low_light_camera import linear_to_srgb, srgb_to_linear
 from llve.data.low_light_camera import mean_luma as frame_mean_luma
 
 # auto's curve, target = clip(0.34 * (input / 0.03) ** 0.26, 0.36, 0.55), was fitted (least log error) to the
@@ -35,6 +37,7 @@ CUT_RATIO = 2.5               # a jump in input brightness by this factor (eithe
 FEEDBACK_GAIN = 0.5           # share of the log error corrected per frame
 MAX_CORRECTION = 2.0          # the request stays within target / 2 .. target * 2
 CALIBRATION_TRIES = 3         # extra decodes of a stream's first frame (and the first after a cut)
+MAX_GAIN = 100.0              # auto lifts a scene at most this much in linear light (the darkest training exposure)
 HIGHLIGHT_KNEE = 0.85         # illumination S above this is rolled off smoothly ...
 HIGHLIGHT_CEILING = 0.98      # ... towards this ceiling, which it never reaches (below the clipping level)
 
@@ -75,6 +78,16 @@ def auto_target(scene_luma: float) -> float:
     return float(np.clip(curve, *AUTO_RANGE))
 
 
+def reachable(scene_luma: float) -> float:
+    """The brightest target ``auto`` asks of a scene of mean input luma ``scene_luma``: the scene lifted MAX_GAIN
+    times in linear light (sRGB-decoded), as a camera's gain has a ceiling. The network never saw a darker exposure
+    than 1/MAX_GAIN, and below it there is little but noise to lift: black leaders and fades stay black instead
+    of becoming grey frames, and a scene at 1/255 is asked for 49/255; from about 3.5/255 up, the AUTO_RANGE band
+    holds (docs/exposure.md)."""
+    linear = float(srgb_to_linear(np.float64(max(scene_luma, 0.0)))) * MAX_GAIN
+    return float(linear_to_srgb(np.float64(min(linear, 1.0))))
+
+
 @dataclass
 class ExposureRecord:
     """One frame's decision: the input's brightness, the target, what the network was asked, what it delivered."""
@@ -110,7 +123,8 @@ class ExposureController:
         else:
             self.scene_log += (math.log(luma) - self.scene_log) / SMOOTHING_FRAMES
         self.last_log = math.log(luma)
-        target = auto_target(math.exp(self.scene_log)) if self.setting == "auto" else float(self.setting)
+        scene = math.exp(self.scene_log)
+        target = min(auto_target(scene), reachable(scene)) if self.setting == "auto" else float(self.setting)
         if cut:
             self.correction = 0.0
         record = ExposureRecord(luma, target, cut=cut, calibrate=cut or not self.records)

@@ -4,7 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from llve.exposure import (AUTO_RANGE, CUT_RATIO, ExposureController, auto_target, mean_luma, parse_exposure)
+from llve.data.low_light_camera import srgb_to_linear
+from llve.exposure import (AUTO_RANGE, CUT_RATIO, MAX_GAIN, ExposureController, auto_target, mean_luma,
+                           parse_exposure, reachable)
 
 
 def flat(level: float, size: int = 32) -> np.ndarray:
@@ -49,6 +51,21 @@ def test_a_scene_cut_resets_the_target_at_once():
     record = ctrl.request(flat(0.01 * CUT_RATIO * 4))
     assert record.cut
     assert record.target == pytest.approx(auto_target(mean_luma(flat(0.01 * CUT_RATIO * 4))))
+
+
+def test_auto_lifts_a_scene_no_more_than_a_cameras_gain_so_black_stays_black():
+    """Black leaders, fades and a covered lens became flat grey frames (92/255, the band's floor): auto now lifts a
+    scene at most MAX_GAIN times in linear light, while every scene from about 3.5/255 up keeps the band."""
+    assert reachable(0.0) == 0.0
+    for level in (0.5, 1, 2, 3):
+        assert reachable(level / 255) < AUTO_RANGE[0]
+        assert srgb_to_linear(reachable(level / 255)) == pytest.approx(srgb_to_linear(level / 255) * MAX_GAIN)
+    assert all(reachable(level / 255) >= AUTO_RANGE[0] for level in (3.6, 6.8, 12, 61))
+    ctrl = ExposureController("auto")
+    assert max(ctrl.request(flat(0)).target for _ in range(3)) < 0.02
+    scene = ctrl.request(flat(0.05))  # the clip after its black leader: a cut, and the curve's own target
+    assert scene.cut and scene.target == pytest.approx(auto_target(mean_luma(flat(0.05))))
+    assert ExposureController(0.4).request(flat(0)).target == 0.4  # a fixed target is honoured as asked
 
 
 def test_feedback_lands_the_output_on_a_fixed_target():

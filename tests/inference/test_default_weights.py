@@ -44,3 +44,9 @@ def test_a_monochrome_frame_comes_out_monochrome_and_a_colour_frame_keeps_its_co
     assert np.mean(out[0]) > 2 * np.mean(grey[0])
     monkeypatch.setattr(llve.streaming, "GREY_TOLERANCE", -1)  # nothing counts as grey: the network's own colour
     assert min(spreads(Enhancer(device="cpu").enhance_frames(stream))) > 0
+
+
+def test_black_frames_stay_black():
+    """A black leader or fade-out came out as a flat grey frame of 92/255 (``auto``'s floor); it stays black."""
+    black = [np.zeros((48, 64, 3), np.uint8)] * 3
+    assert max(frame.mean() for frame in Enhancer(device="cpu").enhance_frames(black)) < 8
