@@ -100,3 +100,16 @@ def test_self_pairing_is_frame_by_frame(model):
     assert not np.array_equal(nxt[0], got[0])  # the partner matters
     with pytest.raises(UserInputError, match="unknown pairing"):
         Enhancer(model=model, device="cpu", pairing="previous")
+
+
+def test_a_frame_is_monochrome_only_if_no_pixel_has_colour():
+    """A grid of every 8th pixel settles most frames; one coloured pixel off that grid still makes a frame colour."""
+    from llve.streaming import GREY_TOLERANCE, is_monochrome
+
+    frame = np.full((64, 96, 3), 40, np.uint8)
+    frame[::3, ::5, 0] += GREY_TOLERANCE  # a codec's rounding
+    assert is_monochrome(frame)
+    frame[13, 29, 2] += GREY_TOLERANCE + 1
+    assert not is_monochrome(frame)
+    frame[:, :, 1] += 9
+    assert not is_monochrome(frame)
