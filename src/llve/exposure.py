@@ -37,6 +37,7 @@ CUT_RATIO = 2.5               # a jump in input brightness by this factor (eithe
 FEEDBACK_GAIN = 0.5           # share of the log error corrected per frame
 MAX_CORRECTION = 2.0          # the request stays within target / 2 .. target * 2
 CALIBRATION_TRIES = 3         # extra decodes of a stream's first frame (and the first after a cut)
+NOT_DARK = 0.3                # an input brighter than this on average (77/255) is not low light: the log says so
 MAX_GAIN = 100.0              # auto lifts a scene at most this much in linear light (the darkest training exposure)
 HIGHLIGHT_KNEE = 0.85         # illumination S above this is rolled off smoothly ...
 HIGHLIGHT_CEILING = 0.98      # ... towards this ceiling, which it never reaches (below the clipping level)
@@ -158,6 +159,7 @@ class ExposureController:
                 "target_min": round(min(targets), 4) if targets else None,
                 "target_max": round(max(targets), 4) if targets else None,
                 "output_mean": round(float(np.mean(delivered)), 4) if delivered else None,
+                "input_mean": round(float(np.mean([r.input_luma for r in self.records])), 4) if targets else None,
                 "cuts": sum(r.cut for r in self.records)}
 
     def describe(self) -> str:
@@ -166,5 +168,9 @@ class ExposureController:
             return f"exposure {s['setting']}: no frames"
         low, high = f"{s['target_min']:.2f}", f"{s['target_max']:.2f}"
         span = low if low == high else f"{low}-{high}"
-        return (f"exposure {s['setting']}: target {span}, delivered mean {s['output_mean']:.2f} "
+        text = (f"exposure {s['setting']}: target {span}, delivered mean {s['output_mean']:.2f} "
                 f"over {s['frames']} frame(s), {s['cuts']} scene cut(s)")
+        if s["setting"] == "auto" and s["input_mean"] >= NOT_DARK:
+            text += (f"; the input is not dark (mean {255 * s['input_mean']:.0f}/255), and auto treats it as low "
+                     f"light: a fixed exposure keeps it nearer its own brightness")
+        return text

@@ -88,6 +88,19 @@ def test_feedback_lands_the_output_on_a_fixed_target():
     assert "exposure 0.300" in ctrl.describe()
 
 
+def test_the_log_says_when_auto_brightened_an_input_that_was_not_dark():
+    """Well-exposed footage (mean 72/255 and up) is lifted to the band like a dark clip; the log line says so."""
+    for level, said in ((0.05, False), (0.5, True)):
+        ctrl = ExposureController("auto")
+        for _ in range(3):
+            record = ctrl.request(flat(level))
+            ctrl.observe(record, ctrl.ask(record))
+        assert ("not dark" in ctrl.describe()) == said and ctrl.summary()["input_mean"] == pytest.approx(level, abs=0.005)
+    fixed = ExposureController(0.4)
+    fixed.observe(fixed.request(flat(0.5)), 0.4)
+    assert "not dark" not in fixed.describe()  # a fixed exposure is the user's own choice
+
+
 def test_the_correction_is_bounded():
     ctrl = ExposureController(0.5)
     for _ in range(30):
