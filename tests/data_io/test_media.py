@@ -96,3 +96,35 @@ def test_the_output_keeps_the_inputs_colour_matrix_and_range(tmp_path, colorspac
         assert (first.colorspace, first.color_range) == (colorspace, color_range)
     out = [f for f, _ in read_video(tmp_path / "out.mp4")]
     assert np.abs(out[0].astype(int) - frames[0]).max() <= 4
+
+
+def test_a_10_bit_hlg_phone_clip_is_enhanced_and_keeps_its_hdr_tags(tmp_path):
+    """Phones record HDR as 10-bit HEVC in BT.2020 with the HLG curve: it is decoded (to 8 bits, README "Video"),
+    brightened as code values, and written with the same primaries, transfer and matrix, so a player still shows it
+    as HDR."""
+    import av
+
+    from llve.cli import main
+
+    if "libx265" not in av.codecs_available:
+        pytest.skip("this PyAV build has no HEVC encoder to make the clip")
+    ramp = np.linspace(0.02, 0.12, 64)[None, :, None] * np.array([1.0, 0.9, 0.8])
+    rgb = (np.broadcast_to(ramp, (48, 64, 3)) * 65535).astype(np.uint16)
+    src = tmp_path / "phone_hdr.mp4"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx265", rate=10, options={"x265-params": "log-level=error"})
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p10le"
+        cc = s.codec_context
+        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 9, 18, 9, 1  # BT.2020, HLG, limited
+        for i in range(3):
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb48le").reformat(format="yuv420p10le", dst_colorspace=9)
+            f.pts = i
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    out = tmp_path / "out.mp4"
+    assert main(["enhance", str(src), "-o", str(out), "--quiet"]) == 0
+    with av.open(str(out)) as c:
+        first = next(c.decode(video=0))
+        assert (first.color_primaries, first.color_trc, first.colorspace) == (9, 18, 9)
+    frames_in, frames_out = [f for f, _ in read_video(src)], [f for f, _ in read_video(out)]
+    assert len(frames_out) == 3 and np.mean(frames_out) > 2 * np.mean(frames_in)
