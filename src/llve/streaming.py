@@ -4,7 +4,8 @@ Frame t is enhanced with frame t+1 as its partner (the last frame with itself), 
 with ``pairing="self"``, each frame alone. A frame waits for its partner as encoder features, so each frame is
 encoded once and only two frames' features are alive at any time: memory does not grow with video length.
 The key (a timestamp, a file name, a ground-truth pair) travels with its frame, so callers keep no queue of their own.
-After the network come the noise filters (where they run) and, for a frame without colour, :func:`monochrome`.
+After the network come the noise filters (where they run), the input's own letterbox bars (:mod:`llve.letterbox`)
+and, for a frame without colour, :func:`monochrome`.
 
 ``llve enhance``, ``llve test``, ``llve bench`` and :class:`llve.inference.Enhancer` all drive this module; it is
 the only one outside ``models/`` that calls a network's ``encode`` / ``decompose_first``. Tiling, precision,
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Literal, TypeVar
+from typing import Iterable, Iterator, Literal, NamedTuple, TypeVar
 
 import cv2
 import numpy as np
@@ -25,6 +26,7 @@ from torch import nn
 from llve import spatial_filter as spatial
 from llve import temporal_filter as temporal
 from llve.errors import UserInputError
+from llve.letterbox import Picture, find_picture, keep_bars
 from llve.exposure import (CALIBRATION_TRIES, FEEDBACK_GAIN, ExposureController, ExposureRecord,
                            parse_exposure, roll_off_highlights)
 from llve.models import Decomposition
@@ -243,15 +245,20 @@ def _rolled_off(d: Decomposition) -> Decomposition:
 
 
 def _exposed(step: PairStep, held, partner, control: ExposureController | None,
-             record: ExposureRecord | None) -> Decomposition:
+             record: ExposureRecord | None, picture: Picture | None = None) -> Decomposition:
     """Decompose with the exposure the controller asks for, highlights rolled off, and tell the controller what
-    came out (module doc of :mod:`llve.exposure`); a stream's first frame and the first after a cut are decoded
-    again (up to ``CALIBRATION_TRIES`` times) until they hit the target."""
+    came out in the ``picture`` (the whole frame, or inside its letterbox bars; module doc of
+    :mod:`llve.exposure`); a stream's first frame and the first after a cut are decoded again (up to
+    ``CALIBRATION_TRIES`` times) until they hit the target."""
     if control is None:
         return step.decompose(held, partner)
+
+    def delivered(d: Decomposition) -> float:
+        return mean_luma(d.y if picture is None else d.y[..., picture.top:picture.bottom, picture.left:picture.right])
+
     d = _rolled_off(step.decompose(held, partner, control.ask(record)))
     tries = CALIBRATION_TRIES if record.calibrate else 0
-    while control.observe(record, mean_luma(d.y), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
+    while control.observe(record, delivered(d), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
         tries -= 1
         d = _rolled_off(step.decompose(held, partner, control.ask(record)))
     return d
@@ -291,12 +298,15 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
     control = None
     if getattr(model, "exposure_control", False):
         control = exposure_log if exposure_log is not None else ExposureController(options.exposure)
-    step, size, waiting = PairStep(model, options.tile), None, None  # waiting: (key, held, record, grey) of frame t
+    step, size, waiting = PairStep(model, options.tile), None, None  # waiting: frame t, until t+1 arrives
     filters = _noise_filters(options, control is not None)
 
-    def finish(d: Decomposition, grey: bool) -> Decomposition:
-        d = filters(d)
-        return monochrome(d) if grey else d
+    def finish(frame: _Frame, partner: _Frame) -> Decomposition:
+        """Frame's decomposition with its partner, then the noise filters, its bars and its greyness."""
+        d = filters(_exposed(step, frame.held, partner.held, control, frame.record, frame.picture))
+        if frame.picture is not None:
+            d = keep_bars(d, frame.rgb, frame.picture)
+        return monochrome(d) if frame.grey else d
 
     for index, (key, rgb) in enumerate(items):
         if size is None:
@@ -307,22 +317,35 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
         x = to_tensor(rgb, device)
         if options.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        record = control.request(rgb) if control is not None else None
-        grey, out = is_monochrome(rgb), None
+        picture = find_picture(rgb)  # the exposure meters the picture, not its letterbox bars
+        record = control.request(rgb if picture is None else picture.of(rgb)) if control is not None else None
+        out = None
         with inference_context(device, options):  # results leave the context before they are yielded
-            held = step.hold(x)
+            frame = _Frame(key, step.hold(x), record, is_monochrome(rgb), picture, rgb if picture else None)
             if options.pairing == "self":
-                out = key, finish(_exposed(step, held, held, control, record), grey)
+                out = key, finish(frame, frame)
             elif waiting is not None:
-                out = waiting[0], finish(_exposed(step, waiting[1], held, control, waiting[2]), waiting[3])
+                out = waiting.key, finish(waiting, frame)
         if out is not None:
             yield out
         if options.pairing == "next":
-            waiting = key, held, record, grey
+            waiting = frame
     if waiting is not None:
         with inference_context(device, options):
-            out = waiting[0], finish(_exposed(step, waiting[1], waiting[1], control, waiting[2]), waiting[3])
+            out = waiting.key, finish(waiting, waiting)
         yield out
+
+
+class _Frame(NamedTuple):
+    """What the stream keeps of a frame until it is enhanced: its encoder features (``held``), its exposure
+    decision, whether it is grey, and its picture inside letterbox bars (with the frame, for the bars' values)."""
+
+    key: object
+    held: object
+    record: ExposureRecord | None
+    grey: bool
+    picture: Picture | None
+    rgb: np.ndarray | None
 
 
 def stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch.device,
