@@ -3,8 +3,8 @@
 Left alone they spoil two things. ``auto`` meters the whole frame, so the bars make the scene look darker than it
 is and the picture comes out too bright (a DAVIS clip boxed to 2.5:1: 169/255 instead of 139); and the network
 lifts the bars to a dark grey with a glow of the picture in them. So the stream finds the bars of each input
-frame (:func:`find_picture`), the exposure meters the picture alone, and the output's bars are the input's
-(:func:`keep_bars`).
+frame (:func:`find_picture`), the exposure meters the picture alone, the noise filters see the picture alone
+(:func:`inside_picture`), and the output's bars are the input's (:func:`keep_bars`).
 
 A bar is a run of lines (rows, or columns) from the frame's edge in which every value is one dark level, give or
 take the encoder's rounding, and a picture is centred: there must be bars of about the same thickness on both
@@ -87,3 +87,15 @@ def keep_bars(d: Decomposition, rgb: np.ndarray, picture: Picture) -> Decomposit
             y[..., rows, cols] = bar
             r[..., rows, cols] = (bar / d.s[..., rows, cols].clamp(min=1e-4)).clamp(0.0, 1.0)
     return Decomposition(y, r, d.s)
+
+
+def inside_picture(d: Decomposition, picture: Picture, step) -> Decomposition:
+    """``d`` with ``step`` (the noise filters) applied to its picture alone. The spatial filter reads the noise
+    where the frame is flattest, and bars are the flattest of all: seen whole, a boxed DAVIS clip's picture was
+    left with 1.7x the noise of the same clip unboxed (2.89 against 1.69)."""
+    window = (..., slice(picture.top, picture.bottom), slice(picture.left, picture.right))
+    inner = step(Decomposition(*(t[window] for t in d)))
+    whole = [t.clone() for t in d]
+    for full, part in zip(whole, inner):
+        full[window] = part
+    return Decomposition(*whole)

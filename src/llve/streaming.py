@@ -26,7 +26,7 @@ from torch import nn
 from llve import spatial_filter as spatial
 from llve import temporal_filter as temporal
 from llve.errors import UserInputError
-from llve.letterbox import Picture, find_picture, keep_bars
+from llve.letterbox import Picture, find_picture, inside_picture, keep_bars
 from llve.exposure import (CALIBRATION_TRIES, FEEDBACK_GAIN, ExposureController, ExposureRecord,
                            parse_exposure, roll_off_highlights)
 from llve.models import Decomposition
@@ -303,9 +303,11 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
 
     def finish(frame: _Frame, partner: _Frame) -> Decomposition:
         """Frame's decomposition with its partner, then the noise filters, its bars and its greyness."""
-        d = filters(_exposed(step, frame.held, partner.held, control, frame.record, frame.picture))
-        if frame.picture is not None:
-            d = keep_bars(d, frame.rgb, frame.picture)
+        d = _exposed(step, frame.held, partner.held, control, frame.record, frame.picture)
+        if frame.picture is None:
+            d = filters(d)
+        else:
+            d = keep_bars(inside_picture(d, frame.picture, filters), frame.rgb, frame.picture)
         return monochrome(d) if frame.grey else d
 
     for index, (key, rgb) in enumerate(items):

@@ -3,6 +3,7 @@ import numpy as np
 
 from llve.inference import Enhancer
 from llve.letterbox import Picture, find_picture
+from llve.metrics import noise_sigma
 from tests.conftest import synthetic_frames
 
 
@@ -45,3 +46,18 @@ def test_a_letterboxed_clip_keeps_black_bars_and_its_pictures_brightness():
     for out, ref in zip(letterboxed, plain):
         assert out[:12].max() == 0 and out[-12:].max() == 0
         assert abs(out[12:-12].mean() - ref[12:-12].mean()) < 8
+
+
+def test_the_noise_filters_see_the_picture_not_the_bars():
+    """The spatial filter reads the noise where the frame is flattest, and bars are the flattest of all: seen
+    whole, a boxed DAVIS clip's picture kept 1.7x the noise of the same clip unboxed."""
+    rng = np.random.default_rng(0)
+    frames = [np.clip(f.astype(int) // 4 + rng.normal(0, 2, f.shape), 0, 255).astype(np.uint8)
+              for f in synthetic_frames(4, 96, 128)]
+
+    def picture_noise(outputs):
+        return np.mean([noise_sigma(np.ascontiguousarray(o[16:-16]), reference=128.0) for o in outputs[1:]])
+
+    plain = picture_noise(list(Enhancer(device="cpu").enhance_frames(frames)))
+    letterboxed = picture_noise(list(Enhancer(device="cpu").enhance_frames([boxed(f, rows=16) for f in frames])))
+    assert letterboxed < 1.1 * plain  # seen whole: 1.19 -> 1.43
