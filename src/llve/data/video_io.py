@@ -77,7 +77,8 @@ def _open(path: Path):
 
 
 def probe_video(path: str | Path) -> VideoInfo:
-    """Read a video's size, frame rate and frame count without decoding it."""
+    """Read a video's size, frame rate and frame count, and its first frame's rotation and colours, in one pass
+    that decodes nothing but that first frame."""
     path = Path(path)
     with _open(path) as container:
         stream = container.streams.video[0]
@@ -86,14 +87,19 @@ def probe_video(path: str | Path) -> VideoInfo:
             warn(f"{path}: frame rate unknown, writing 25 fps")
             fps = Fraction(25)
         # Count packets instead of trusting the header: variable-frame-rate files (e.g. AVI with dropped
-        # duplicates) declare more frames than they hold. Demuxing reads but does not decode.
+        # duplicates) declare more frames than they hold. Demuxing reads; only the first frame is decoded.
+        count, first = 0, None
         try:
-            count = sum(1 for packet in container.demux(stream) if packet.size)
+            for packet in container.demux(stream):
+                count += bool(packet.size)
+                if first is None:  # until the decoder gives its first frame (the empty last packet flushes it)
+                    with contextlib.suppress(av.FFmpegError, ValueError):
+                        first = next(iter(packet.decode()), None)
         except av.FFmpegError:
             count = None
         time_base = stream.time_base or Fraction(1, 1) / Fraction(fps)
         return VideoInfo(stream.codec_context.width, stream.codec_context.height, Fraction(fps),
-                         Fraction(time_base), count or None, bool(container.streams.audio), *_first_frame_facts(path))
+                         Fraction(time_base), count or None, bool(container.streams.audio), *_frame_facts(first))
 
 
 def upright(rgb: np.ndarray, matrix: tuple[int, ...] | None) -> np.ndarray:
@@ -105,18 +111,16 @@ def upright(rgb: np.ndarray, matrix: tuple[int, ...] | None) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, quarter_turns))
 
 
-def _first_frame_facts(path: Path) -> tuple[tuple[int, ...] | None, VideoColor | None]:
+def _frame_facts(frame: av.VideoFrame | None) -> tuple[tuple[int, ...] | None, VideoColor | None]:
     """The display matrix (rotation and flips to apply on playback; None if none) and the colour description of a
-    video's first frame (None if it cannot be decoded)."""
-    with _open(path) as container:
-        with contextlib.suppress(av.FFmpegError, ValueError, StopIteration):
-            frame = next(container.decode(container.streams.video[0]))
-            color = VideoColor(int(frame.colorspace), int(frame.color_range), int(frame.color_primaries),
-                               int(frame.color_trc))
-            side = frame.side_data.get("DISPLAYMATRIX")
-            matrix = None if side is None else tuple(int(v) for v in np.frombuffer(bytes(side), np.int32))
-            return (None if matrix == IDENTITY_MATRIX else matrix), color
-    return None, None
+    decoded frame (both None without one)."""
+    if frame is None:
+        return None, None
+    color = VideoColor(int(frame.colorspace), int(frame.color_range), int(frame.color_primaries),
+                       int(frame.color_trc))
+    side = frame.side_data.get("DISPLAYMATRIX")
+    matrix = None if side is None else tuple(int(v) for v in np.frombuffer(bytes(side), np.int32))
+    return (None if matrix == IDENTITY_MATRIX else matrix), color
 
 
 def _announced_seconds(container, stream) -> float | None:
