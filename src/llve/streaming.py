@@ -26,7 +26,7 @@ from torch import nn
 from llve import spatial_filter as spatial
 from llve import temporal_filter as temporal
 from llve.errors import UserInputError
-from llve.letterbox import Picture, find_picture, inside_picture, keep_bars
+from llve.letterbox import Picture, filtered_inside_bars, find_picture
 from llve.exposure import (CALIBRATION_TRIES, FEEDBACK_GAIN, ExposureController, ExposureRecord,
                            parse_exposure, roll_off_highlights)
 from llve.models import Decomposition
@@ -41,6 +41,7 @@ FILTER_SETTINGS = ("auto", "on", "off")
 MAX_DENOISE = 3.0   # beyond this the spatial filter flattens texture and the temporal one keeps >98% of the past
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 GREY_TOLERANCE = 1  # levels: a frame whose channels differ by no more than this anywhere is monochrome
+LUMA = (0.299, 0.587, 0.114)  # BT.601 weights of R, G, B: the luma every brightness here is measured in
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ def decompose_pair(model, x1: torch.Tensor, x2: torch.Tensor, tile: int = 0, ove
 def mean_luma(x: torch.Tensor) -> float:
     """Mean BT.601 luma in [0, 1] of a (1, 3, H, W) frame, as the uint8 conversion will see it."""
     channel_means = x[0].float().clamp(0, 1).mean(dim=(1, 2))  # the mean is linear: weigh the channels' means
-    return float(channel_means @ channel_means.new_tensor([0.299, 0.587, 0.114]))
+    return float(channel_means @ channel_means.new_tensor(LUMA))
 
 
 def is_monochrome(rgb: np.ndarray) -> bool:
@@ -231,7 +232,7 @@ def is_monochrome(rgb: np.ndarray) -> bool:
 def monochrome(d: Decomposition) -> Decomposition:
     """``d`` without colour, for a monochrome input frame: R and S each their BT.601 luma in all three channels,
     and ``y = r * s``."""
-    weights = d.r.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    weights = d.r.new_tensor(LUMA).view(1, 3, 1, 1)
     r, s = ((x * weights).sum(dim=1, keepdim=True).expand_as(x) for x in (d.r, d.s))
     return Decomposition(r * s, r, s)
 
@@ -254,7 +255,7 @@ def _exposed(step: PairStep, held, partner, control: ExposureController | None,
         return step.decompose(held, partner)
 
     def delivered(d: Decomposition) -> float:
-        return mean_luma(d.y if picture is None else d.y[..., picture.top:picture.bottom, picture.left:picture.right])
+        return mean_luma(d.y if picture is None else d.y[picture.window])
 
     d = _rolled_off(step.decompose(held, partner, control.ask(record)))
     tries = CALIBRATION_TRIES if record.calibrate else 0
@@ -304,10 +305,7 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
     def finish(frame: _Frame, partner: _Frame) -> Decomposition:
         """Frame's decomposition with its partner, then the noise filters, its bars and its greyness."""
         d = _exposed(step, frame.held, partner.held, control, frame.record, frame.picture)
-        if frame.picture is None:
-            d = filters(d)
-        else:
-            d = keep_bars(inside_picture(d, frame.picture, filters), frame.rgb, frame.picture)
+        d = filters(d) if frame.picture is None else filtered_inside_bars(d, frame.rgb, frame.picture, filters)
         return monochrome(d) if frame.grey else d
 
     for index, (key, rgb) in enumerate(items):
