@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from llve.data.video_io import VideoColor
 from llve.models import build_model
 from llve.models.weights import save_model
 
@@ -28,19 +29,29 @@ def synthetic_frames(n: int, height: int, width: int, seed: int = 0) -> list[np.
 
 
 def write_clip(path: Path, frames: list[np.ndarray], fps: int = 12, codec: str = "libx264",
-               with_audio: bool = False, rotation: int = 0) -> Path:
-    """Write frames with PyAV (optionally with a sine audio track, to test audio copying, and a display rotation
-    in degrees counter-clockwise, as phones store portrait clips)."""
+               with_audio: bool = False, rotation: int = 0, pix_fmt: str | None = None,
+               color: VideoColor | None = None, options: dict | None = None) -> Path:
+    """Write frames (uint8, or uint16 for 16-bit RGB) with PyAV: optionally with a sine audio track, to test audio
+    copying; a display rotation in degrees counter-clockwise, as phones store portrait clips; a colour description
+    (matrix, range, primaries, transfer), by which the frames are converted and which the stream records."""
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate=fps)
+        stream = out.add_stream(codec, rate=fps, options=options or {})
         stream.width, stream.height = w, h
         if rotation:
             stream.set_display_rotation(rotation)
-        stream.pix_fmt = "yuv420p" if codec == "libx264" else "yuv444p" if codec == "ffv1" else stream.pix_fmt
+        stream.pix_fmt = pix_fmt or ("yuv420p" if codec == "libx264" else "yuv444p" if codec == "ffv1"
+                                     else stream.pix_fmt)
+        if color is not None:
+            context = stream.codec_context
+            context.colorspace, context.color_range = color.colorspace, color.color_range
+            context.color_primaries, context.color_trc = color.primaries, color.trc
         audio = out.add_stream("aac", rate=16000) if with_audio else None
         for i, rgb in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le" if rgb.dtype == np.uint16 else "rgb24")
+            if color is not None:
+                frame = frame.reformat(format=stream.pix_fmt, dst_colorspace=color.colorspace,
+                                       dst_color_range=color.color_range)
             frame.pts = i
             frame.time_base = Fraction(1, fps)
             out.mux(stream.encode(frame))

@@ -70,21 +70,12 @@ def test_the_output_keeps_the_inputs_colour_matrix_and_range(tmp_path, colorspac
     so a player shows input and output alike; the blacks of a full-range clip stay where they were."""
     import av
 
-    from llve.data.video_io import VideoWriter, probe_video
+    from llve.data.video_io import VideoColor, VideoWriter, probe_video
 
     rgb = np.zeros((32, 48, 3), np.uint8)
     rgb[:, :16], rgb[:, 16:32], rgb[:, 32:] = (220, 30, 40), (20, 180, 60), (6, 6, 9)
-    src = tmp_path / "in.mp4"
-    with av.open(str(src), "w") as c:
-        s = c.add_stream("libx264", rate=10, options={"crf": "8"})
-        s.width, s.height, s.pix_fmt = 48, 32, "yuv420p"
-        s.codec_context.colorspace, s.codec_context.color_range = colorspace, color_range
-        for i in range(2):
-            f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-                format="yuv420p", dst_colorspace=colorspace, dst_color_range=color_range)
-            f.pts = i
-            c.mux(s.encode(f))
-        c.mux(s.encode(None))
+    src = write_clip(tmp_path / "in.mp4", [rgb, rgb], fps=10, color=VideoColor(colorspace, color_range),
+                     options={"crf": "8"})
     info = probe_video(src)
     assert (info.color.colorspace, info.color.color_range) == (colorspace, color_range)
     frames = [f for f, _ in read_video(src)]
@@ -105,22 +96,14 @@ def test_a_10_bit_hlg_phone_clip_is_enhanced_and_keeps_its_hdr_tags(tmp_path):
     import av
 
     from llve.cli import main
+    from llve.data.video_io import VideoColor
 
     if "libx265" not in av.codecs_available:
         pytest.skip("this PyAV build has no HEVC encoder to make the clip")
     ramp = np.linspace(0.02, 0.12, 64)[None, :, None] * np.array([1.0, 0.9, 0.8])
     rgb = (np.broadcast_to(ramp, (48, 64, 3)) * 65535).astype(np.uint16)
-    src = tmp_path / "phone_hdr.mp4"
-    with av.open(str(src), "w") as c:
-        s = c.add_stream("libx265", rate=10, options={"x265-params": "log-level=error"})
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p10le"
-        cc = s.codec_context
-        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 9, 18, 9, 1  # BT.2020, HLG, limited
-        for i in range(3):
-            f = av.VideoFrame.from_ndarray(rgb, format="rgb48le").reformat(format="yuv420p10le", dst_colorspace=9)
-            f.pts = i
-            c.mux(s.encode(f))
-        c.mux(s.encode(None))
+    src = write_clip(tmp_path / "phone_hdr.mp4", [rgb] * 3, fps=10, codec="libx265", pix_fmt="yuv420p10le",
+                     color=VideoColor(9, 1, 9, 18), options={"x265-params": "log-level=error"})  # BT.2020, HLG
     out = tmp_path / "out.mp4"
     assert main(["enhance", str(src), "-o", str(out), "--quiet"]) == 0
     with av.open(str(out)) as c:
