@@ -50,7 +50,7 @@ def davis_scores(**options) -> tuple[float, float]:
 def strength_sweep(strengths: list[float]) -> None:
     clips = real_clips()
     for strength in strengths:
-        spatial.STRENGTH = strength  # the stream builds its SpatialFilter() with the module's strength
+        spatial.STRENGTH = strength  # the stream builds its SpatialFilter with the module's STRENGTH (x denoise)
         options = {"spatial_filter": "on" if strength else "off"}
         noise = np.mean([[noise_sigma(o, level=k) for k in (1, 2, 3)]
                          for c in clips for o in Enhancer(**options).enhance_frames(c)], axis=0)

@@ -59,8 +59,8 @@ def flat_noise(half: np.ndarray) -> np.ndarray:
 class SpatialFilter:
     """Filters the decompositions of one stream, frame after frame (keep one per stream: it remembers the noise)."""
 
-    def __init__(self, strength: float | None = None):
-        self.strength = STRENGTH if strength is None else strength  # read now: scripts may set STRENGTH
+    def __init__(self, strength: float = STRENGTH):
+        self.strength = strength
         self.noise: np.ndarray | None = None   # per channel, in the output's units
 
     def __call__(self, d: Decomposition) -> Decomposition:
