@@ -31,7 +31,7 @@ def main(tb_dir: str, out: str) -> None:
         axes[1].plot([p.step for p in points], [p.value for p in points], marker="o", label=tag)
     if val:
         axes[1].set_xlabel("iteration")
-        axes[1].set_title("validation (36 held-out real pairs)")
+        axes[1].set_title("validation: PSNR of the trainer's held-out quick check (dB)")
         axes[1].legend()
     fig.tight_layout()
     fig.savefig(out, dpi=110)

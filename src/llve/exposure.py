@@ -36,10 +36,12 @@ SMOOTHING_FRAMES = 12.0       # time constant of the scene-brightness average, i
 CUT_RATIO = 2.5               # a jump in input brightness by this factor (either way) is a scene cut
 FEEDBACK_GAIN = 0.5           # share of the log error corrected per frame
 MAX_CORRECTION = 2.0          # the request stays within target / 2 .. target * 2
-CALIBRATION_TRIES = 3         # extra decodes of a stream's first frame (and the first after a cut)
+CALIBRATION_TRIES = 3         # extra decodes of a stream's first frame (and the first after a cut) ...
+CALIBRATION_TOLERANCE = 0.0025  # ... until it lands this close (log error, 0.25%): the feedback takes up the rest
+                                # on the next frame, where a larger miss would show as a step in brightness
 NOT_DARK = 0.3                # an input brighter than this on average (77/255) is not low light: the log says so
 MAX_GAIN = 100.0              # auto lifts a scene at most this much in linear light (the darkest training exposure)
-HIGHLIGHT_KNEE = 0.85         # illumination S above this is rolled off smoothly ...
+HIGHLIGHT_KNEE = 0.90         # illumination S above this is rolled off smoothly ...
 HIGHLIGHT_CEILING = 0.98      # ... towards this ceiling, which it never reaches (below the clipping level)
 
 
@@ -139,7 +141,7 @@ class ExposureController:
 
     def observe(self, record: ExposureRecord, output_luma: float, gain: float = FEEDBACK_GAIN) -> bool:
         """Learn from the mean luma (0-1) the network delivered for ``record``'s frame; return True when the frame
-        missed its target by more than 1%.
+        missed its target by more than CALIBRATION_TOLERANCE.
 
         ``gain=1`` corrects the whole brightness error at once: used to calibrate on a stream's first frame (and
         after a cut), which is then decoded again, so single images land on their target too.
@@ -148,7 +150,7 @@ class ExposureController:
         error = math.log(record.target) - math.log(max(output_luma, 1e-4))
         limit = math.log(MAX_CORRECTION)
         self.correction = float(np.clip(self.correction + gain * error, -limit, limit))
-        return abs(error) > 0.01
+        return abs(error) > CALIBRATION_TOLERANCE
 
     def summary(self) -> dict:
         """What was chosen, for the log and the output's metadata."""

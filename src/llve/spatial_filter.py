@@ -22,7 +22,7 @@ from llve.metrics import haar_diagonal
 from llve.models import Decomposition
 from llve.temporal_filter import hwc
 
-STRENGTH = 6.0        # variation within a window below STRENGTH noise deviations is smoothed away
+STRENGTH = 7.2        # variation within a window below STRENGTH noise deviations is smoothed away (6 before session 7)
 RADIUS = 2            # window radius at half size: 5x5 there, about 10x10 at full size
 FLAT_SHARE = 0.1      # the noise is read in the flattest tenth of the frame (flat_noise)
 FLAT_SCALE = 3.29     # turns that tenth's mean |Haar detail| of 2x2 blocks into the deviation of white noise

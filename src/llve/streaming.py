@@ -70,7 +70,7 @@ class StreamOptions:
             to frame; ``auto``: on for networks with exposure control, off for the others; ``off``.
         denoise: strength of both filters, where they run: 1 as measured in MODEL_CARD.md, 0 none (as ``off``),
             2 twice as strong (the spatial filter's threshold doubles; the temporal filter keeps
-            ``1 - (1 - 0.75) ** 2`` = 94% of the history where it agrees, not 75%), up to :data:`MAX_DENOISE`.
+            ``1 - (1 - 0.81) ** 2`` = 96% of the history where it agrees, not 81%), up to :data:`MAX_DENOISE`.
     """
 
     pairing: Literal["next", "self"] = "next"

@@ -18,7 +18,7 @@ import torch
 from llve.correspondence.warp import warp_np
 from llve.models import Decomposition
 
-STRENGTH = 0.75       # weight of the warped history where it agrees with the frame exactly
+STRENGTH = 0.81       # weight of the warped history where it agrees with the frame exactly (0.75 before session 7)
 TOLERANCE = 8 / 255   # output-level difference (after a 5x5 mean) at which that weight has fallen to 1/e
 FLOW_SCALE = 2        # optical flow on frames downscaled by this factor: noise-robust and cheap
 MIN_FLOW_SIZE = 16    # DIS needs frames of some size: smaller ones (thumbnails, tests) pass unfiltered
