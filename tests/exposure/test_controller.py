@@ -133,8 +133,6 @@ def test_the_correction_is_bounded():
 
 
 def test_highlight_roll_off_is_the_identity_below_the_knee_smooth_monotone_and_below_the_ceiling():
-    import torch
-
     from llve.exposure import HIGHLIGHT_CEILING, HIGHLIGHT_KNEE, roll_off_highlights
 
     s = torch.linspace(0, 1, 1001, dtype=torch.float64)
