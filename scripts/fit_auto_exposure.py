@@ -1,4 +1,4 @@
-"""Fit ``auto``'s exposure curve (llve.exposure.AUTO_PIVOT / AUTO_POWER) to real ground truths.
+"""Fit ``auto``'s exposure curve (llve.stream.exposure.AUTO_PIVOT / AUTO_POWER) to real ground truths.
 
 For every training pair of the default recipe's LOL and SICE sources (configs/default.yaml; held-out parts are
 skipped), take the input's mean luma x and the ground truth's mean luma y, and find the curve
@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 import yaml
 
-from llve import exposure
-from llve.data.low_light_camera import mean_luma
+from llve.core.image import mean_luma_unit as mean_luma
+from llve.stream import exposure
 
 
 def luma(path: Path) -> float:
@@ -46,8 +46,8 @@ def main() -> None:
     recipe = yaml.safe_load(open("configs/default.yaml"))
     data = [pairs(s) for s in recipe["data"]["train"] if s["name"] in ("lol", "sice")]
     low, high = exposure.AUTO_RANGE
-    best = min(((float(np.mean(errors(lambda x: np.clip(t0 * (x / 0.03) ** p, low, high), data, False))), t0, p)
-                for t0 in np.arange(0.20, 0.60, 0.01) for p in np.arange(0.0, 0.80, 0.02)))
+    best = min((float(np.mean(errors(lambda x: np.clip(t0 * (x / 0.03) ** p, low, high), data, False))), t0, p)  # noqa: B023
+                for t0 in np.arange(0.20, 0.60, 0.01) for p in np.arange(0.0, 0.80, 0.02))
     _, t0, p = best
     fitted = lambda x: np.clip(t0 * (x / 0.03) ** p, low, high)  # noqa: E731
     current = np.vectorize(exposure.auto_target)

@@ -2,7 +2,7 @@
 
 Scores the bundled network on the LOL scene split with each pair asked for its ground truth's brightness times
 FACTOR, clipped to [LO, HI] (issue 13's band for real footage is 80-170/255 = 0.314-0.667): an `auto` that guessed
-the ground truth's brightness with that error. Patches `llve.evaluate._gt_brightness`, then runs `llve test`.
+the ground truth's brightness with that error. Patches `llve.evaluate.protocol._gt_brightness`, then runs `llve test`.
 
     python scripts/lol_exposure_sensitivity.py OUT [--factor 1.0] [--lo 0.314] [--hi 0.667]
 """
@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 
-import llve.evaluate as evaluate
+import llve.evaluate.protocol as evaluate
 from llve.cli import main
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

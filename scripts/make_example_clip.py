@@ -7,8 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from llve.data.frames import list_frames, read_frame
-from llve.data.video_io import VideoWriter, probe_video
+from llve.media.frames import list_frames, read_frame
+from llve.media.video import VideoWriter, probe_video
 
 SOURCE = Path("../shared/data/clean_video/tree.avi")
 TARGET = Path("examples/dark_tree.mp4")

@@ -11,8 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from llve.data.frames import list_frames, read_frame
-from llve.inference import Enhancer
+from llve.media.frames import list_frames, read_frame
+from llve.run.enhancer import Enhancer
 
 CLIPS = ["../shared/data/real_dark/clip11", "../shared/data/real_dark/clip101", "../shared/data/real_dark/clip661",
          "../shared/data/real_dark/clip1021", "data/val/davis_dark/low/libby-dark"]

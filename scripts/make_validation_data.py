@@ -3,7 +3,7 @@
 Writes, in the generic folder layout of ``llve test`` (ROOT/low/<seq>/*.png, ROOT/high/<seq>/*.png):
 
 * data/val/davis_dark: the three held-out DAVIS videos (configs/default.yaml), first 24 frames at full size,
-  each darkened by two fixed cameras (llve.data.low_light_camera): ``dim`` (1/8 exposure) and ``dark`` (1/60 exposure,
+  each darkened by two fixed cameras (llve.data.camera): ``dim`` (1/8 exposure) and ``dark`` (1/60 exposure,
   heavier read noise, chroma noise, banding, JPEG);
 * data/val/sice: the 20 held-out SICE stacks, darkest shot -> fused reference, one frame each;
 * data/val/lol_scenes: the LOL pairs of the 34 held-out scenes (54 files), one frame each.
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from llve.data.frames import list_frames, read_frame, write_frame
-from llve.data.low_light_camera import LowLightParams, darken
-from llve.data.video_io import read_video
+from llve.data.camera import LowLightParams, darken
+from llve.media.frames import list_frames, read_frame, write_frame
+from llve.media.video import read_video
 
 SHARED = Path("../shared/data")
 OUT = Path("data/val")

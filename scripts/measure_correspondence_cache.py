@@ -11,11 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from llve.correspondence import build_backend
-from llve.correspondence.cache import CorrespondenceCache
 from llve.data.datasets import PairDataset, SamplingConfig
-from llve.data.frames import list_frames, read_frame, write_frame
 from llve.data.sources import SourceConfig
+from llve.flow import build_backend
+from llve.flow.cache import CorrespondenceCache
+from llve.media.frames import list_frames, read_frame, write_frame
 
 CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clean_video" / "realbasicvsr_demo_000"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import cv2
 
-from llve.data.frames import write_frame
-from llve.data.video_io import read_video
+from llve.media.frames import write_frame
+from llve.media.video import read_video
 
 
 def main(src: str = "../shared/data/clean_video/davis2016", dst: str = "data/davis_half") -> None:

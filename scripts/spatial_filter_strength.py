@@ -9,7 +9,8 @@ gamma+nlm's brightness, 98/255) and ``data/val/davis_dark`` (each sequence at it
 * ``--denoise``, which scales both filters (docs/exposure.md, "How strong"):
   ``python scripts/spatial_filter_strength.py --denoise --same 1 0 0.5 1.5 2 3``
 
-Prints the real clips' noise (:func:`llve.metrics.noise_sigma`: at 1x1, 2x2 and 4x4 blocks for the strength sweep,
+Prints the real clips' noise (:func:`llve.evaluate.metrics.noise_sigma`: at 1x1, 2x2 and 4x4 blocks for the strength
+sweep,
 2x2 per clip for the denoise sweep) and the DAVIS PSNR / SSIM (every frame / every 4th frame). Run from the
 repository root after ``python scripts/make_validation_data.py``.
 """
@@ -20,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-import llve.spatial_filter as spatial
-from llve.data.frames import list_frames, read_frame
-from llve.inference import Enhancer
-from llve.metrics import mean_luma, noise_sigma, psnr, ssim
+import llve.stream.spatial_filter as spatial
+from llve.core.image import mean_luma_255 as mean_luma
+from llve.evaluate.metrics import noise_sigma, psnr, ssim
+from llve.media.frames import list_frames, read_frame
+from llve.run.enhancer import Enhancer
 
 REAL = Path("../shared/data/real_dark")
 DAVIS = Path("data/val/davis_dark")

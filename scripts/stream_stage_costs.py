@@ -1,7 +1,7 @@
 """Where a streamed frame's time goes: encode, decompose, highlight roll-off and the two noise filters, per model.
 
-Wraps those stages of ``llve.streaming`` with timers and streams noise frames (values in [0, 0.2]) through
-:class:`llve.inference.Enhancer`, as ``llve bench --mode stream`` does. Models as ``llve bench --model`` takes them.
+Wraps those stages of ``llve.stream.pipeline`` with timers and streams noise frames (values in [0, 0.2]) through
+:class:`llve.run.enhancer.Enhancer`, as ``llve bench --mode stream`` does. Models as ``llve bench --model`` takes them.
 
     python scripts/stream_stage_costs.py default weights/default_v1.safetensors [--size 960x512] [--frames 30]
 """
@@ -15,10 +15,11 @@ import time
 import numpy as np
 import torch
 
-import llve.streaming as streaming
-from llve import spatial_filter, temporal_filter
-from llve.bench import build_from_spec, parse_size
-from llve.inference import Enhancer
+import llve.stream.pipeline as streaming
+from llve.bench.benchmark import build_from_spec, parse_size
+from llve.core.image import tensor_to_uint8
+from llve.run.enhancer import Enhancer
+from llve.stream import spatial_filter, temporal_filter
 
 SPENT: dict[str, list[float]] = collections.defaultdict(list)
 
@@ -45,7 +46,7 @@ def main() -> None:
     spatial_filter.SpatialFilter.__call__ = timed("spatial", spatial_filter.SpatialFilter.__call__)
     height, width = parse_size(args.size)
     g = torch.Generator().manual_seed(0)
-    frames = [streaming.to_uint8(torch.rand(1, 3, height, width, generator=g) * 0.2) for _ in range(4)]
+    frames = [tensor_to_uint8(torch.rand(1, 3, height, width, generator=g) * 0.2) for _ in range(4)]
     for spec in args.models:
         results = Enhancer(model=build_from_spec(spec), device="cpu").enhance_frames(itertools.cycle(frames))
         for _ in range(3):  # warm-up, and the first frame's exposure calibration

@@ -1,7 +1,8 @@
 """The README's screenshot of ``llve view`` and the time from upload to first preview, in headless Chromium.
 
 Makes a 10 s 640x360 dark clip from OpenCV's vtest.avi sample (in ../shared) with ``llve synth``, serves
-``llve view``, uploads the clip three times (a fresh page each time), prints the seconds from upload to the first preview
+``llve view``, uploads the clip three times (a fresh page each time), prints the seconds from upload to the first
+preview
 frame and to the complete preview, and saves docs/viewer.jpg. Needs the view extra, playwright and Debian's chromium.
 
 Run from the repository root:  python -m scripts.viewer_screenshot
@@ -14,10 +15,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import cv2
-
-from llve.data.frames import list_frames, read_frame
-from llve.data.video_io import VideoInfo, VideoWriter
 from tests.view.browser import chromium_page, running_viewer, upload
+
+from llve.media.frames import list_frames, read_frame
+from llve.media.video import VideoInfo, VideoWriter
 
 SOURCE = Path("../shared/data/clean_video/vtest.avi")
 TARGET = Path("docs/viewer.jpg")

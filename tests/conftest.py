@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from llve.data.video_io import VideoColor
+from llve.media.video import VideoColor
 from llve.models import build_model
 from llve.models.weights import save_model
 

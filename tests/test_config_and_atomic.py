@@ -4,9 +4,9 @@ from typing import Literal
 
 import pytest
 
-from llve.atomic import atomic_output
-from llve.config import from_dict, load_yaml
-from llve.errors import UserInputError
+from llve.core.atomic import atomic_output
+from llve.core.config import from_dict, load_yaml
+from llve.core.errors import UserInputError
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The README's promises, run as a user runs them: ``python -m llve`` in a subprocess on small files made here.
 
-Each test is one promise under hostile but fair use (issue 12): nothing the user did not ask to replace is
+Each test is one promise under hostile but fair use: nothing the user did not ask to replace is
 replaced, damage is said, and a user's mistake is one line ``llve: error: ...`` with exit status 2.
 """
 import os
@@ -18,8 +18,10 @@ import numpy as np
 import pytest
 import yaml
 
-from llve.data.frames import write_frame
+from llve.media.frames import write_frame
 from tests.conftest import synthetic_frames, write_clip
+
+pytestmark = pytest.mark.slow  # end-to-end: subprocesses, encoders, servers
 
 
 def llve(*args, cwd=None, preexec_fn=None, check_rc=None) -> subprocess.CompletedProcess:
@@ -147,7 +149,7 @@ def test_a_truncated_video_is_enhanced_up_to_the_cut_with_a_warning(tmp_path, ti
 
 
 def test_a_whole_video_gives_no_truncation_warning(tmp_path, capsys):
-    from llve.data.video_io import read_video
+    from llve.media.video import read_video
 
     for name, options in (("a.mkv", None), ("b.mp4", {"movflags": "faststart"}), ("c.mp4", None)):
         assert len(list(read_video(noisy_clip(tmp_path / name, options=options)))) == 60

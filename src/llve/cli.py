@@ -1,7 +1,7 @@
 """The ``llve`` command: parses arguments and calls the library. No logic of its own lives here.
 
 Each subcommand is a pair: ``_add_<name>(subparsers)`` declares its arguments, ``_run_<name>(args)`` calls the
-library. A :class:`~llve.errors.UserInputError` anywhere becomes ``llve: error: ...`` and exit status 2.
+library. A :class:`~llve.core.errors.UserInputError` anywhere becomes ``llve: error: ...`` and exit status 2.
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import sys
 import threading
 from pathlib import Path
 
-from llve.errors import UserInputError, warn
+from llve.core.errors import UserInputError, warn
 
-FILTER_SETTINGS = ("auto", "on", "off")  # --temporal-filter / --spatial-filter, as llve.streaming.StreamOptions
+FILTER_SETTINGS = ("auto", "on", "off")  # --temporal-filter / --spatial-filter, as llve.stream.pipeline.StreamOptions
 
 
 def _add_enhance(sub: argparse._SubParsersAction) -> None:
@@ -65,7 +65,7 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
 
 def _add_noise_filters(p: argparse.ArgumentParser, default: str | None, temporal_help: str, spatial_help: str
                        ) -> None:
-    """--temporal-filter, --spatial-filter and --denoise, as llve.streaming.StreamOptions takes them."""
+    """--temporal-filter, --spatial-filter and --denoise, as llve.stream.pipeline.StreamOptions takes them."""
     p.add_argument("--temporal-filter", default=default, choices=FILTER_SETTINGS, help=temporal_help)
     p.add_argument("--spatial-filter", default=default, choices=FILTER_SETTINGS, help=spatial_help)
     p.add_argument("--denoise", type=float, default=1.0 if default else None, metavar="STRENGTH",
@@ -74,13 +74,13 @@ def _add_noise_filters(p: argparse.ArgumentParser, default: str | None, temporal
 
 
 def _run_enhance(args: argparse.Namespace) -> None:
-    from llve.batch import EnhancerSpec
+    from llve.batch.jobs import EnhancerSpec
 
     spec = EnhancerSpec(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
                         backend=args.backend, exposure=args.exposure, temporal_filter=args.temporal_filter,
                         spatial_filter=args.spatial_filter, denoise=args.denoise)
     if len(args.input) == 1 and args.shard is None and args.engine == "local":
-        from llve.enhance import enhance_path
+        from llve.run.enhance import enhance_path
 
         enhancer = spec.build()
         out = enhance_path(enhancer, args.input[0], args.output, components_dir=args.components,
@@ -95,13 +95,13 @@ def _run_enhance(args: argparse.Namespace) -> None:
 def _run_batch(args: argparse.Namespace, spec) -> None:
     from tqdm import tqdm
 
-    from llve.batch import Shard, parse_shard, run_batch
+    from llve.batch.jobs import Shard, parse_shard, run_batch
 
     if (args.shard or args.engine == "ray") and not args.output:
         raise UserInputError("--shard and --engine ray need -o OUTDIR (a folder every process sees)")
     engine = None
     if args.engine == "ray":
-        from llve.ray_engine import RaySettings, ray_engine
+        from llve.batch.ray_engine import RaySettings, ray_engine
 
         engine = ray_engine(RaySettings(args.ray_address, args.cpus_per_task, args.gpus_per_task))
     elif args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task:
@@ -136,7 +136,7 @@ def _add_manifest(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_manifest(args: argparse.Namespace) -> None:
-    from llve.batch import manifest_report
+    from llve.batch.jobs import manifest_report
 
     text, failed = manifest_report(args.folder, jsonl=args.jsonl)
     print(text)
@@ -172,8 +172,8 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_test(args: argparse.Namespace) -> None:
-    from llve.config import from_dict, load_yaml
-    from llve.evaluate import EvalConfig, evaluate_to_folder
+    from llve.core.config import from_dict, load_yaml
+    from llve.evaluate.protocol import EvalConfig, evaluate_to_folder
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
     overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
@@ -217,8 +217,8 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_synth(args: argparse.Namespace) -> None:
-    from llve.data.low_light_camera import SynthRanges
-    from llve.synth_dataset import SynthOptions, synthesize
+    from llve.data.camera import SynthRanges
+    from llve.data.synth import SynthOptions, synthesize
 
     lo, hi = args.exposure
     if not 0 < lo <= hi <= 1 or args.stride < 1 or args.still_frames < 2:
@@ -241,8 +241,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> None:
-    from llve.train import train
-    from llve.train_config import load_config
+    from llve.train.config import load_config
+    from llve.train.loop import train
 
     primary = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 talks
     notify = (lambda msg: print(msg, file=sys.stderr)) if primary else (lambda msg: None)
@@ -283,8 +283,8 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> None:
-    from llve.bench import BenchSettings, parse_size, run_bench, write_report
-    from llve.streaming import StreamOptions
+    from llve.bench.benchmark import BenchSettings, parse_size, run_bench, write_report
+    from llve.stream.pipeline import StreamOptions
 
     settings = BenchSettings(
         sizes=tuple(parse_size(s) for s in (args.size or ["960x512"])),
@@ -314,9 +314,9 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> None:
-    from llve.export import export_onnx
     from llve.models import arch_name, build_model
     from llve.models.weights import load_model
+    from llve.run.export import export_onnx
 
     if Path(args.onnx).exists() and not args.overwrite:
         raise UserInputError(f"output exists: {args.onnx} (pass --overwrite to replace it)")
@@ -346,7 +346,7 @@ def _add_view(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_view(args: argparse.Namespace) -> None:
-    from llve.view import LOCAL_HOSTS, ViewerConfig, serve
+    from llve.view.app import LOCAL_HOSTS, ViewerConfig, serve
 
     if not 0 <= args.port < 65536 or args.max_upload_mb < 1:
         raise UserInputError("need 0 <= --port < 65536 and --max-upload-mb >= 1")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llve.batch import Shard, assign_shards, parse_shard, read_manifests
+from llve.batch.jobs import Shard, assign_shards, parse_shard, read_manifests
 from llve.cli import main
 from tests.batch.helpers import decode, make_clips, manifest_lines
 from tests.conftest import synthetic_frames, write_clip

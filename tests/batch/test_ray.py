@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llve.batch import EnhancerSpec, run_batch
+from llve.batch.jobs import EnhancerSpec, run_batch
 from tests.batch.helpers import decode, make_clips
 
 ray = pytest.importorskip("ray")
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def ray_workers(title: str) -> list[int]:
 
 
 def test_ray_outputs_equal_the_single_process_outputs_frame_for_frame(tmp_path, tiny_weights, local_ray):
-    from llve.ray_engine import ray_engine
+    from llve.batch.ray_engine import ray_engine
 
     clips = make_clips(tmp_path / "in")
     spec = EnhancerSpec(str(tiny_weights))
@@ -81,7 +81,7 @@ def test_ray_outputs_equal_the_single_process_outputs_frame_for_frame(tmp_path, 
 
 
 def test_a_ray_worker_killed_in_the_middle_of_a_task_is_retried(tmp_path, tiny_weights, local_ray):
-    from llve.ray_engine import ray_engine
+    from llve.batch.ray_engine import ray_engine
 
     clips = make_clips(tmp_path / "in", count=4, frames=6, long=150)  # clip0 is long: time to kill it
     out = tmp_path / "out"

@@ -1,10 +1,10 @@
-"""Helper threads of llve.data.background: order kept, errors raised in the caller, nothing left running."""
+"""Helper threads of llve.media.background: order kept, errors raised in the caller, nothing left running."""
 import threading
 import time
 
 import pytest
 
-from llve.data.background import OrderedWorker, prefetch
+from llve.media.background import OrderedWorker, prefetch
 
 
 def test_prefetch_keeps_order_and_reads_ahead_boundedly():

@@ -3,9 +3,9 @@ import cv2
 import numpy as np
 import pytest
 
-from llve.data.frames import list_frames, read_frame, write_frame
+from llve.core.errors import UserInputError
 from llve.data.sequences import folder_sequences, sdsd_sequences, smid_sequences
-from llve.errors import UserInputError
+from llve.media.frames import list_frames, read_frame, write_frame
 
 
 def test_natural_order(tmp_path):
@@ -73,7 +73,7 @@ def test_generic_folders(tmp_path):
 
 
 def test_downscale_and_resize_to_are_the_one_resize_rule_of_each_kind():
-    from llve.data.frames import downscale, resize_to
+    from llve.media.frames import downscale, resize_to
 
     img = np.zeros((30, 80, 3), np.uint8)
     assert downscale(img, 0) is img and downscale(img, 80) is img      # 0 keeps; never enlarges

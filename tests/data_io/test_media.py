@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from llve.data.frames import read_frame, write_frame
-from llve.data.media import FrameSink, FrameSource
-from llve.data.video_io import read_video
-from llve.errors import UserInputError
+from llve.core.errors import UserInputError
+from llve.media.endpoints import FrameSink, FrameSource
+from llve.media.frames import read_frame, write_frame
+from llve.media.video import read_video
 from tests.conftest import synthetic_frames, write_clip
 
 
@@ -70,7 +70,7 @@ def test_the_output_keeps_the_inputs_colour_matrix_and_range(tmp_path, colorspac
     so a player shows input and output alike; the blacks of a full-range clip stay where they were."""
     import av
 
-    from llve.data.video_io import VideoColor, VideoWriter, probe_video
+    from llve.media.video import VideoColor, VideoWriter, probe_video
 
     rgb = np.zeros((32, 48, 3), np.uint8)
     rgb[:, :16], rgb[:, 16:32], rgb[:, 32:] = (220, 30, 40), (20, 180, 60), (6, 6, 9)
@@ -96,7 +96,7 @@ def test_a_10_bit_hlg_phone_clip_is_enhanced_and_keeps_its_hdr_tags(tmp_path):
     import av
 
     from llve.cli import main
-    from llve.data.video_io import VideoColor
+    from llve.media.video import VideoColor
 
     if "libx265" not in av.codecs_available:
         pytest.skip("this PyAV build has no HEVC encoder to make the clip")

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from llve.cli import main
+from llve.core.image import linear_to_srgb, srgb_to_linear
+from llve.data.camera import LowLightParams, darken, darken_linear
 from llve.data.sequences import folder_sequences
-from llve.data.low_light_camera import LowLightParams, darken, darken_linear, linear_to_srgb, srgb_to_linear
 from tests.conftest import synthetic_frames, write_clip
 
 
@@ -67,7 +68,7 @@ def test_synth_refuses_existing_sequence_and_missing_input(tmp_path, capsys):
 
 
 def test_stills_become_moving_clips(tmp_path):
-    from llve.data.frames import read_frame, write_frame
+    from llve.media.frames import read_frame, write_frame
 
     stills = tmp_path / "stills"
     stills.mkdir()
@@ -82,7 +83,8 @@ def test_stills_become_moving_clips(tmp_path):
 
 
 def test_reexpose_keeps_gain_one_and_never_clips_new_pixels():
-    from llve.data.low_light_camera import mean_luma, reexpose
+    from llve.core.image import mean_luma_unit as mean_luma
+    from llve.data.camera import reexpose
 
     rng = np.random.default_rng(3)
     img = rng.integers(0, 256, (48, 48, 3)).astype(np.uint8)
@@ -96,7 +98,7 @@ def test_reexpose_keeps_gain_one_and_never_clips_new_pixels():
 
 
 def test_camera_extras_add_banding_chroma_and_compression():
-    from llve.data.low_light_camera import LowLightParams, darken
+    from llve.data.camera import LowLightParams, darken
 
     flat = np.full((64, 64, 3), 128, np.uint8)
     plain = LowLightParams(exposure=0.2, cast=(1, 1, 1), full_well=1e6, read_noise=1e-5, seed=0)

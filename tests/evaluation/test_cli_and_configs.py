@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import texture
 
-from llve.baselines import BASELINES
-from llve.config import from_dict, load_yaml
-from llve.evaluate import EvalConfig
+from conftest import texture
+from llve.core.config import from_dict, load_yaml
+from llve.evaluate.baselines import BASELINES
+from llve.evaluate.protocol import EvalConfig
+
+pytestmark = pytest.mark.slow  # end-to-end: subprocesses, encoders, servers
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("test_*.yaml"))
 

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from llve.baselines import BASELINES, gamma_nlm
-from llve.metrics import log_flicker, mean_luma, newly_clipped, noise_sigma, relative_flicker
+from llve.core.image import mean_luma_255 as mean_luma
+from llve.evaluate.baselines import BASELINES, gamma_nlm
+from llve.evaluate.metrics import log_flicker, newly_clipped, noise_sigma, relative_flicker
 
 
 def test_newly_clipped_counts_only_pixels_the_enhancement_clipped():
@@ -44,14 +45,17 @@ def test_gamma_nlm_brightens_and_removes_noise():
     ref = BASELINES["gamma"](noisy)
     assert out.shape == noisy.shape and out.dtype == np.float32
     assert out.mean() > 3 * noisy.mean()
-    as8 = lambda a: np.round(a * 255).astype(np.uint8)
+
+    def as8(a):
+        return np.round(a * 255).astype(np.uint8)
+
     assert noise_sigma(as8(out)) < 0.5 * noise_sigma(as8(ref))
 
 
 def test_exposure_gt_scores_each_sequence_at_its_ground_truths_brightness(sdsd_tree):
     """`exposure: gt` moves a targeted baseline's output to the ground truth's mean; auto does not."""
     from llve.data.eval_clips import DataConfig
-    from llve.evaluate import EvalConfig, evaluate
+    from llve.evaluate.protocol import EvalConfig, evaluate
 
     data = DataConfig(kind="sdsd", root=str(sdsd_tree), frames=None, size=None)
     runs = {e: evaluate(EvalConfig(data=data, method="gamma", temporal=False, exposure=e)) for e in ("auto", "gt")}
@@ -68,9 +72,9 @@ def test_exposure_gt_scales_methods_without_a_brightness_control(sdsd_tree):
     import torch
 
     from llve.data.eval_clips import DataConfig
-    from llve.evaluate import EvalConfig, evaluate, network_method
-    from llve.inference import Enhancer
+    from llve.evaluate.protocol import EvalConfig, evaluate, network_method
     from llve.models import FastSTCD, FastSTCDConfig
+    from llve.run.enhancer import Enhancer
 
     data = DataConfig(kind="sdsd", root=str(sdsd_tree), frames=None, size=None)
     runs = {e: evaluate(EvalConfig(data=data, method="identity", temporal=False, exposure=e)) for e in ("auto", "gt")}

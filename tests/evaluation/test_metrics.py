@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from llve import metrics
-from llve.correspondence.dis import DISBackend
+from llve.core.image import float_to_uint8, mean_luma_255
+from llve.evaluate import metrics
+from llve.flow.dis import DISBackend
 
 
 def _texture(h=64, w=80, seed=0):
@@ -52,7 +53,7 @@ def test_ssim_grayscale_and_too_small():
 
 def test_to_uint8_clips_and_rounds():
     x = np.array([-0.2, 0.0, 0.5 / 255, 1.5 / 255, 0.998, 1.7])
-    assert metrics.to_uint8(x).tolist() == [0, 0, 0, 2, 254, 255]  # round half to even, like torch.round
+    assert float_to_uint8(x).tolist() == [0, 0, 0, 2, 254, 255]  # round half to even, like torch.round
 
 
 def test_metrics_refuse_float_and_mismatched():
@@ -101,23 +102,23 @@ def test_occluded_pixels_are_masked():
 
 
 def test_brightness_flicker():
-    steady = [metrics.mean_luma(f) for f in _shifted_clip()]
-    flickering = [metrics.mean_luma(np.clip(f.astype(int) + d, 0, 255).astype(np.uint8))
+    steady = [mean_luma_255(f) for f in _shifted_clip()]
+    flickering = [mean_luma_255(np.clip(f.astype(int) + d, 0, 255).astype(np.uint8))
                   for f, d in zip(_shifted_clip(), (0, 20, 0, 20))]
     assert metrics.brightness_flicker(steady) < 2.0
     assert metrics.brightness_flicker(flickering) > 15.0
     assert metrics.brightness_flicker([3.0]) is None
-    assert metrics.mean_luma(np.full((2, 2, 3), [100, 0, 0], np.uint8)) == pytest.approx(29.9)
+    assert mean_luma_255(np.full((2, 2, 3), [100, 0, 0], np.uint8)) == pytest.approx(29.9)
 
 
 def test_streaming_and_protocol_conversions_agree():
-    # llve.inference.to_uint8 (torch, what `llve enhance` writes) must round exactly like the protocol's numpy one.
+    # llve.run.enhancer.to_uint8 (torch, what `llve enhance` writes) must round exactly like the protocol's numpy one.
     import torch
 
-    from llve.streaming import to_uint8 as torch_to_uint8
+    from llve.core.image import tensor_to_uint8 as torch_to_uint8
 
     values = np.concatenate([np.random.default_rng(0).uniform(-0.1, 1.1, 3000),
                              (np.arange(256) + 0.5) / 255.0]).astype(np.float32)  # half-way points included
     image = values[: 3 * 1085].reshape(31, 35, 3)
     tensor = torch.from_numpy(image).permute(2, 0, 1)[None]
-    assert np.array_equal(torch_to_uint8(tensor), metrics.to_uint8(image))
+    assert np.array_equal(torch_to_uint8(tensor), float_to_uint8(image))

@@ -6,17 +6,18 @@ import re
 import numpy as np
 import pytest
 import torch
-from conftest import texture, write_npy_sequence
 
+from conftest import texture, write_npy_sequence
+from llve.core.errors import UserInputError
+from llve.core.image import float_to_uint8
 from llve.data.eval_clips import DataConfig, clip_sources
-from llve.data.frames import write_frame
-from llve.errors import UserInputError
-from llve import metrics
-from llve.evaluate import EvalConfig, evaluate, evaluate_to_folder, network_method
-from llve.inference import Enhancer
+from llve.evaluate import metrics
+from llve.evaluate.protocol import EvalConfig, evaluate, evaluate_to_folder, network_method
+from llve.evaluate.report import results_dict
+from llve.media.frames import write_frame
 from llve.models.stcd import STCD, STCDConfig
 from llve.models.weights import save_model
-from llve.report import results_dict
+from llve.run.enhancer import Enhancer
 
 PSNR_10 = 10 * math.log10(255 ** 2 / 100)  # every value off by 10
 PSNR_5 = 10 * math.log10(255 ** 2 / 25)
@@ -133,7 +134,7 @@ def test_network_path_equals_official_pairwise_forward(tmp_path, cut):
                      weights=str(tmp_path / "w.safetensors"), device="cpu", panels=1)
     res = evaluate(cfg)
     n = cut or 4
-    expected = [metrics.psnr(metrics.to_uint8(y), g) for y, g in zip(_official_outputs(model, frames[:n]), gts)]
+    expected = [metrics.psnr(float_to_uint8(y), g) for y, g in zip(_official_outputs(model, frames[:n]), gts)]
     assert [f.psnr for f in res.frames] == pytest.approx(expected, abs=1e-6)
     assert len(set(round(e, 3) for e in expected)) == n  # all frames differ, so a pairing slip would show
     assert res.meta.arch == "official" and res.panels[0].images["R"] is not None
@@ -186,6 +187,6 @@ def test_frame_size_change_inside_a_sequence_is_an_error(tmp_path):
 
 
 def test_negative_panels_rejected():
-    from llve.config import from_dict
+    from llve.core.config import from_dict
     with pytest.raises(UserInputError, match="panels"):
         from_dict(EvalConfig, {"panels": -1, "data": {"kind": "none", "root": "x"}})

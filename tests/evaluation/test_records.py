@@ -2,11 +2,10 @@
 import csv
 
 from conftest import texture
-
 from llve.data.eval_clips import DataConfig
-from llve.data.frames import write_frame
-from llve.evaluate import EvalConfig, evaluate_to_folder
-from llve.report import results_dict
+from llve.evaluate.protocol import EvalConfig, evaluate_to_folder
+from llve.evaluate.report import results_dict
+from llve.media.frames import write_frame
 
 FRAME_KEYS = ["sequence", "index", "file", "psnr", "ssim", "luma", "luma_gt", "warp_error", "runtime_s", "luma_input",
               "clipped_new", "noise"]

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from llve.exposure import mean_luma
-from llve.inference import DEFAULT_WEIGHTS, Enhancer
 from llve.models import FastSTCD, FastSTCDConfig
 from llve.models.weights import read_weights
+from llve.run.enhancer import DEFAULT_WEIGHTS, Enhancer
+from llve.stream.exposure import metered_luma as mean_luma
 
 
 def dark_clip(frames: int = 3, size: int = 64) -> list[np.ndarray]:
@@ -85,7 +85,7 @@ def test_a_saturating_network_clips_nothing():
 
 
 def test_a_bad_exposure_is_a_user_error():
-    from llve.errors import UserInputError
+    from llve.core.errors import UserInputError
 
     with pytest.raises(UserInputError, match="exposure"):
         Enhancer(model=steered_network(), device="cpu", exposure=1.5)

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from llve.cli import main
-from llve.data.frames import write_frame
-from llve.data.video_io import probe_video
+from llve.media.frames import write_frame
+from llve.media.video import probe_video
 from tests.conftest import SHARED, synthetic_frames, write_clip
+
+pytestmark = pytest.mark.slow  # end-to-end: subprocesses, encoders, servers
 
 
 def run(*args):
@@ -96,8 +98,8 @@ def test_odd_size_video_and_lossless_ffv1(tmp_path, tiny_weights):
 
 def test_lossless_video_equals_api_output(tmp_path, tiny_weights):
     """FFV1 output is bit-exact: the file holds exactly what the Python API returns."""
-    from llve.data.video_io import read_video
-    from llve.inference import Enhancer
+    from llve.media.video import read_video
+    from llve.run.enhancer import Enhancer
 
     src = write_clip(tmp_path / "in.mkv", synthetic_frames(3, 16, 24), codec="ffv1")
     assert run(src, "-o", tmp_path / "out.mkv", "--weights", tiny_weights, "--lossless") == 0
@@ -221,7 +223,7 @@ def test_truncated_video_keeps_decodable_frames_and_warns(tmp_path, tiny_weights
 
 
 def test_failure_midway_leaves_no_output(tmp_path, tiny_weights, monkeypatch):
-    from llve.inference import Enhancer
+    from llve.run.enhancer import Enhancer
 
     src = write_clip(tmp_path / "v.mp4", synthetic_frames(6, 16, 16))
     original = Enhancer.stream
@@ -239,8 +241,8 @@ def test_failure_midway_leaves_no_output(tmp_path, tiny_weights, monkeypatch):
 
 
 def test_python_api(tmp_path, tiny_weights):
-    from llve.enhance import enhance_path
-    from llve.inference import Enhancer
+    from llve.run.enhance import enhance_path
+    from llve.run.enhancer import Enhancer
 
     enhancer = Enhancer(weights=tiny_weights, device="cpu")
     src = write_clip(tmp_path / "v.mp4", synthetic_frames(3, 16, 16))

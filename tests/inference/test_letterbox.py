@@ -1,9 +1,9 @@
 """Letterbox and pillarbox bars: found only where they are, metered out of the exposure, and kept black."""
 import numpy as np
 
-from llve.inference import Enhancer
-from llve.letterbox import Picture, find_picture
-from llve.metrics import noise_sigma
+from llve.evaluate.metrics import noise_sigma
+from llve.run.enhancer import Enhancer
+from llve.stream.letterbox import Picture, find_picture
 from tests.conftest import synthetic_frames
 
 

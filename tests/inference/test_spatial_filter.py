@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from llve.models import Decomposition
-from llve.spatial_filter import SpatialFilter
+from llve.stream.spatial_filter import SpatialFilter
 
 
 def decomposition(r: np.ndarray, s: float = 0.6) -> Decomposition:
@@ -53,8 +53,8 @@ def test_the_strength_follows_the_noise_remembered_over_frames():
 
 
 def test_the_stream_filters_exposure_networks_by_default_and_keeps_the_papers_protocol_for_the_others():
-    from llve.inference import Enhancer
     from llve.models import build_model
+    from llve.run.enhancer import Enhancer
     from tests.conftest import synthetic_frames
 
     frames = synthetic_frames(3, 48, 64)
@@ -76,8 +76,8 @@ def test_the_stream_filters_exposure_networks_by_default_and_keeps_the_papers_pr
 def test_the_noise_is_read_where_the_frame_is_flat_so_texture_does_not_count_as_noise():
     import cv2
 
-    from llve.metrics import haar_noise
-    from llve.spatial_filter import flat_noise
+    from llve.evaluate.metrics import haar_noise
+    from llve.stream.spatial_filter import flat_noise
 
     rng = np.random.default_rng(3)
     white = (0.5 + rng.normal(0, 0.01, (256, 384, 3))).astype(np.float32)
@@ -93,9 +93,9 @@ def test_the_noise_is_read_where_the_frame_is_flat_so_texture_does_not_count_as_
 def test_denoise_scales_both_filters_from_none_to_strong_and_1_is_the_default():
     """A static noisy clip through an exposure network: the outputs' frame-to-frame change and fine detail fall as
     ``denoise`` rises; 0 is both filters off, exactly, and 1 is the default, exactly."""
-    from llve.errors import UserInputError
-    from llve.inference import Enhancer
+    from llve.core.errors import UserInputError
     from llve.models import build_model
+    from llve.run.enhancer import Enhancer
 
     rng = np.random.default_rng(5)
     scene = (np.kron(rng.random((6, 8, 3)), np.ones((12, 12, 1))) * 40 + 10)
@@ -124,8 +124,8 @@ def test_denoise_scales_both_filters_from_none_to_strong_and_1_is_the_default():
 def test_denoise_says_it_is_ignored_where_no_noise_filter_runs(capsys):
     """The paper's networks run no filter under ``auto``: a denoise strength would do nothing, and the user is told
     so, once; with a filter switched on, or the default strength, nothing is said."""
-    from llve.inference import Enhancer
     from llve.models import build_model
+    from llve.run.enhancer import Enhancer
 
     torch.manual_seed(0)
     paper_net = build_model("fast", width=16)

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from llve.errors import UserInputError
-from llve.inference import Enhancer
-from llve.streaming import to_tensor, to_uint8
+from llve.core.errors import UserInputError
+from llve.core.image import tensor_to_uint8 as to_uint8
 from llve.models import build_model
+from llve.run.enhancer import Enhancer
+from llve.stream.pipeline import to_tensor
 from tests.conftest import synthetic_frames
 
 
@@ -104,7 +105,7 @@ def test_self_pairing_is_frame_by_frame(model):
 
 def test_a_frame_is_monochrome_only_if_no_pixel_has_colour():
     """A grid of every 8th pixel settles most frames; one coloured pixel off that grid still makes a frame colour."""
-    from llve.streaming import GREY_TOLERANCE, is_monochrome
+    from llve.stream.pipeline import GREY_TOLERANCE, is_monochrome
 
     frame = np.full((64, 96, 3), 40, np.uint8)
     frame[::3, ::5, 0] += GREY_TOLERANCE  # a codec's rounding

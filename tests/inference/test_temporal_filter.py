@@ -1,9 +1,10 @@
-"""The temporal filter on R: noise that changes from frame to frame goes, moving content does not smear, a cut resets."""
+"""The temporal filter on R: noise that changes from frame to frame goes, moving content does not smear, a cut
+resets."""
 import numpy as np
 import torch
 
 from llve.models import Decomposition
-from llve.temporal_filter import TemporalFilter
+from llve.stream.temporal_filter import TemporalFilter
 
 
 def textured(height: int = 96, width: int = 128, seed: int = 0) -> np.ndarray:
@@ -56,8 +57,8 @@ def test_a_scene_cut_keeps_the_new_frame():
 
 
 def test_the_stream_filters_exposure_networks_by_default_and_keeps_the_papers_protocol_for_the_others():
-    from llve.inference import Enhancer
     from llve.models import build_model
+    from llve.run.enhancer import Enhancer
     from tests.conftest import synthetic_frames
 
     frames = synthetic_frames(4, 48, 64)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from llve.errors import UserInputError
+from llve.core.errors import UserInputError
 from llve.models import FastSTCD, FastSTCDConfig, build_model
 from llve.models.weights import load_model, save_model
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from llve.errors import UserInputError
+from llve.core.errors import UserInputError
 from llve.models import STCD, STCDConfig, build_model
 from llve.models.weights import load_model, read_weights, save_model
 

@@ -6,9 +6,11 @@ import time
 
 import pytest
 
-from llve.bench import BenchSettings, build_from_spec, count_gflops, parse_size, run_bench
-from llve.errors import UserInputError
-from llve.measure import PeakRSS
+from llve.bench.benchmark import BenchSettings, build_from_spec, count_gflops, parse_size, run_bench
+from llve.bench.measure import PeakRSS
+from llve.core.errors import UserInputError
+
+pytestmark = pytest.mark.slow  # end-to-end: subprocesses, encoders, servers
 
 ROW_KEYS = {"model", "size", "mode", "fps", "ms_per_frame", "timed_frames", "gflops_per_frame", "achieved_gflops",
             "utilisation", "rss_before_mb", "peak_rss_mb", "peak_cuda_mb", "round", "rounds_fps"}
@@ -115,8 +117,8 @@ def test_a_weights_file_or_default_is_measured_with_its_weights(tmp_path):
     first model listed is the ratios' reference when official is not measured."""
     import torch
 
-    from llve.inference import DEFAULT_WEIGHTS
     from llve.models.weights import load_model, save_model
+    from llve.run.enhancer import DEFAULT_WEIGHTS
 
     def same(a, b):
         return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -7,16 +7,18 @@ import numpy as np
 import pytest
 import torch
 
-from llve.errors import UserInputError
-from llve.inference import Enhancer
+from llve.core.errors import UserInputError
 from llve.models import ARCHITECTURES
 from llve.models.weights import save_model
+from llve.run.enhancer import Enhancer
 from tests.conftest import synthetic_frames
 from tests.conftest import tiny_model as tiny
 
-pytest.importorskip("onnx")  # before llve.export, which needs the ONNX extras: a skip, not a collection error
+pytest.importorskip("onnx")  # before llve.run.export, which needs the ONNX extras: a skip, not a collection error
 pytest.importorskip("onnxruntime")
-from llve.export import OnnxStreamingModel, export_onnx, onnx_runtime_model  # noqa: E402
+from llve.run.export import OnnxStreamingModel, export_onnx, onnx_runtime_model  # noqa: E402
+
+pytestmark = pytest.mark.slow  # end-to-end: subprocesses, encoders, servers
 
 
 @pytest.fixture(scope="module")

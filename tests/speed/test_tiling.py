@@ -2,11 +2,11 @@
 import pytest
 import torch
 
-from llve.errors import UserInputError
+from llve.bench.measure import tiling_psnr
+from llve.core.errors import UserInputError
 from llve.models import Decomposition
-from llve.measure import tiling_psnr
-from llve.streaming import decompose_pair as decompose_tiled
-from llve.tiling import ramp, tile_starts
+from llve.stream.pipeline import decompose_pair as decompose_tiled
+from llve.stream.tiling import ramp, tile_starts
 from tests.conftest import tiny_model as tiny
 
 
@@ -74,8 +74,8 @@ def test_bad_tiles_are_user_errors():
 
 def test_enhancer_tiles_with_the_same_pairing():
     """``Enhancer(tile=...)`` gives frame t the tiled decomposition with frame t+1 (the last: with itself)."""
-    from llve.inference import Enhancer
-    from llve.streaming import to_tensor
+    from llve.run.enhancer import Enhancer
+    from llve.stream.pipeline import to_tensor
     from tests.conftest import synthetic_frames
 
     model = tiny("official").eval()  # tiles the whole network (no decompose_first_tiled)
@@ -97,7 +97,7 @@ def test_tiling_psnr_is_near_exact_for_a_local_model_and_finite_for_attention():
 
 def test_fast_network_tiles_only_its_decoders_and_matches_untiled():
     """Attention runs on the whole frame at 1/8; the decoders, tiled with DECODER_REACH of context, are exact."""
-    from llve.inference import Enhancer
+    from llve.run.enhancer import Enhancer
     from tests.conftest import synthetic_frames
 
     torch.manual_seed(0)
@@ -120,7 +120,7 @@ def test_fast_network_tiles_only_its_decoders_and_matches_untiled():
 
 
 def test_enhancer_rejects_a_bad_tile_before_reading_anything():
-    from llve.inference import Enhancer
+    from llve.run.enhancer import Enhancer
 
     with pytest.raises(UserInputError, match="^tile 10 is too small"):
         Enhancer(model=LocalNet(), device="cpu", tile=10)

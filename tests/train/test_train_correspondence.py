@@ -6,11 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from llve.correspondence import (BACKENDS, Correspondence, CorrespondenceConfig, build_backend,
-                                 forward_backward_certainty)
-from llve.correspondence.cache import CorrespondenceCache
-from llve.correspondence.learned import warp_to_correspondence
-from llve.errors import UserInputError
+from llve.core.errors import UserInputError
+from llve.flow import BACKENDS, Correspondence, CorrespondenceConfig, build_backend, forward_backward_certainty
+from llve.flow.cache import CorrespondenceCache
+from llve.flow.learned import warp_to_correspondence
 
 
 def _texture(h=64, w=96, seed=0):

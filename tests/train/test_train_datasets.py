@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from llve.correspondence import build_backend
-from llve.correspondence.cache import CorrespondenceCache
-from llve.correspondence.warp import warp, warp_np
-from llve.data.datasets import PairDataset, Pair, SamplingConfig, TrainBatch, TrainItem, augment, collate
+from llve.core.errors import UserInputError
+from llve.data.datasets import Pair, PairDataset, SamplingConfig, TrainBatch, TrainItem, augment, collate
 from llve.data.motion import MotionConfig, random_motion
 from llve.data.sources import SourceConfig
-from llve.errors import UserInputError
+from llve.flow import build_backend
+from llve.flow.cache import CorrespondenceCache
+from llve.flow.warp import warp, warp_np
 
 H, W = 32, 48
 
@@ -122,8 +122,8 @@ def test_correspondences_are_cached_so_epoch_two_computes_nothing(tmp_path):
 def test_crop_keeps_flows_and_drops_certainty_leaving_the_window(tmp_path):
     root = make_sdsd(tmp_path / "sdsd", seqs=("a",), frames=2)
     cache, _ = counting_cache(None)
-    full = PairDataset([SourceConfig(kind="sdsd", root=str(root), test=("a",))], SamplingConfig(hflip=False, vflip=False,
-                                                                                    radius=0), cache, split="test")
+    exact = SamplingConfig(hflip=False, vflip=False, radius=0)
+    full = PairDataset([SourceConfig(kind="sdsd", root=str(root), test=("a",))], exact, cache, split="test")
     crop = PairDataset([SourceConfig(kind="sdsd", root=str(root), test=("a",))], SamplingConfig(crop=(24, 16)), cache,
                        split="test")
     f, c = full[0], crop[0]

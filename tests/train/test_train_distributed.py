@@ -8,6 +8,8 @@ import yaml
 
 from .test_train_loop import tiny_config
 
+pytestmark = pytest.mark.slow  # end-to-end: subprocesses, encoders, servers
+
 
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes_end_with_identical_weights(tmp_path):

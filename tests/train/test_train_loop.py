@@ -11,13 +11,13 @@ import pytest
 import torch
 import yaml
 
-from llve.config import from_dict
-from llve.errors import UserInputError
+from llve.core.config import from_dict
+from llve.core.errors import UserInputError
 from llve.models import ARCHITECTURES, arch_name
 from llve.models.weights import load_model
-from llve.schedule import ScheduleConfig, learning_rate
-from llve.train import latest_checkpoint, train
-from llve.train_config import TrainConfig, load_config, translate_official
+from llve.train.config import TrainConfig, load_config, translate_official
+from llve.train.loop import latest_checkpoint, train
+from llve.train.schedule import ScheduleConfig, learning_rate
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 TINY = {"width": 8, "half_width": 4, "quarter_width": 8, "heads": 2}  # smallest sensible size per config field

@@ -4,10 +4,10 @@ import math
 import pytest
 import torch
 
-from llve.correspondence.warp import warp
 from llve.data.datasets import TrainBatch
-from llve.losses import LossConfig, charbonnier, consistency, smoothness, stcd_loss
+from llve.flow.warp import warp
 from llve.models import build_model
+from llve.train.losses import LossConfig, charbonnier, consistency, smoothness, stcd_loss
 
 EPS_FLOOR = math.sqrt(1e-6)  # Charbonnier of a zero difference
 

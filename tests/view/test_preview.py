@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from llve.enhance import enhance_path
-from llve.errors import UserInputError
-from llve.inference import Enhancer
-from llve.preview import Cancelled, FullRun, PreviewSettings, accepts_exposure, load_clip, measure, media_kind
+from llve.core.errors import UserInputError
+from llve.run.enhance import enhance_path
+from llve.run.enhancer import Enhancer
+from llve.view.preview import Cancelled, FullRun, PreviewSettings, accepts_exposure, load_clip, measure, media_kind
 from tests.conftest import synthetic_frames, write_clip
 
 
@@ -19,7 +19,7 @@ def gray(value: float, h: int = 8, w: int = 8) -> np.ndarray:
 
 
 def test_measures_match_hand_computed_values():
-    from llve.metrics import FLICKER_FLOOR
+    from llve.evaluate.metrics import FLICKER_FLOOR
 
     inputs = [gray(10), gray(20)]
     out0 = gray(100)
@@ -92,15 +92,15 @@ def test_exposure_control_is_offered_only_to_an_enhancer_that_takes_it():
 def test_exposure_forwarded_to_stream_options_counts_too(monkeypatch):
     import dataclasses
 
-    import llve.streaming
+    import llve.stream.pipeline
 
     class Forwarding:  # Enhancer(**options) -> StreamOptions(**options)
         def __init__(self, weights=None, **options):
             pass
 
-    monkeypatch.setattr(llve.streaming, "StreamOptions", dataclasses.make_dataclass("S", [("pairing", str)]))
+    monkeypatch.setattr(llve.stream.pipeline, "StreamOptions", dataclasses.make_dataclass("S", [("pairing", str)]))
     assert not accepts_exposure(Forwarding)
-    monkeypatch.setattr(llve.streaming, "StreamOptions", dataclasses.make_dataclass("S", [("exposure", str)]))
+    monkeypatch.setattr(llve.stream.pipeline, "StreamOptions", dataclasses.make_dataclass("S", [("exposure", str)]))
     assert accepts_exposure(Forwarding)
 
 
@@ -155,7 +155,7 @@ def test_cancel_before_start_prevents_the_run(tmp_path):
 def test_the_noise_reduction_is_offered_where_the_filters_run_and_reaches_the_enhancer():
     from types import SimpleNamespace
 
-    from llve.view import Enhancers, describe
+    from llve.view.app import Enhancers, describe
 
     made = []
 

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from llve.cli import main
-from llve.inference import Enhancer
+from llve.run.enhancer import Enhancer
 from tests.conftest import synthetic_frames, write_clip
 from tests.view.browser import chromium_page, free_port, unavailable, upload
+
+pytestmark = pytest.mark.slow  # end-to-end: subprocesses, encoders, servers
 
 
 def test_without_gradio_one_line_names_the_extra(monkeypatch, capsys):
@@ -55,14 +57,12 @@ class ExposureEnhancer(Enhancer):
 @pytest.mark.slow
 @pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
 def test_exposure_control_in_the_browser(tmp_path):
-    from playwright.sync_api import expect
-
-    from llve.view import ViewerConfig, build_app
-
     import torch
+    from playwright.sync_api import expect
 
     from llve.models import build_model
     from llve.models.weights import save_model
+    from llve.view.app import ViewerConfig, build_app
 
     clip = write_clip(tmp_path / "dark.mp4", synthetic_frames(6, 48, 64), fps=6)
     torch.manual_seed(0)

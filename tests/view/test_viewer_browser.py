@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from llve.data.video_io import probe_video
-from llve.inference import Enhancer
-from llve.preview import accepts_exposure
+from llve.media.video import probe_video
+from llve.run.enhancer import Enhancer
+from llve.view.preview import accepts_exposure
 from tests.conftest import synthetic_frames, write_clip
 from tests.view.browser import chromium_page, running_viewer, unavailable, upload
 

@@ -6,11 +6,11 @@ random smooth motion (:mod:`llve.data.motion`). Frames are resized to ``size`` a
 flipped/transposed — identically for both frames, their ground truth, flows and certainties.
 
 An item is a :class:`TrainItem`; :func:`collate` stacks items into the :class:`TrainBatch` that training and
-the losses (:func:`llve.losses.stcd_loss`) take.
+the losses (:func:`llve.train.losses.stcd_loss`) take.
 
 Sources with ``synthesize`` get new low-light frames for every item (a random camera, the same for both frames,
 independent noise), and ``sampling.reexpose`` re-exposes the ground truth of training items so that one network
-learns every target brightness (:func:`llve.data.low_light_camera.reexpose`).
+learns every target brightness (:func:`llve.data.camera.reexpose`).
 
 Randomness comes from ``numpy.random.default_rng((seed, epoch, index))``, so an item depends only on those
 three numbers — not on worker count, rank or what was drawn before — which makes resumed runs bit-for-bit equal.
@@ -26,15 +26,16 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from llve.correspondence import identity_correspondence
-from llve.correspondence.cache import CorrespondenceCache
-from llve.correspondence.warp import inside
-from llve.data.frames import resize_to
+from llve.core.errors import UserInputError
+from llve.core.image import mean_luma_unit
+from llve.data.camera import darken, draw_params, reexpose
 from llve.data.motion import MotionConfig, random_motion
 from llve.data.sequences import PairedSequence
 from llve.data.sources import SourceConfig, load_frame, resolve
-from llve.data.low_light_camera import darken, draw_params, mean_luma, reexpose
-from llve.errors import UserInputError
+from llve.flow import identity_correspondence
+from llve.flow.cache import CorrespondenceCache
+from llve.flow.warp import inside
+from llve.media.frames import resize_to
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _to_tensors(pair: Pair, seq: str, index: int) -> TrainItem:
     item = {k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() / 255 for k in ("low1", "low2", "gt1", "gt2")}
     item.update({k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() for k in ("flow12", "flow21")})
     item.update({k: torch.from_numpy(pair[k])[None].float() for k in ("cert1", "cert2")})
-    item.update({f"exposure{i}": torch.tensor(mean_luma(pair[f"gt{i}"]), dtype=torch.float32) for i in (1, 2)})
+    item.update({f"exposure{i}": torch.tensor(mean_luma_unit(pair[f"gt{i}"]), dtype=torch.float32) for i in (1, 2)})
     return TrainItem(**item, seq=seq, index=index)
 
 

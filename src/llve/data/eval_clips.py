@@ -7,17 +7,18 @@ frame with ``cv2.resize(img, (960, 512))`` (bilinear, on uint8, width first), an
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 
-from llve.data.frames import FRAME_EXTENSIONS, list_frames, natural_key, resize_to
+from llve.core.errors import UserInputError
 from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, select_names, smid_sequences
 from llve.data.sources import SourceConfig, load_frame
-from llve.data.video_io import VIDEO_EXTENSIONS, probe_video, read_video, videos_in
-from llve.errors import UserInputError
+from llve.media.frames import FRAME_EXTENSIONS, list_frames, natural_key, resize_to
+from llve.media.video import VIDEO_EXTENSIONS, probe_video, read_video, videos_in
 
 Warn = Callable[[str], None]
 
@@ -35,7 +36,7 @@ class DataConfig:
         frames: score only each sequence's first N frames (official: 30); None scores all.
         size: resize every frame to (width, height) before anything else (official: [960, 512]); None keeps it.
         pairing: partner of frame t; ``next`` = min(t+1, last), the official rule and the one the streaming
-            :class:`~llve.inference.Enhancer` implements; ``self`` = each frame is its own partner (frame-by-frame
+            :class:`~llve.run.enhancer.Enhancer` implements; ``self`` = each frame is its own partner (frame-by-frame
             reference, not the paper's protocol). Only frame t's output is scored.
         channel_order: how ``.npy`` frames are stored; ``bgr`` reverses them as the official loader does
             (default: ``bgr`` for sdsd/smid, ``rgb`` otherwise; the rule lives in ``llve.data.sources``).
@@ -93,7 +94,7 @@ def _clip(name: str, count: int | None, gt: str, pairs: Callable[[], Iterator[Fr
     def read() -> Iterator[FramePair]:
         n, stream = 0, pairs()
         try:
-            for n, pair in enumerate(itertools.islice(stream, cfg.frames), 1):
+            for n, pair in enumerate(itertools.islice(stream, cfg.frames), 1):  # noqa: B007 (read after the loop)
                 yield pair
         finally:
             stream.close()  # release open video containers now, not at garbage collection
@@ -121,7 +122,8 @@ def _video_source(name: str, low: Path, high: Path | None, cfg: DataConfig, warn
             if gts is not None and gt is None:
                 raise UserInputError(f"sequence {name}: ground-truth video {high} ends at frame {i}, "
                                      f"before the low-light video {low}")
-            yield FramePair(f"{low.name}#{i}", resize_to(frame, cfg.size), None if gt is None else resize_to(gt[0], cfg.size))
+            gt_frame = None if gt is None else resize_to(gt[0], cfg.size)
+            yield FramePair(f"{low.name}#{i}", resize_to(frame, cfg.size), gt_frame)
     return _clip(name, probe_video(low).frames, "none" if high is None else "per_frame", pairs, cfg, warn)
 
 

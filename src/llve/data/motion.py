@@ -13,8 +13,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from llve.correspondence import Correspondence
-from llve.correspondence.warp import inside
+from llve.flow import Correspondence
+from llve.flow.warp import inside
 
 
 @dataclass(frozen=True)

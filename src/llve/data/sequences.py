@@ -1,16 +1,16 @@
 """Paired low-light / ground-truth sequences in the standard on-disk layouts (SDSD, SMID, generic folders).
 
 A layout function returns :class:`PairedSequence` objects that only list files; frames are read on demand
-with :func:`llve.data.frames.read_frame`. Training datasets and the evaluation protocol both start here.
+with :func:`llve.media.frames.read_frame`. Training datasets and the evaluation protocol both start here.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from llve.data.frames import list_frames
-from llve.errors import UserInputError
+from llve.core.errors import UserInputError
+from llve.media.frames import list_frames
 
 
 @dataclass(frozen=True)

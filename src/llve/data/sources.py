@@ -16,11 +16,12 @@ from typing import Literal
 
 import numpy as np
 
-from llve.atomic import atomic_output
-from llve.data.frames import list_frames, natural_key, read_frame, write_frame
+from llve.core.atomic import atomic_output
+from llve.core.errors import UserInputError
 from llve.data.sequences import PairedSequence, folder_sequences, sdsd_sequences, select_names, smid_sequences
-from llve.data.video_io import read_video, videos_in
-from llve.errors import UserInputError
+from llve.media.frames import list_frames, natural_key, read_frame, write_frame
+from llve.media.video import read_video, videos_in
+
 
 @dataclass(frozen=True)
 class SourceConfig:
@@ -37,7 +38,7 @@ class SourceConfig:
         channel_order: how ``.npy`` frames are stored; ``bgr`` reverses channels like the official loader.
             Default: ``bgr`` for sdsd/smid, ``rgb`` otherwise.
         synthesize: the low-light frames are made anew for every item from the ground truth by a random camera
-            (:mod:`llve.data.low_light_camera`): clean footage becomes endless realistic training pairs. Set ``low`` to
+            (:mod:`llve.data.camera`): clean footage becomes endless realistic training pairs. Set ``low`` to
             the ``high`` folder (e.g. both ``.`` for a folder of clean videos or images).
         inputs, reference: for ``stacks`` (ROOT/<stack>/<input>.jpg + ROOT/<stack>/<reference>.jpg, real
             multi-exposure stacks such as SICE): the shots used as low-light inputs and the target's name.
@@ -120,7 +121,8 @@ def stack_pairs(root: Path, inputs: tuple[str, ...], reference: str, names: list
 
 
 def resolve(cfg: SourceConfig, split: Literal["train", "test"], cache: Path) -> list:
-    """The sequences (or image pairs) of one split: ``train`` is everything but ``cfg.test``; ``test`` is ``cfg.test``."""
+    """The sequences (or image pairs) of one split: ``train`` is everything but ``cfg.test``; ``test`` is
+    ``cfg.test``."""
     root = Path(cfg.root)
     names = list(cfg.test) if split == "test" else None
     exclude = tuple(cfg.test) if split == "train" else ()

@@ -6,7 +6,7 @@ enhancer relies on three methods: ``encode(x)``, ``decompose_first(f1, f2) -> De
 """
 from __future__ import annotations
 
-from llve.errors import UserInputError
+from llve.core.errors import UserInputError
 from llve.models.fast import FastFeatures, FastSTCD, FastSTCDConfig
 from llve.models.stcd import STCD, Decomposition, Features, PairOutput, STCDConfig
 

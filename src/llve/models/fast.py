@@ -53,7 +53,8 @@ class FastSTCDConfig:
         ffn_expansion: hidden-channel factor of the attention blocks' gated feed-forward.
         refine: channels of the R decoder's one thin full-resolution layer (0: none). It sees the input image
             beside R's logits and restores the pixel-level detail that 2x2-pixel heads blur; 8 channels
-            bought 0.44 dB (mean of two seeds) for 1.16x the time per frame (docs/speed.md). Weights saved before this option
+            bought 0.44 dB (mean of two seeds) for 1.16x the time per frame (docs/speed.md). Weights saved before
+            this option
             existed have none (``read_weights`` fills in 0).
         exposure: the S path takes a target brightness (:class:`ExposureModulation`); without it the network
             reproduces the one exposure it was trained on.
@@ -239,7 +240,7 @@ class FastSTCD(nn.Module):
 
                 def window(x: torch.Tensor) -> torch.Tensor:  # the same area of a map at any resolution
                     scale = h // x.shape[-2]
-                    return x[..., t0 // scale:t1 // scale, l0 // scale:l1 // scale]
+                    return x[..., t0 // scale:t1 // scale, l0 // scale:l1 // scale]  # noqa: B023 (called at once)
 
                 part = self.decode(window(fused), FastFeatures(*map(window, f1)), exposure)
                 th, tw = min(tile, h - top), min(tile, w - left)

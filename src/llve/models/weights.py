@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from llve.atomic import atomic_output
-from llve.errors import UserInputError
+from llve.core.atomic import atomic_output
+from llve.core.errors import UserInputError
 from llve.models import ARCHITECTURES, arch_name, build_model
 
 
@@ -47,12 +47,14 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], str | None,
         except json.JSONDecodeError as exc:
             raise UserInputError(f"weights {path}: malformed 'config' metadata ({exc})") from None
         if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
-            raise UserInputError(f"weights {path}: malformed 'config' metadata (expected a mapping, got {config!r:.60})")
+            raise UserInputError(f"weights {path}: malformed 'config' metadata "
+                                 f"(expected a mapping, got {config!r:.60})")
         return state, arch, _with_legacy_defaults(arch, config)
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise UserInputError(f"cannot read weights {path}: not a PyTorch state_dict file ({type(exc).__name__})") from None
+        raise UserInputError(f"cannot read weights {path}: not a PyTorch state_dict file "
+                             f"({type(exc).__name__})") from None
     arch, config = None, {}
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):  # an llve training checkpoint
         arch, config, obj = obj.get("arch"), obj.get("model_config", {}), obj["model"]

@@ -1,0 +1,385 @@
+"""Many inputs in one command: shards for schedulers, a manifest that makes reruns resume, isolated failures.
+
+``llve enhance INPUTS... -o OUTDIR`` plans the work here: each input becomes a :class:`Job`, unless the manifests
+already in ``OUTDIR`` say it was done from the same input bytes (size + mtime) with the same weights and settings,
+in which case it is ``skipped`` and its output is left untouched. ``--shard K/N`` keeps only this process's share
+(:func:`assign_shards`: stable across machines, balanced by input size). An engine then runs the jobs (a plain loop
+here, Ray in :mod:`llve.batch.ray_engine`), each through :func:`enhance_job`, which calls the same
+:func:`llve.run.enhance.enhance_path` as a single-input ``llve enhance``. Every finished input appends one JSON line
+(a :class:`Record`) to ``OUTDIR/llve-manifest.jsonl``, or ``llve-manifest.K-of-N.jsonl`` for shard K of N, so the
+shards of one batch never write the same file; :func:`read_manifests` reads them all together.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from tqdm import tqdm
+
+from llve import __version__
+from llve.core.config import from_dict
+from llve.core.errors import UserInputError, warn
+
+if TYPE_CHECKING:
+    from llve.run.enhancer import Enhancer
+
+Status = Literal["done", "failed", "skipped"]
+MANIFEST_STEM = "llve-manifest"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's share of a batch. Args: index: 1-based shard number K; count: number of shards N."""
+
+    index: int = 1
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.index <= self.count:
+            raise UserInputError(f"shard {self.index}/{self.count}: need 1 <= K <= N")
+
+    @property
+    def manifest_name(self) -> str:
+        suffix = "" if self.count == 1 else f".{self.index}-of-{self.count}"
+        return f"{MANIFEST_STEM}{suffix}.jsonl"
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def parse_shard(text: str, environ: Mapping[str, str] = os.environ) -> Shard:
+    """``K/N`` (1-based), or ``auto``: from torchrun's ``RANK``/``WORLD_SIZE`` and a Slurm array's task id.
+
+    Under both (torchrun inside each task of a Slurm array) the shards multiply: array task a of A, rank r of R
+    is shard ``a*R + r + 1`` of ``A*R``. Without either, ``auto`` is the whole batch (1/1).
+    """
+    if text != "auto":
+        try:
+            k, n = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise UserInputError(f"shard {text}: expected K/N (e.g. 2/8) or auto") from None
+        return Shard(k, n)
+    rank, world = int(environ.get("RANK", 0)), int(environ.get("WORLD_SIZE", 1))
+    task, tasks = 0, 1
+    if "SLURM_ARRAY_TASK_ID" in environ:
+        first = int(environ.get("SLURM_ARRAY_TASK_MIN", 0))
+        step = int(environ.get("SLURM_ARRAY_TASK_STEP", 1))
+        tasks = int(environ.get("SLURM_ARRAY_TASK_COUNT", 0))
+        task, off_grid = divmod(int(environ["SLURM_ARRAY_TASK_ID"]) - first, step)
+        if off_grid or not 0 <= task < tasks:
+            raise UserInputError(f"shard auto: Slurm array task {environ['SLURM_ARRAY_TASK_ID']} is not one of "
+                                 f"{tasks} evenly spaced tasks from {first}", setting="shard")
+    return Shard(task * world + rank + 1, tasks * world)
+
+
+def assign_shards(sizes: list[int], keys: list[str], count: int) -> list[int]:
+    """Shard number (1-based) of each input: largest first, each to the least-loaded shard (ties: lowest number).
+
+    Depends only on the sizes and keys, never on the order given, so every machine computes the same split.
+    """
+    load = [0] * count
+    shard_of = [0] * len(sizes)
+    for i in sorted(range(len(sizes)), key=lambda i: (-sizes[i], keys[i])):
+        target = min(range(count), key=lambda s: (load[s], s))
+        load[target] += max(sizes[i], 1)
+        shard_of[i] = target + 1
+    return shard_of
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What says an input is unchanged: bytes and newest modification time (of its frames, for a folder)."""
+
+    size: int
+    mtime_ns: int
+
+
+def fingerprint(path: Path) -> Fingerprint | None:
+    """None for an input that cannot be read (its job fails with the reason)."""
+    try:
+        if path.is_dir():
+            stats = [p.stat() for p in path.iterdir() if p.is_file()]
+            return Fingerprint(sum(s.st_size for s in stats),
+                               max([path.stat().st_mtime_ns] + [s.st_mtime_ns for s in stats]))
+        stat = path.stat()
+        return Fingerprint(stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything besides the weights and the input that changes an output; a change means redo."""
+
+    tile: int = 0
+    backend: str = "torch"
+    fp16: bool = False
+    lossless: bool = False
+    components: bool = False
+    exposure: str = "auto"
+    temporal_filter: str = "auto"
+    spatial_filter: str = "auto"
+    denoise: float = 1.0
+
+
+@dataclass(frozen=True)
+class EnhancerSpec:
+    """How to build the network, sent to every worker so each loads it once. Args: as :class:`Enhancer`."""
+
+    weights: str | None = None
+    device: str = "auto"
+    fp16: bool = False
+    tile: int = 0
+    backend: str = "torch"
+    exposure: str = "auto"
+    temporal_filter: str = "auto"
+    spatial_filter: str = "auto"
+    denoise: float = 1.0
+
+    def build(self) -> Enhancer:
+        """The network on this process's device: under torchrun, ``auto``/``cuda`` mean ``cuda:LOCAL_RANK``."""
+        from llve.core.device import resolve_device
+        from llve.run.enhancer import Enhancer
+
+        device = resolve_device(self.device, int(os.environ.get("LOCAL_RANK", 0)))
+        return Enhancer(**{**dataclasses.asdict(self), "device": str(device)})
+
+    def identity(self) -> str:
+        """``sha256:`` of the weights file's bytes (the bundled file when none is given)."""
+        from llve.run.enhancer import DEFAULT_WEIGHTS
+
+        path = Path(self.weights) if self.weights else DEFAULT_WEIGHTS
+        try:
+            with open(path, "rb") as f:
+                return "sha256:" + hashlib.file_digest(f, "sha256").hexdigest()[:16]
+        except OSError as exc:
+            raise UserInputError(f"cannot read weights {path}: {exc.strerror or exc}") from None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input to enhance into one output. Args: overwrite: may replace an existing output (asked for, or our own
+    output of an older input); output_was_absent: no output existed when the job was planned (so one that exists
+    later is this job's)."""
+
+    input: Path
+    output: Path
+    fingerprint: Fingerprint | None
+    overwrite: bool = False
+    output_was_absent: bool = True
+    components_dir: Path | None = None
+    lossless: bool = False
+
+
+@dataclass(frozen=True)
+class Record:
+    """One manifest line: the outcome for one input. ``output`` is an absolute path; times are seconds."""
+
+    input: str
+    output: str
+    status: Status
+    frames: int | None
+    seconds: float
+    error: str | None
+    weights: str
+    settings: Settings
+    input_fingerprint: Fingerprint | None
+    llve_version: str
+    shard: str
+    host: str
+    finished: str
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+
+def read_manifests(folder: str | Path) -> dict[str, Record]:
+    """The newest record per output (by file name in ``folder``), over every shard's manifest there.
+
+    A line that does not parse (e.g. the last one of a killed run) is ignored with a warning.
+    """
+    latest: dict[str, Record] = {}
+    for path in sorted(Path(folder).glob(f"{MANIFEST_STEM}*.jsonl")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = from_dict(Record, json.loads(line))
+            except (ValueError, UserInputError) as exc:
+                warn(f"{path.name} line {number} ignored: {exc}")
+                continue
+            name = Path(record.output).name
+            if name not in latest or record.finished >= latest[name].finished:
+                latest[name] = record
+    return latest
+
+
+def manifest_report(folder: str | Path, jsonl: bool = False) -> tuple[str, list[Record]]:
+    """What ``llve manifest OUTDIR`` prints: a summary over all shards (or the newest records as JSON lines),
+    and the failed records."""
+    latest = read_manifests(folder)
+    if not latest:
+        raise UserInputError(f"no {MANIFEST_STEM}*.jsonl in {folder}")
+    summary = Summary(sorted(latest.values(), key=lambda r: r.output), manifest=None)
+    if jsonl:
+        return "\n".join(r.to_json() for r in summary.records), summary.failed
+    lines = [f"{len(summary.records)} inputs: {summary.count('done')} done, {summary.count('skipped')} skipped, "
+             f"{summary.count('failed')} failed", *(f"failed {r.input}: {r.error}" for r in summary.failed)]
+    return "\n".join(lines), summary.failed
+
+
+def count_frames(output: Path) -> int | None:
+    """Frames in a finished output: files of a folder, 1 for an image, packets of a video."""
+    from llve.media.frames import FRAME_EXTENSIONS
+    from llve.media.video import probe_video
+
+    if output.is_dir():
+        return sum(1 for p in output.iterdir() if p.suffix.lower() in FRAME_EXTENSIONS)
+    if output.suffix.lower() in FRAME_EXTENSIONS:
+        return 1
+    return probe_video(output).frames
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every record of one run shares."""
+
+    weights: str
+    settings: Settings
+    shard: Shard
+
+    def record(self, job: Job, status: Status, frames: int | None = None, seconds: float = 0.0,
+               error: str | None = None) -> Record:
+        return Record(input=str(job.input.absolute()), output=str(job.output.absolute()), status=status,
+                      frames=frames, seconds=round(seconds, 3), error=error, weights=self.weights,
+                      settings=self.settings, input_fingerprint=job.fingerprint, llve_version=__version__,
+                      shard=str(self.shard), host=socket.gethostname(),
+                      finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"))
+
+
+def enhance_job(enhancer: Enhancer, job: Job, context: Context, progress: bool = False) -> Record:
+    """Enhance one input through the single-input path; any error becomes a ``failed`` record, never a raise.
+
+    Every engine calls this, so a batch and ``llve enhance ONE`` produce the same bytes.
+    """
+    from llve.run.enhance import enhance_path
+
+    start = time.perf_counter()
+    try:
+        out = enhance_path(enhancer, job.input, job.output, components_dir=job.components_dir,
+                           lossless=job.lossless, overwrite=job.overwrite, progress=progress)
+        return context.record(job, "done", count_frames(out), time.perf_counter() - start)
+    except Exception as exc:  # one bad input must not stop a weekend's batch; the manifest keeps the reason
+        error = str(exc) if isinstance(exc, UserInputError) else f"{type(exc).__name__}: {exc}"
+        return context.record(job, "failed", seconds=time.perf_counter() - start, error=error)
+
+
+def plan(inputs: list[Path], outputs: list[Path], context: Context, previous: Mapping[str, Record], *,
+         overwrite: bool, components_dir: Path | None, lossless: bool) -> tuple[list[Job], list[Record]]:
+    """Split this shard's inputs into jobs to run and ``skipped`` records (done before, nothing changed).
+
+    ``previous``: the newest record per output name (:func:`read_manifests`).
+    """
+    prints = [fingerprint(p) for p in inputs]
+    shard_of = assign_shards([fp.size if fp else 0 for fp in prints], [o.name for o in outputs], context.shard.count)
+    jobs, skipped = [], []
+    for src, out, fp, shard in zip(inputs, outputs, prints, shard_of):
+        if shard != context.shard.index:
+            continue
+        job = Job(src, out, fp, overwrite, not out.exists(), components_dir, lossless)
+        before = previous.get(out.name)
+        done_before = before is not None and before.status != "failed" and out.exists()
+        # Skipping needs the same name, bytes and mtime (the same file, wherever it is mounted); replacing an
+        # output needs the very path it was made from.
+        ours = done_before and before.input == str(src.absolute())
+        unchanged = (done_before and fp is not None and Path(before.input).name == src.name
+                     and before.input_fingerprint == fp and before.weights == context.weights
+                     and before.settings == context.settings)
+        if unchanged and not overwrite:
+            skipped.append(dataclasses.replace(context.record(job, "skipped"), frames=before.frames))
+            continue
+        # Our own output of an older input, weights or settings is replaced; anything else only with --overwrite.
+        jobs.append(dataclasses.replace(job, overwrite=overwrite or ours))
+    return jobs, skipped
+
+
+@dataclass(frozen=True)
+class Summary:
+    records: list[Record]
+    manifest: Path | None
+
+    def count(self, status: Status) -> int:
+        return sum(r.status == status for r in self.records)
+
+    @property
+    def failed(self) -> list[Record]:
+        return [r for r in self.records if r.status == "failed"]
+
+
+Engine = Callable[[list[Job], EnhancerSpec, Context], Iterator[Record]]
+
+
+def local_engine(progress: bool = True) -> Engine:
+    """One process, one network load (only if there is work), inputs one after another."""
+
+    def run(jobs: list[Job], spec: EnhancerSpec, context: Context) -> Iterator[Record]:
+        enhancer = spec.build() if jobs else None
+        for job in jobs:
+            yield enhance_job(enhancer, job, context, progress=progress)
+
+    return run
+
+
+def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: EnhancerSpec, *,
+              shard: Shard = Shard(), engine: Engine | None = None, overwrite: bool = False,
+              components_dir: str | Path | None = None, lossless: bool = False, progress: bool = True,
+              on_record: Callable[[Record], None] = lambda record: None) -> Summary:
+    """Enhance this shard's share of ``inputs`` into the folder ``output``, appending to its manifest there.
+
+    Without ``output`` each result goes next to its input and there is no manifest (so no resume).
+    ``on_record`` hears of each record as it is kept. Failures are recorded, never raised; bad arguments
+    (clashing output names, an output that is a file, unreadable weights) raise :class:`UserInputError` first.
+    """
+    from llve.run.enhance import batch_outputs
+
+    inputs = [Path(p) for p in inputs]
+    outputs = batch_outputs(inputs, output, lossless)
+    settings = Settings(spec.tile, spec.backend, spec.fp16, lossless, components_dir is not None,
+                        str(spec.exposure), spec.temporal_filter, spec.spatial_filter, spec.denoise)
+    context = Context(spec.identity(), settings, shard)
+    manifest = Path(output) / shard.manifest_name if output is not None else None
+    if manifest is not None:
+        try:
+            manifest.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserInputError(f"cannot create output folder {output}: {exc.strerror or exc}") from None
+    jobs, skipped = plan(inputs, outputs, context, read_manifests(output) if output is not None else {},
+                         overwrite=overwrite, lossless=lossless,
+                         components_dir=Path(components_dir) if components_dir is not None else None)
+    records: list[Record] = []
+    bar = tqdm(total=len(jobs), unit="input", desc="inputs", disable=not progress or len(jobs) < 2)
+    with (open(manifest, "a") if manifest else contextlib.nullcontext()) as log, bar:
+        def keep(record: Record) -> None:
+            if log is not None:
+                log.write(record.to_json() + "\n")
+                log.flush()
+                os.fsync(log.fileno())  # a killed run loses at most the line being written
+            records.append(record)
+            on_record(record)
+
+        for record in skipped:
+            keep(record)
+        for record in (engine or local_engine(progress))(jobs, spec, context):
+            keep(record)
+            bar.update()
+    return Summary(records, manifest)

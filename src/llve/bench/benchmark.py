@@ -1,0 +1,367 @@
+"""``llve bench``: frames/s, GFLOPs, memory and hardware utilisation of the networks, side by side, in one run.
+
+Every figure comes from this run on this machine: the dense matmul rate is measured next to the networks so
+utilisation (achieved GFLOP/s over matmul GFLOP/s) says how close a network gets to what the hardware can do.
+Timings are medians over frames after warm-up; on CUDA each frame ends with a synchronize. A network named by
+its architecture (``fast``, ``fast:refine=0``) gets random weights: its speed depends on the architecture and its
+config, not on the weight values. The one exception is exposure control: a stream's first frame is decoded again
+until its brightness lands on the target, once for trained weights, three times for random ones, which shows in
+the short clip of the ``video`` mode. Name a weights file, or ``default`` for the bundled weights, to measure a
+network as it is used. Modes:
+
+* ``pair``: the plain two-frame ``forward`` per output frame, fp32, no caching (what a naive loop does);
+* ``stream``: what ``llve enhance`` runs per frame, minus file I/O - :class:`~llve.run.enhancer.Enhancer`'s stream
+  (:mod:`llve.stream.pipeline`: each frame encoded once and paired with its successor, uint8 in and out) with the
+  ``runtime`` options (inference mode, channels-last, autocast);
+* ``stream-tiled``: ``stream`` as ``llve enhance --tile`` runs it (bounded memory for large frames);
+* ``stream-onnxruntime``: ``stream`` as ``llve enhance --backend onnxruntime`` runs it (the exported graph);
+* ``video`` (``video-tiled`` with a tile size): ``llve enhance`` on a synthetic H.264 clip - decode, streaming
+  enhancement, encode - timed end to end (model loading excluded).
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from torch.utils.flop_counter import FlopCounterMode
+
+from llve.bench.measure import PeakRSS, describe_device, gc_and_reset, matmul_gflops
+from llve.core.atomic import atomic_output
+from llve.core.device import resolve_device, synchronize
+from llve.core.errors import UserInputError
+from llve.core.image import tensor_to_uint8
+from llve.media.video import VideoInfo, VideoWriter
+from llve.models import build_model
+from llve.models.weights import load_model, network_of, read_weights
+from llve.run.enhance import enhance_path
+from llve.run.enhancer import DEFAULT_WEIGHTS, Enhancer
+from llve.stream.pipeline import PairStep, StreamOptions
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """Args:
+        sizes: (height, width) frame sizes to measure.
+        models: architecture names with their default configs, ``arch:key=value,...`` to change some config
+            fields (``fast:refine=0``), weights files, or ``default`` (the bundled weights); see
+            :func:`build_from_spec`. Ratios compare each model with ``official``, or with the first model
+            where ``official`` is not measured.
+        frames: at most this many timed frames per measurement; at least ``min_frames`` (or ``frames``).
+        budget_s: stop timing a measurement after this many seconds (once ``min_frames`` are timed).
+        warmup: untimed frames before timing (allocator, oneDNN kernel selection, cudnn autotune).
+        device: ``auto``, ``cpu``, ``cuda``...
+        backend: ``torch``, or ``onnxruntime`` to add the ONNX Runtime streaming mode.
+        runtime: stream options (channels-last, precision, compile...) of the ``stream`` and ``video`` modes.
+        tile: tile size for the ``stream-tiled`` mode (0: not measured).
+        video: also time the whole video path (decode + enhance + encode).
+        threads: CPU threads for PyTorch and ONNX Runtime (0: PyTorch's default, one per core).
+        modes: measure only these modes (empty: every mode the other settings enable), e.g. to skip the
+            untiled modes of a frame too large for memory.
+        rounds: measure everything this many times, the models in turn in alternating order (A B, B A, ...), and
+            report each figure's median over the rounds: on a shared or throttling machine, speed drifts during a
+            run, and measuring one model after the other turns that drift into their ratio.
+    """
+
+    sizes: tuple[tuple[int, int], ...] = ((512, 960),)
+    models: tuple[str, ...] = ("official", "fast")
+    frames: int = 20
+    min_frames: int = 2
+    budget_s: float = 25.0
+    warmup: int = 1
+    device: str = "auto"
+    backend: str = "torch"
+    runtime: StreamOptions = StreamOptions()
+    tile: int = 0
+    video: bool = True
+    threads: int = 0
+    modes: tuple[str, ...] = ()
+    rounds: int = 1
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``WIDTHxHEIGHT`` (as video tools write it) -> (height, width)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserInputError(f"bad size '{text}': expected WIDTHxHEIGHT, e.g. 960x512") from None
+    if w < 1 or h < 1:
+        raise UserInputError(f"bad size '{text}': width and height must be positive")
+    return h, w
+
+
+WEIGHTS_SUFFIXES = (".safetensors", ".pth", ".pt")
+
+
+def _weights_path(spec: str) -> Path | None:
+    """The weights file a model spec names (``default``: the bundled one), or None for an architecture spec."""
+    if spec == "default":
+        return DEFAULT_WEIGHTS
+    return Path(spec) if spec.lower().endswith(WEIGHTS_SUFFIXES) else None
+
+
+def build_from_spec(spec: str, weights: bool = True) -> torch.nn.Module:
+    """``fast`` or ``fast:refine=0,width=48`` -> that network with random weights (values read as YAML scalars;
+    errors name the spec); a weights file or ``default`` -> that network with its weights (``weights=False``: the
+    same architecture and config, weights not loaded, e.g. on the meta device)."""
+    path = _weights_path(spec)
+    if path is not None:
+        if weights:
+            return load_model(path)
+        arch, config = network_of(path, *read_weights(path))
+        return build_model(arch, **config)
+    arch, _, fields = spec.partition(":")
+    config = {}
+    for field in filter(None, fields.split(",")):
+        key, sep, value = field.partition("=")
+        if not sep or not key.strip():
+            raise UserInputError(f"bad model '{spec}': expected ARCH, ARCH:KEY=VALUE,..., a weights file or "
+                                 "default, e.g. fast:refine=0")
+        config[key.strip()] = yaml.safe_load(value)
+    return build_model(arch.strip(), **config)
+
+
+def count_gflops(arch: str, height: int, width: int) -> dict[str, float]:
+    """FLOPs of one streamed frame (encode + decompose_first) and of one pair forward, counted on the meta
+    device: exact operator counts from ``torch.utils.flop_counter`` without computing anything."""
+    with torch.device("meta"):
+        model = build_from_spec(arch, weights=False).eval()
+        x = torch.empty(1, 3, height, width)
+        step = PairStep(model)
+        partner = step.hold(x)
+        with FlopCounterMode(display=False) as stream:
+            step.decompose(step.hold(x), partner)
+        with FlopCounterMode(display=False) as pair:
+            model(x, x)
+    return {"stream": stream.get_total_flops() / 1e9, "pair": pair.get_total_flops() / 1e9}
+
+
+def time_frames(step: Callable[[int], object], device: torch.device, s: BenchSettings) -> tuple[float, int]:
+    """Median seconds per call of ``step(frame_index)`` after warm-up, and the calls timed within the frame count
+    and time budget."""
+    for i in range(s.warmup):
+        step(i)
+    synchronize(device)
+    times: list[float] = []
+    begin = time.perf_counter()
+    # Stop before a frame that would end past the budget (predicted by the median so far), never below min_frames.
+    while len(times) < s.frames and (len(times) < min(s.min_frames, s.frames) or
+                                     time.perf_counter() - begin + statistics.median(times) <= s.budget_s):
+        start = time.perf_counter()
+        step(s.warmup + len(times))
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), len(times)
+
+
+def synthetic_clip(path: Path, height: int, width: int, frames: int) -> Path:
+    """A dark H.264 clip with smooth moving content (noise would make the encoder, not the network, the cost)."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    info = VideoInfo(width, height, Fraction(25), Fraction(1, 25), frames, has_audio=False)
+    with VideoWriter(path, info) as writer:
+        for t in range(frames):
+            wave = 0.5 + 0.25 * np.sin(xx / 37.0 + t / 3) + 0.25 * np.cos(yy / 23.0 - t / 5)
+            rgb = np.stack([wave, wave[::-1], wave[:, ::-1]], axis=-1) * 40
+            writer.write(rgb.astype(np.uint8), t)
+    return path
+
+
+def _video_seconds(arch: str, height: int, width: int, frames: int, device: torch.device, s: BenchSettings,
+                   workdir: Path) -> Callable[[], tuple[float, int]]:
+    """``llve enhance`` on a clip: decode + streaming enhancement + H.264 encode; the model loads before timing."""
+    torch.manual_seed(0)
+    clip = synthetic_clip(workdir / f"clip-{width}x{height}-{frames}.mp4", height, width, frames)
+    enhancer = Enhancer(model=build_from_spec(arch), device=str(device),
+                        **dataclasses.asdict(dataclasses.replace(s.runtime, tile=s.tile)))
+
+    def run() -> tuple[float, int]:
+        start = time.perf_counter()
+        enhance_path(enhancer, clip, workdir / "out.mp4", overwrite=True, progress=False)
+        return (time.perf_counter() - start) / frames, frames
+    return run
+
+
+def _measure(run: Callable[[], tuple[float, int]], device: torch.device) -> dict:
+    """Speed and memory figures of ``run() -> (seconds per frame, frames)`` in a fresh memory window (what ``run``
+    builds counts; the peak CUDA memory only on CUDA)."""
+    gc_and_reset(device)
+    with PeakRSS() as rss:
+        before = rss.peak_bytes
+        seconds_per_frame, frames = run()
+    return {"fps": 1 / seconds_per_frame, "ms_per_frame": 1000 * seconds_per_frame, "timed_frames": frames,
+            "rss_before_mb": before / 2**20, "peak_rss_mb": rss.peak_bytes / 2**20,
+            "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None}
+
+
+def _modes(arch: str, frames, device: torch.device, s: BenchSettings) -> dict[str, Callable[[], tuple[float, int]]]:
+    """Mode name -> its timed run; each builds its own model (inside the memory window, so model and cache count,
+    and layouts never leak between modes)."""
+    def fresh():
+        torch.manual_seed(0)
+        return build_from_spec(arch)
+
+    def pair() -> tuple[float, int]:
+        model, on_device = fresh().eval().to(device), [f.to(device) for f in frames]
+
+        def step(i: int):
+            with torch.no_grad():
+                return model(on_device[i % len(on_device)], on_device[(i + 1) % len(on_device)]).y1
+        return time_frames(step, device, s)
+
+    def user_path(**options) -> tuple[float, int]:
+        # What `llve enhance` runs per frame, minus file I/O: the enhancer's stream over uint8 frames (conversion,
+        # padding, encoding once, pairing with the successor, cropping, back to uint8), one result per call.
+        results = Enhancer(model=fresh(), device=str(device), **options).enhance_frames(
+            itertools.cycle([tensor_to_uint8(f) for f in frames]))
+        return time_frames(lambda i: next(results), device, s)
+
+    stream = dataclasses.asdict(s.runtime)
+    modes = {"pair": pair, "stream": lambda: user_path(**stream)}
+    if s.tile:
+        modes["stream-tiled"] = lambda: user_path(**{**stream, "tile": s.tile})
+    if s.backend == "onnxruntime":
+        modes["stream-onnxruntime"] = lambda: user_path(backend="onnxruntime")
+    return modes
+
+
+def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
+    """Measure every model in every mode at every size; return the report (see docs/speed.md for the fields)."""
+    known_modes = {"pair", "stream", "stream-tiled", "stream-onnxruntime", "video"}
+    if set(s.modes) - known_modes:
+        raise UserInputError(f"unknown mode '{sorted(set(s.modes) - known_modes)[0]}' "
+                             f"(choose from {', '.join(sorted(known_modes))})")
+    networks = {spec: build_from_spec(spec) for spec in s.models}  # bad names and configs fail before timing
+    if s.backend not in ("torch", "onnxruntime"):
+        raise UserInputError(f"unknown backend '{s.backend}' (choose torch or onnxruntime)")
+    if s.frames < 1 or s.min_frames < 1 or s.warmup < 0 or s.rounds < 1:
+        raise UserInputError("frames, min_frames and rounds must be at least 1 and warmup at least 0",
+                             setting="frames")
+    device = resolve_device(s.device)
+    if s.runtime.precision != "fp32" and device.type != "cuda":
+        raise UserInputError(f"{s.runtime.precision} inference needs a CUDA device (got {device})")
+    if s.threads:
+        torch.set_num_threads(s.threads)
+    log(f"device {describe_device(device)}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
+    matmul = matmul_gflops(device)
+    log(f"dense fp32 matmul: {matmul:.1f} GFLOP/s")
+    log(HEADER)
+    report = {
+        "torch": torch.__version__, "device": describe_device(device), "threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
+        "backend": s.backend, "runtime": dataclasses.asdict(s.runtime), "matmul_gflops": matmul,
+        "settings": {k: getattr(s, k) for k in ("frames", "min_frames", "budget_s", "warmup", "tile", "rounds")},
+        "models": {}, "results": [], "speedups": [],
+    }
+    for arch, net in networks.items():
+        params = sum(p.numel() for p in net.parameters())
+        report["models"][arch] = {"params": params, "weights_mb": params * 4 / 1e6,
+                                  "config": dataclasses.asdict(net.cfg)}
+
+    measured: list[dict] = []  # every round's rows; report["results"] holds one row per figure
+
+    def add(model: str, size: str, mode: str, figures: dict, gflops_per_frame: float, round_: int) -> None:
+        achieved = gflops_per_frame * figures["fps"]
+        row = {"model": model, "size": size, "mode": mode, **figures, "gflops_per_frame": gflops_per_frame,
+               "achieved_gflops": achieved, "utilisation": achieved / matmul, "round": round_}
+        measured.append(row)
+        log(format_row(row) + (f"   (round {round_ + 1}/{s.rounds})" if s.rounds > 1 else ""))
+
+    with tempfile.TemporaryDirectory(prefix="llve-bench-") as tmp:
+        for height, width in s.sizes:
+            g, size = torch.Generator().manual_seed(0), f"{width}x{height}"
+            # A few distinct low-light-like frames (values in [0, 0.2]); cycled so no result is ever reused.
+            frames = [torch.rand(1, 3, height, width, generator=g) * 0.2 for _ in range(4)]
+            gflops = {arch: count_gflops(arch, height, width) for arch in s.models}
+            for round_ in range(s.rounds):
+                for arch in (s.models if round_ % 2 == 0 else s.models[::-1]):
+                    for mode, run in _modes(arch, frames, device, s).items():
+                        if not s.modes or mode in s.modes:
+                            add(arch, size, mode, _measure(run, device),
+                                gflops[arch]["pair" if mode == "pair" else "stream"], round_)
+                    if s.video and (not s.modes or "video" in s.modes):
+                        # As many frames as the time budget allows at the streaming rate just measured (every
+                        # frame of the clip costs one streamed frame: the last one is paired with itself).
+                        streamed = [r["ms_per_frame"] for r in measured
+                                    if r["model"] == arch and r["mode"].startswith("stream")]
+                        floor = min(s.min_frames, s.frames)
+                        n = max(floor, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else floor
+                        video = _video_seconds(arch, height, width, n, device, s, Path(tmp))
+                        add(arch, size, "video-tiled" if s.tile else "video", _measure(video, device),
+                            gflops[arch]["stream"], round_)
+            rows = _medians([r for r in measured if r["size"] == size])
+            report["results"] += rows
+            if s.rounds > 1:
+                log(f"medians over {s.rounds} rounds:")
+                for row in rows:
+                    log(format_row(row))
+            reference = "official" if "official" in s.models else s.models[0]
+            report["speedups"] += _median_speedups([_speedups([r for r in measured if r["size"] == size
+                                                               and r["round"] == k], reference)
+                                                    for k in range(s.rounds)])
+    if s.rounds > 1:
+        report["rounds"] = measured
+    for line in report["speedups"]:
+        log(f"{line['size']}: {line['what']} = {line['ratio']:.3g}x")
+    return report
+
+
+def _medians(rows: list[dict]) -> list[dict]:
+    """One row per (model, mode): the round whose frames/s is the median of the rounds (the lower middle one for
+    an even count), so every figure in a row comes from one measurement."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["model"], row["mode"]), []).append(row)
+    chosen = []
+    for group in groups.values():
+        ranked = sorted(group, key=lambda r: r["fps"])
+        chosen.append({**ranked[(len(ranked) - 1) // 2], "rounds_fps": [r["fps"] for r in group]})
+    return chosen
+
+
+def _median_speedups(per_round: list[list[dict]]) -> list[dict]:
+    """Each ratio's median over the rounds, with every round's value: both sides of a round's ratio were measured
+    one after the other, so the machine's drift over the whole run does not enter it."""
+    ratios: dict[tuple, list[float]] = {}
+    for line in itertools.chain.from_iterable(per_round):
+        ratios.setdefault((line["size"], line["what"]), []).append(line["ratio"])
+    return [{"size": size, "what": what, "ratio": statistics.median(values), "rounds_ratio": values}
+            for (size, what), values in ratios.items()]
+
+
+def _speedups(rows: list[dict], reference: str) -> list[dict]:
+    """The ratios the docs quote: each other model vs ``reference`` (official, where it is measured), and the
+    reference's fast path vs its plain loop."""
+    fps = {(r["model"], r["mode"]): r["fps"] for r in rows}
+    others = dict.fromkeys(r["model"] for r in rows if r["model"] != reference)
+    pairs = [((m, a), (reference, b)) for m in others for a, b in (("stream", "stream"), ("stream", "pair"),
+                                                                      ("video", "video"))]
+    pairs.append(((reference, "stream"), (reference, "pair")))
+    return [{"size": rows[0]["size"], "what": f"{a[0]} {a[1]} / {b[0]} {b[1]} frames/s", "ratio": fps[a] / fps[b]}
+            for a, b in pairs if a in fps and b in fps]
+
+
+HEADER = (f"{'size':>10} {'model':>9} {'mode':>19} {'fps':>8} {'ms/frame':>9} {'GFLOPs':>8} "
+          f"{'GFLOP/s':>8} {'util':>6} {'peak RSS':>9}")
+
+
+def format_row(row: dict) -> str:
+    return (f"{row['size']:>10} {row['model']:>9} {row['mode']:>19} {row['fps']:8.3f} {row['ms_per_frame']:9.1f} "
+            f"{row['gflops_per_frame']:8.2f} {row['achieved_gflops']:8.1f} {100 * row['utilisation']:5.1f}% "
+            f"{row['peak_rss_mb']:7.0f}MB")
+
+
+def write_report(report: dict, path: str | Path) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,0 +1,58 @@
+"""Pixel maths every layer shares: the luma weights, brightness in each unit, sRGB transfer, uint8 conversion.
+
+Brightness functions are named for their unit: ``mean_luma_255`` (8-bit levels) and ``mean_luma_unit`` ([0, 1]).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+LUMA = (0.299, 0.587, 0.114)  # BT.601 weights of R, G, B: every brightness in llve is this luma
+
+
+def srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+
+
+def mean_luma_unit(rgb: np.ndarray) -> float:
+    """Mean luma of an HxWx3 uint8 RGB frame in [0, 1]: the unit of every exposure target."""
+    return float((rgb.astype(np.float32) @ np.float32(LUMA)).mean() / 255.0)
+
+
+def mean_luma_255(img: np.ndarray) -> float:
+    """Mean luma of an RGB image in the image's own units (8-bit levels for uint8): the unit of the metrics."""
+    return float((img.astype(np.float64) @ np.array(LUMA)).mean())
+
+
+def tensor_mean_luma_unit(x: torch.Tensor) -> float:
+    """Mean luma in [0, 1] of a (1, 3, H, W) frame, as the uint8 conversion will see it."""
+    channel_means = x[0].float().clamp(0, 1).mean(dim=(1, 2))  # the mean is linear: weigh the channels' means
+    return float(channel_means @ channel_means.new_tensor(LUMA))
+
+
+def float_to_uint8(x: np.ndarray) -> np.ndarray:
+    """Float image in [0, 1] to uint8 as the official ``tensor2img``: clip to [0, 1], x255, round (half to even)."""
+    return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) in [0, 1] -> HxWx3 uint8 (clip, x255, round: the evaluation protocol's conversion)."""
+    return x[0].float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def tensor_to_hwc(x: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) -> HxWx3 float32 numpy (a view for the stream's channels-last CPU tensors)."""
+    return np.ascontiguousarray(x[0].float().permute(1, 2, 0).cpu().numpy())
+
+
+def haar_diagonal(image: np.ndarray) -> np.ndarray:
+    """``|a - b - c + d| / 2`` of every 2x2 block ``[[a, b], [c, d]]`` of an image (HxW or HxWxC, float): the finest
+    Haar diagonal detail, which is zero on flat areas and ramps and has deviation s on white noise of deviation s."""
+    h, w = (image.shape[0] // 2) * 2, (image.shape[1] // 2) * 2
+    a, b, c, d = image[0:h:2, 0:w:2], image[0:h:2, 1:w:2], image[1:h:2, 0:w:2], image[1:h:2, 1:w:2]
+    return np.abs(a - b - c + d) / 2

@@ -1,0 +1,152 @@
+"""Image metrics of the official protocol (PSNR, SSIM) and temporal-consistency metrics (warping error, flicker).
+
+Scales, fixed here once and documented in ``docs/evaluation.md``:
+
+* PSNR and SSIM take **uint8** images, exactly what the official test script scores: a float frame in [0, 1]
+  becomes uint8 by :func:`to_uint8` (clip, x255, round). PSNR is computed in float64 with peak 255; identical
+  images give ``inf``. SSIM uses an 11x11 Gaussian window (sigma 1.5), C1 = (0.01*255)^2, C2 = (0.03*255)^2,
+  only the "valid" region (5-pixel border dropped), per channel, averaged over the three channels.
+* The warping error is a mean squared difference of intensities in **[0, 1]** (not 0-255): multiply by 65025
+  to get 8-bit units. Published E_warp numbers differ by orders of magnitude for exactly this reason.
+* Brightness flicker is in 8-bit **luma units** (0-255), luma = 0.299 R + 0.587 G + 0.114 B.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from llve.core.errors import UserInputError
+from llve.core.image import LUMA, haar_diagonal
+from llve.flow.warp import valid_flow_mask, warp_np
+
+SSIM_WINDOW = 11
+SSIM_SIGMA = 1.5
+SSIM_C1 = (0.01 * 255) ** 2
+SSIM_C2 = (0.03 * 255) ** 2
+LUMA_WEIGHTS = np.array(LUMA)
+
+
+def _check_pair(a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"image shapes differ: {a.shape} vs {b.shape}")
+    if a.dtype != np.uint8 or b.dtype != np.uint8:
+        raise TypeError(f"metrics take uint8 images (got {a.dtype}, {b.dtype}); convert with to_uint8")
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two uint8 images (float64, peak 255); ``inf`` when they are identical."""
+    _check_pair(a, b)
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return math.inf if mse == 0 else float(10.0 * np.log10(255.0 ** 2 / mse))
+
+
+def _ssim_channel(a: np.ndarray, b: np.ndarray, kernel: np.ndarray) -> float:
+    def blur(x: np.ndarray) -> np.ndarray:
+        # Separable Gaussian = the 2-D 11x11 window; the crop keeps only positions where it fits entirely.
+        return cv2.sepFilter2D(x, cv2.CV_64F, kernel, kernel)[5:-5, 5:-5]
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a = blur(a * a) - mu_a ** 2
+    var_b = blur(b * b) - mu_b ** 2
+    cov = blur(a * b) - mu_a * mu_b
+    ssim_map = ((2 * mu_a * mu_b + SSIM_C1) * (2 * cov + SSIM_C2)) / (
+        (mu_a ** 2 + mu_b ** 2 + SSIM_C1) * (var_a + var_b + SSIM_C2))
+    return float(ssim_map.mean())
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """SSIM of two uint8 images (HxW or HxWx3), per channel and averaged; 1.0 for identical images."""
+    _check_pair(a, b)
+    if a.shape[0] < SSIM_WINDOW or a.shape[1] < SSIM_WINDOW:
+        raise UserInputError(f"SSIM needs frames of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got "
+                             f"{a.shape[1]}x{a.shape[0]}")
+    kernel = cv2.getGaussianKernel(SSIM_WINDOW, SSIM_SIGMA, cv2.CV_64F)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    if a.ndim == 2:
+        return _ssim_channel(a64, b64, kernel)
+    return float(np.mean([_ssim_channel(a64[..., c], b64[..., c], kernel) for c in range(a.shape[2])]))
+
+
+def brightness_flicker(lumas: Sequence[float]) -> float | None:
+    """Mean absolute change of mean luma between consecutive frames (8-bit units); None below two frames."""
+    if len(lumas) < 2:
+        return None
+    return float(np.mean(np.abs(np.diff(np.asarray(lumas, dtype=np.float64)))))
+
+
+def warping_error(out_t: np.ndarray, out_next: np.ndarray, forward: np.ndarray, backward: np.ndarray) -> float | None:
+    """E_warp of one frame pair: sum_x M(x) * sum_c (O_t - W(O_t+1))^2 / (3 * sum_x M(x)), intensities in [0, 1].
+
+    ``forward``/``backward`` are the flows t -> t+1 and t+1 -> t
+    (:meth:`llve.flow.dis.DISBackend.flows`, on ground truth when available); M is
+    :func:`~llve.flow.warp.valid_flow_mask`. Returns None when no pixel is valid.
+    """
+    mask = valid_flow_mask(forward, backward)
+    if not mask.any():
+        return None
+    a = out_t.astype(np.float32) / 255.0
+    b = warp_np(out_next.astype(np.float32) / 255.0, forward)  # frame t+1 aligned to frame t
+    return float(np.mean((a - b)[mask].astype(np.float64) ** 2))
+
+
+# --- No-reference measures of real footage (no ground truth): exposure, clipping, noise, relative flicker ---
+
+CLIP_LEVEL = 250          # 8-bit value at or above which a pixel counts as clipped (any channel)
+NOISE_REFERENCE = 128.0   # noise is measured after scaling the luma to this mean, so brightness does not count
+NOISE_LEVEL = 2           # ... at the scale of 2x2 blocks (haar_noise)
+FLICKER_FLOOR = 1e-3      # added to both flickers of relative_flicker (0.1% brightness change per frame)
+
+
+def newly_clipped(inp: np.ndarray, out: np.ndarray, level: int = CLIP_LEVEL) -> float:
+    """Fraction of pixels clipped in the output (a channel >= ``level``) that were not clipped in the input."""
+    _check_pair(inp, out)
+    return float(((out.max(axis=-1) >= level) & (inp.max(axis=-1) < level)).mean())
+
+
+def haar_noise(image: np.ndarray, level: int = 2) -> float | np.ndarray:
+    """Robust deviation of the noise in an HxW image at one wavelet scale, in its own units (HxWxC: per channel).
+
+    The image is averaged over blocks of ``2^(level-1)`` pixels, cut into 2x2 blocks, and the Haar diagonal detail
+    ``(a - b - c + d) / 2`` taken per block; ``median(|d|) / 0.6745`` (Donoho's MAD) is robust against edges, and
+    the result is multiplied by ``2^(level-1)`` so that white Gaussian noise of deviation s reads s at every level.
+    Level 1 (single pixels) is blind to noise two pixels wide or more, the blotches that denoisers, codecs and
+    phone pipelines leave in dark video (it reads 0 for noise constant over 2x2 blocks), and a denoiser that
+    posterises flat areas into constant 8-bit patches reads 0 there too. Level 2 (2x2 blocks) sees such blotches.
+    """
+    factor = 2 ** (level - 1)
+    y = image.astype(np.float32)
+    if factor > 1:
+        y = cv2.resize(y, (y.shape[1] // factor, y.shape[0] // factor), interpolation=cv2.INTER_AREA)
+    sigma = np.median(haar_diagonal(y).reshape(-1, *image.shape[2:]), axis=0) / 0.6745 * factor
+    return float(sigma) if image.ndim == 2 else sigma
+
+
+def noise_sigma(img: np.ndarray, reference: float = NOISE_REFERENCE, level: int = NOISE_LEVEL) -> float:
+    """Noise level of an RGB uint8 frame: :func:`haar_noise` of its luma scaled to mean ``reference`` (so a
+    brighter output is not called noisier for being brighter), at wavelet ``level`` (default 2: 2x2 blocks). In
+    8-bit units at the reference brightness."""
+    y = img.astype(np.float64) @ LUMA_WEIGHTS
+    return haar_noise(y * (reference / max(float(y.mean()), 1e-6)), level)
+
+
+def log_flicker(lumas: Sequence[float]) -> float | None:
+    """Mean absolute change of log mean luma between consecutive frames; None below two frames."""
+    if len(lumas) < 2:
+        return None
+    return float(np.mean(np.abs(np.diff(np.log(np.maximum(np.asarray(lumas, np.float64), 1e-3))))))
+
+
+def relative_flicker(input_lumas: Sequence[float], output_lumas: Sequence[float]) -> float | None:
+    """Output's log flicker over the input's: ``(F_out + FLICKER_FLOOR) / (F_in + FLICKER_FLOOR)``.
+
+    ``F`` is :func:`log_flicker`, so a global brightness gain does not change it; above 1.0 the enhancement
+    flickers more than the footage it was given. The floor keeps a steady input from turning tiny output
+    changes into huge ratios. None below two frames.
+    """
+    f_in, f_out = log_flicker(input_lumas), log_flicker(output_lumas)
+    if f_in is None or f_out is None:
+        return None
+    return (f_out + FLICKER_FLOOR) / (f_in + FLICKER_FLOOR)

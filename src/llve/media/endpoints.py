@@ -1,0 +1,77 @@
+"""Frame sources and sinks: a video, a frame folder or an image as a stream of ``(key, frame)``, and its writer.
+
+The key travels with its frame through the stream (:mod:`llve.stream.pipeline`) and back: a video frame's presentation
+timestamp (so the output keeps the input's timing, variable frame rate included) or a frame file's path (so the
+output keeps its name). A sink writes a result where its key says, in the source's kind.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from llve.core.errors import UserInputError
+from llve.media.frames import FRAME_EXTENSIONS, list_frames, read_frame, write_frame
+from llve.media.video import VideoWriter, probe_video, read_video
+
+Kind = Literal["video", "folder", "image"]
+
+
+def input_kind(path: Path) -> Kind:
+    """``folder``, ``image`` or ``video``, from what the path is."""
+    if path.is_dir():
+        return "folder"
+    if not path.exists():
+        raise UserInputError(f"input not found: {path}")
+    return "image" if path.suffix.lower() in FRAME_EXTENSIONS else "video"
+
+
+class FrameSource:
+    """The frames of a video, frame folder (natural order) or image at ``path`` (:func:`input_kind`), read lazily as
+    ``(key, HxWx3 uint8 RGB)``; ``on_convert`` hears of each image converted (grayscale, alpha, 16-bit) to 8-bit RGB."""
+
+    def __init__(self, path: str | Path, on_convert: Callable[[str], None] | None = None):
+        self.path = Path(path)
+        self.kind = input_kind(self.path)
+        self.on_convert = on_convert
+        if self.kind == "video":
+            self.info = probe_video(self.path)
+            self.total = self.info.frames  # None when unknown
+        else:
+            self.files = list_frames(self.path) if self.kind == "folder" else [self.path]
+            self.total = len(self.files)
+
+    def __iter__(self) -> Iterator[tuple[int | None | Path, np.ndarray]]:
+        """``(timestamp, frame)`` of a video (``None`` where the container has no timestamp), ``(path, frame)`` else."""
+        if self.kind == "video":
+            return ((pts, rgb) for rgb, pts in read_video(self.path))
+        return ((file, read_frame(file, self.on_convert)) for file in self.files)
+
+
+class FrameSink(contextlib.AbstractContextManager):
+    """Writes results keyed like ``source``'s frames (kind, size, frame rate, timestamps) to ``path``, a video file,
+    folder or image as the source; ``lossless``: FFV1 video or PNG frames; ``audio``: copy the source video's audio
+    stream; ``comment``: a video's comment tag (images and frames carry none). A context manager."""
+
+    def __init__(self, source: FrameSource, path: str | Path, lossless: bool = False, audio: bool = False,
+                 comment: str | None = None):
+        self.kind, self.path, self.lossless = source.kind, Path(path), lossless
+        self.video = None
+        if self.kind == "video":
+            self.video = VideoWriter(self.path, source.info, lossless, audio_from=source.path if audio else None,
+                                     comment=comment)
+
+    def write(self, key, rgb: np.ndarray) -> None:
+        if self.video is not None:
+            self.video.write(rgb, key)
+        elif self.kind == "image":
+            write_frame(self.path, rgb)
+        else:
+            write_frame(self.path / (key.stem + (".png" if self.lossless else key.suffix)), rgb)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.video is not None:
+            self.video.__exit__(exc_type, exc, tb)

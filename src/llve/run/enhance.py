@@ -1,0 +1,110 @@
+"""``llve enhance``: choose a source and a sink for each input (video, frame folder or image; same kind out) and run
+the stream between them.
+
+Reads lazily (:mod:`llve.media.endpoints`), enhances through :class:`llve.run.enhancer.Enhancer`'s stream, writes each
+result as soon as it exists, and only renames the outputs to their final names when everything succeeded
+(``llve.core.atomic``).
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from tqdm import tqdm
+
+from llve.core.atomic import atomic_output
+from llve.core.errors import UserInputError, warn
+from llve.media.background import OrderedWorker, prefetch
+from llve.media.endpoints import FrameSink, FrameSource, input_kind
+from llve.media.video import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS
+from llve.run.enhancer import Enhancer
+from llve.run.outputs import check_output
+
+COMPONENTS = ("R", "S")
+
+
+def default_output(path: Path, kind: str, lossless: bool) -> Path:
+    if kind == "folder":
+        return path.with_name(path.name + "_enhanced")
+    suffix = path.suffix
+    if lossless and kind == "video" and suffix.lower() not in LOSSLESS_CONTAINERS:
+        suffix = ".mkv"
+    elif lossless and kind == "image":
+        suffix = ".png"
+    elif kind == "video" and suffix.lower() not in VIDEO_EXTENSIONS:
+        suffix = ".mp4"
+    return path.with_name(f"{path.stem}_enhanced{suffix}")
+
+
+def _once_per_kind(report: Callable[[str], None]) -> Callable[[str], None]:
+    """Say each kind of conversion once, not once per frame of a long folder."""
+    seen: set[str] = set()
+
+    def note(message: str) -> None:
+        kind = message.split(": converted ", 1)[-1]
+        if kind not in seen:
+            seen.add(kind)
+            report(message + ("" if len(seen) > 1 else " (said once for all frames)"))
+
+    return note
+
+
+def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = None, *,
+                 components_dir: str | Path | None = None, lossless: bool = False, overwrite: bool = False,
+                 progress: bool = True) -> Path:
+    """Enhance ``src`` (video, frame folder or image) into ``out``; return the output path.
+
+    With ``components_dir``, the R and S terms are written there too, in the same format as the output.
+    """
+    source = FrameSource(src, _once_per_kind(warn))
+    kind = source.kind
+    out = Path(out) if out else default_output(source.path, kind, lossless)
+    check_output(source.path, out, kind, lossless, overwrite)
+    targets = {"Y": out}
+    if components_dir is not None:
+        names = {c: f"{out.name}_{c}" if kind == "folder" else f"{out.stem}_{c}{out.suffix}" for c in COMPONENTS}
+        targets.update({c: Path(components_dir) / name for c, name in names.items()})
+        for c in COMPONENTS:
+            check_output(source.path, targets[c], kind, lossless, overwrite, what="component")
+
+    with contextlib.ExitStack() as stack:
+        tmp = {k: stack.enter_context(atomic_output(p, is_dir=kind == "folder", overwrite=overwrite))
+               for k, p in targets.items()}
+        # Entered after the temporary outputs: every sink is closed before any output gets its final name.
+        comment = enhancer.describe()
+        sinks = {k: stack.enter_context(FrameSink(source, p, lossless, audio=k == "Y", comment=comment))
+                 for k, p in tmp.items()}
+        # Decoding runs ahead and encoding behind on helper threads (llve.media.background); entered last, the
+        # writer thread is finished before the sinks close.
+        writer = stack.enter_context(OrderedWorker())
+        frames = stack.enter_context(contextlib.closing(prefetch(source)))
+        results = enhancer.stream(frames, components=components_dir is not None)
+        for key, result in tqdm(results, total=source.total, unit="frame", desc=source.path.name,
+                                disable=not progress, leave=False):
+            for k, rgb in zip(("Y", "R", "S"), (result.y, result.r, result.s)):
+                if k in sinks:
+                    writer.submit(sinks[k].write, key, rgb)
+    return out
+
+
+def batch_outputs(inputs: list[Path], output: str | Path | None, lossless: bool) -> list[Path]:
+    """Output path of each input when several are enhanced in one call.
+
+    Without ``output`` each result goes next to its input; with it, ``output`` is a folder
+    (``llve.batch.jobs.run_batch``
+    creates it) that receives every result under its default name. Two inputs may not end up at the same name.
+    """
+    if len(set(inputs)) != len(inputs):
+        raise UserInputError("an input is named twice")
+    if output is None:
+        return [default_output(src, input_kind(src), lossless) for src in inputs]
+    folder = Path(output)
+    if folder.exists() and not folder.is_dir():
+        raise UserInputError(f"output {folder}: with several inputs, the output names a folder for the results")
+    outs = [folder / default_output(src, input_kind(src), lossless).name for src in inputs]
+    seen: dict[Path, Path] = {}
+    for src, out in zip(inputs, outs):
+        if seen.setdefault(out, src) != src:  # another input claimed this output first
+            raise UserInputError(f"inputs {seen[out]} and {src} would both be written to {out}")
+    return outs

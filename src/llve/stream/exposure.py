@@ -1,0 +1,177 @@
+"""Exposure: what brightness the output should have, chosen per frame like a camera's auto-exposure.
+
+The network's S term carries the illumination and takes a target mean brightness (``exposure``, the mean BT.601
+luma of the output in (0, 1), sRGB-coded: 0.5 is 128/255). This module decides that target:
+
+* a fixed value (``--exposure 0.45``): every frame is asked for it;
+* ``auto``: the target follows the scene's own brightness on a bounded curve (:func:`auto_target`): a very dark
+  room is lifted to a dim but readable level, a lit city night to a well-exposed night, never to daylight; and,
+  like a camera's gain, never more than MAX_GAIN times in linear light (:func:`reachable`): black stays black. The
+  scene brightness is smoothed over time (an exponential average in log space, ~1 s), so the output does not pump
+  with every passing headlight; a scene cut (the input's brightness jumps by more than :data:`CUT_RATIO`) resets
+  it at once.
+
+Either way a slow integral feedback compares what the network delivered with what was asked and corrects the
+request, so the output's mean lands on the target although the network only approximates its control. Whatever
+the target, highlights are rolled off in S (:func:`roll_off_highlights`), so brightening clips nothing new.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from llve.core.image import linear_to_srgb, mean_luma_unit, srgb_to_linear
+
+# auto's curve, target = clip(0.34 * (input / 0.03) ** 0.26, 0.36, 0.55), was fitted (least log error) to the
+# brightness of the ground truths of the training parts of LOL and SICE: brighter scenes are shown brighter, a
+# doubling of the input's mean raises the target 1.2x. The band keeps very dark clips readable (>= 92/255) and
+# a lit night a night (<= 140/255). Fit: python scripts/fit_auto_exposure.py
+AUTO_RANGE = (0.36, 0.55)     # auto targets stay in this band of mean output luma
+AUTO_PIVOT = (0.03, 0.34)     # input mean luma 0.03 (~8/255) maps to 0.34 on the curve (then raised to the band) ...
+AUTO_POWER = 0.26             # ... and the target grows as the input's mean to this power
+SMOOTHING_FRAMES = 12.0       # time constant of the scene-brightness average, in frames (~0.5 s at 24 fps)
+CUT_RATIO = 2.5               # a jump in input brightness by this factor (either way) is a scene cut
+FEEDBACK_GAIN = 0.5           # share of the log error corrected per frame
+MAX_CORRECTION = 2.0          # the request stays within target / 2 .. target * 2
+CALIBRATION_TRIES = 3         # extra decodes of a stream's first frame (and the first after a cut) ...
+CALIBRATION_TOLERANCE = 0.0025  # ... until it lands this close (log error, 0.25%): the feedback takes up the rest
+                                # on the next frame, where a larger miss would show as a step in brightness
+NOT_DARK = 0.3                # an input brighter than this on average (77/255) is not low light: the log says so
+MAX_GAIN = 100.0              # auto lifts a scene at most this much in linear light (the darkest training exposure)
+HIGHLIGHT_KNEE = 0.90         # illumination S above this is rolled off smoothly ...
+HIGHLIGHT_CEILING = 0.98      # ... towards this ceiling, which it never reaches (below the clipping level)
+
+
+def parse_exposure(value: str | float | None) -> str | float:
+    """``auto`` or a target mean brightness in (0, 1); anything else is a ``ValueError`` naming the value."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return "auto"
+    try:
+        target = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"exposure must be 'auto' or a brightness between 0 and 1 (got '{value}')") from None
+    if not 0.0 < target < 1.0 or math.isnan(target):
+        raise ValueError(f"exposure must be 'auto' or a brightness between 0 and 1 (got {value})")
+    return target
+
+
+def metered_luma(rgb: np.ndarray) -> float:
+    """Mean BT.601 luma of an HxWx3 uint8 RGB frame in [0, 1]; large frames on a grid of ~270 rows (plenty for a
+    mean, and cheap at 4K)."""
+    step = max(1, min(rgb.shape[:2]) // 270)
+    return mean_luma_unit(rgb[::step, ::step])
+
+
+def roll_off_highlights(s):
+    """Illumination ``s`` (a tensor in [0, 1]) with a film-like shoulder: unchanged up to HIGHLIGHT_KNEE, then
+    ``knee + (ceiling - knee) * (1 - exp(-(s - knee) / (ceiling - knee)))``, smooth (slope 1 at the knee),
+    monotone, and below HIGHLIGHT_CEILING. ``y = r * s`` then cannot newly clip: bright regions keep their
+    reflectance detail and colour at any exposure instead of saturating to white."""
+    span = HIGHLIGHT_CEILING - HIGHLIGHT_KNEE
+    over = (s - HIGHLIGHT_KNEE).clamp_(min=0)  # in place from here on: four full-frame passes fewer (8 -> 2 ms)
+    return s.clamp(max=HIGHLIGHT_KNEE).add_(over.div_(-span).expm1_().mul_(-span))
+
+
+def auto_target(scene_luma: float) -> float:
+    """The target for a scene of mean input luma ``scene_luma``: a power of the input, bounded by AUTO_RANGE."""
+    curve = AUTO_PIVOT[1] * (max(scene_luma, 1e-4) / AUTO_PIVOT[0]) ** AUTO_POWER
+    return float(np.clip(curve, *AUTO_RANGE))
+
+
+def reachable(scene_luma: float) -> float:
+    """The brightest target ``auto`` asks of a scene of mean input luma ``scene_luma``: the scene lifted MAX_GAIN
+    times in linear light (sRGB-decoded), as a camera's gain has a ceiling. The network never saw a darker exposure
+    than 1/MAX_GAIN, and below it there is little but noise to lift: black leaders and fades stay black instead
+    of becoming grey frames, and a scene at 1/255 is asked for 49/255; from about 3.5/255 up, the AUTO_RANGE band
+    holds (docs/exposure.md)."""
+    linear = float(srgb_to_linear(np.float64(max(scene_luma, 0.0)))) * MAX_GAIN
+    return float(linear_to_srgb(np.float64(min(linear, 1.0))))
+
+
+@dataclass
+class ExposureRecord:
+    """One frame's decision: the input's brightness, the target, what the network was asked, what it delivered."""
+
+    input_luma: float
+    target: float
+    requested: float = float("nan")
+    output_luma: float = float("nan")
+    cut: bool = False
+    calibrate: bool = False   # first frame or first after a cut: decoded once more after the first try
+
+
+@dataclass
+class ExposureController:
+    """Per-stream state: the smoothed scene brightness, the feedback correction and the log of decisions.
+
+    Args:
+        setting: ``auto`` or a fixed target in (0, 1).
+    """
+
+    setting: str | float = "auto"
+    scene_log: float | None = None
+    last_log: float = 0.0
+    correction: float = 0.0          # log of request / target, learned by the feedback
+    records: list[ExposureRecord] = field(default_factory=list)
+
+    def request(self, rgb: np.ndarray) -> ExposureRecord:
+        """Decide frame ``rgb``'s target and the brightness to ask the network for."""
+        luma = max(metered_luma(rgb), 1e-4)
+        cut = self.scene_log is not None and abs(math.log(luma) - self.last_log) > math.log(CUT_RATIO)
+        if self.scene_log is None or cut:
+            self.scene_log = math.log(luma)
+        else:
+            self.scene_log += (math.log(luma) - self.scene_log) / SMOOTHING_FRAMES
+        self.last_log = math.log(luma)
+        scene = math.exp(self.scene_log)
+        target = min(auto_target(scene), reachable(scene)) if self.setting == "auto" else float(self.setting)
+        if cut:
+            self.correction = 0.0
+        record = ExposureRecord(luma, target, cut=cut, calibrate=cut or not self.records)
+        self.records.append(record)
+        return record
+
+    def ask(self, record: ExposureRecord) -> float:
+        """The brightness to ask the network for, for ``record``'s frame: its target, corrected by the feedback."""
+        record.requested = float(np.clip(record.target * math.exp(self.correction), 0.02, 0.98))
+        return record.requested
+
+    def observe(self, record: ExposureRecord, output_luma: float, gain: float = FEEDBACK_GAIN) -> bool:
+        """Learn from the mean luma (0-1) the network delivered for ``record``'s frame; return True when the frame
+        missed its target by more than CALIBRATION_TOLERANCE.
+
+        ``gain=1`` corrects the whole brightness error at once: used to calibrate on a stream's first frame (and
+        after a cut), which is then decoded again, so single images land on their target too.
+        """
+        record.output_luma = output_luma
+        error = math.log(record.target) - math.log(max(output_luma, 1e-4))
+        limit = math.log(MAX_CORRECTION)
+        self.correction = float(np.clip(self.correction + gain * error, -limit, limit))
+        return abs(error) > CALIBRATION_TOLERANCE
+
+    def summary(self) -> dict:
+        """What was chosen, for the log and the output's metadata."""
+        targets = [r.target for r in self.records]
+        delivered = [r.output_luma for r in self.records if not math.isnan(r.output_luma)]
+        return {"setting": self.setting if isinstance(self.setting, str) else f"{self.setting:.3f}",
+                "frames": len(self.records),
+                "target_min": round(min(targets), 4) if targets else None,
+                "target_max": round(max(targets), 4) if targets else None,
+                "output_mean": round(float(np.mean(delivered)), 4) if delivered else None,
+                "input_mean": round(float(np.mean([r.input_luma for r in self.records])), 4) if targets else None,
+                "cuts": sum(r.cut for r in self.records)}
+
+    def describe(self) -> str:
+        s = self.summary()
+        if not s["frames"]:
+            return f"exposure {s['setting']}: no frames"
+        low, high = f"{s['target_min']:.2f}", f"{s['target_max']:.2f}"
+        span = low if low == high else f"{low}-{high}"
+        text = (f"exposure {s['setting']}: target {span}, delivered mean {s['output_mean']:.2f} "
+                f"over {s['frames']} frame(s), {s['cuts']} scene cut(s)")
+        if s["setting"] == "auto" and s["input_mean"] >= NOT_DARK:
+            text += (f"; the input is not dark (mean {255 * s['input_mean']:.0f}/255), and auto treats it as low "
+                     f"light: a fixed exposure keeps it nearer its own brightness")
+        return text
