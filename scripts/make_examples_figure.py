@@ -35,8 +35,8 @@ def main(weights: str | None = None, out: str = "docs/real_footage.jpg") -> None
         h, w = frames[0].shape[:2]
         size = (SIDE, round(SIDE * h / w))
         cells = [frames[0], result.y, result.r, result.s]
-        log = enhancer.exposure_log
-        shown = f"exposure {log.records[0].target:.2f}" if log else "no exposure control"
+        control = enhancer.exposure_controller
+        shown = f"exposure {control.recent[0].target:.2f}" if control else "no exposure control"
         names = [f"input {Path(clip).name}", f"output ({shown})",
                  "R (appearance)", "S (illumination)"]
         rows.append(np.concatenate([label(cv2.resize(c, size, interpolation=cv2.INTER_AREA), n)

@@ -26,6 +26,7 @@ from llve.core.image import mean_luma_255 as mean_luma
 from llve.evaluate.metrics import noise_sigma, psnr, ssim
 from llve.media.frames import list_frames, read_frame
 from llve.run.enhancer import Enhancer
+from llve.stream.options import StreamOptions
 
 REAL = Path("../shared/data/real_dark")
 DAVIS = Path("data/val/davis_dark")
@@ -43,7 +44,7 @@ def davis_scores(**options) -> tuple[float, float]:
         low = [read_frame(f) for f in list_frames(seq)[:12]]
         high = [read_frame(f) for f in list_frames(DAVIS / "high" / seq.name)[:12]]
         target = float(np.mean([mean_luma(h) for h in high])) / 255
-        out = list(Enhancer(exposure=target, **options).enhance_frames(low))
+        out = list(Enhancer(options=StreamOptions(exposure=target, **options)).enhance_frames(low))
         psnrs += [psnr(o, h) for o, h in zip(out, high)]
         ssims += [ssim(o, h) for o, h in zip(out[::4], high[::4])]
     return float(np.mean(psnrs)), float(np.mean(ssims))
@@ -55,7 +56,8 @@ def strength_sweep(strengths: list[float]) -> None:
         spatial.STRENGTH = strength  # the stream builds its SpatialFilter with the module's STRENGTH (x denoise)
         options = {"spatial_filter": "on" if strength else "off"}
         noise = np.mean([[noise_sigma(o, level=k) for k in (1, 2, 3)]
-                         for c in clips for o in Enhancer(**options).enhance_frames(c)], axis=0)
+                         for c in clips for o in Enhancer(options=StreamOptions(**options)).enhance_frames(c)],
+                        axis=0)
         davis = davis_scores(**options)
         print(f"strength {strength:g}: real-clip noise 1x1/2x2/4x4 {noise[0]:.3f} / {noise[1]:.3f} / {noise[2]:.3f}; "
               f"DAVIS at gt brightness PSNR {davis[0]:.3f} SSIM {davis[1]:.3f}", flush=True)
@@ -67,8 +69,8 @@ def denoise_sweep(values: list[float], same: bool) -> None:
     for value in values:
         parts = []
         for exposure in exposures:
-            per_clip = [np.mean([noise_sigma(o) for o in Enhancer(denoise=value, exposure=exposure).enhance_frames(c)])
-                        for c in clips]
+            enhancer = Enhancer(options=StreamOptions(denoise=value, exposure=exposure))
+            per_clip = [np.mean([noise_sigma(o) for o in enhancer.enhance_frames(c)]) for c in clips]
             parts.append(f"real-clip noise at {exposure if exposure == 'auto' else f'{exposure * 255:.0f}/255'} "
                          f"{np.mean(per_clip):.3f} ({' / '.join(f'{n:.2f}' for n in per_clip)})")
         davis = davis_scores(denoise=value)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from llve.core.errors import UserInputError, warn
 
-FILTER_SETTINGS = ("auto", "on", "off")  # --temporal-filter / --spatial-filter, as llve.stream.pipeline.StreamOptions
+FILTER_SETTINGS = ("auto", "on", "off")  # --temporal-filter / --spatial-filter, as llve.stream.options.StreamOptions
 
 
 def _add_enhance(sub: argparse._SubParsersAction) -> None:
@@ -65,7 +65,7 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
 
 def _add_noise_filters(p: argparse.ArgumentParser, default: str | None, temporal_help: str, spatial_help: str
                        ) -> None:
-    """--temporal-filter, --spatial-filter and --denoise, as llve.stream.pipeline.StreamOptions takes them."""
+    """--temporal-filter, --spatial-filter and --denoise, as llve.stream.options.StreamOptions takes them."""
     p.add_argument("--temporal-filter", default=default, choices=FILTER_SETTINGS, help=temporal_help)
     p.add_argument("--spatial-filter", default=default, choices=FILTER_SETTINGS, help=spatial_help)
     p.add_argument("--denoise", type=float, default=1.0 if default else None, metavar="STRENGTH",
@@ -73,12 +73,19 @@ def _add_noise_filters(p: argparse.ArgumentParser, default: str | None, temporal
                         "2 twice as strong, at most 3")
 
 
-def _run_enhance(args: argparse.Namespace) -> None:
-    from llve.batch.jobs import EnhancerSpec
+def _filter_flags(args: argparse.Namespace) -> dict:
+    """The noise-filter fields of StreamOptions that the command line sets (None: not given)."""
+    given = {"temporal_filter": args.temporal_filter, "spatial_filter": args.spatial_filter, "denoise": args.denoise}
+    return {k: v for k, v in given.items() if v is not None}
 
-    spec = EnhancerSpec(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
-                        backend=args.backend, exposure=args.exposure, temporal_filter=args.temporal_filter,
-                        spatial_filter=args.spatial_filter, denoise=args.denoise)
+
+def _run_enhance(args: argparse.Namespace) -> None:
+    from llve.batch.jobs import EnhancerConfig
+    from llve.stream.options import StreamOptions
+
+    stream = StreamOptions(tile=args.tile, precision="fp16" if args.fp16 else "fp32", exposure=args.exposure,
+                           **_filter_flags(args))
+    spec = EnhancerConfig(weights=args.weights, device=args.device, backend=args.backend, stream=stream)
     if len(args.input) == 1 and args.shard is None and args.engine == "local":
         from llve.run.enhance import enhance_path
 
@@ -86,8 +93,8 @@ def _run_enhance(args: argparse.Namespace) -> None:
         out = enhance_path(enhancer, args.input[0], args.output, components_dir=args.components,
                            lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet)
         if not args.quiet:
-            log = enhancer.exposure_log
-            print(f"wrote {out} ({log.describe()})" if log else f"wrote {out}", file=sys.stderr)
+            control = enhancer.exposure_controller
+            print(f"wrote {out} ({control.describe()})" if control else f"wrote {out}", file=sys.stderr)
     else:
         _run_batch(args, spec)
 
@@ -101,9 +108,9 @@ def _run_batch(args: argparse.Namespace, spec) -> None:
         raise UserInputError("--shard and --engine ray need -o OUTDIR (a folder every process sees)")
     engine = None
     if args.engine == "ray":
-        from llve.batch.ray_engine import RaySettings, ray_engine
+        from llve.batch.ray_engine import RayConfig, ray_engine
 
-        engine = ray_engine(RaySettings(args.ray_address, args.cpus_per_task, args.gpus_per_task))
+        engine = ray_engine(RayConfig(args.ray_address, args.cpus_per_task, args.gpus_per_task))
     elif args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task:
         raise UserInputError("--ray-address, --cpus-per-task and --gpus-per-task need --engine ray")
 
@@ -172,18 +179,20 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_test(args: argparse.Namespace) -> None:
-    from llve.core.config import from_dict, load_yaml
-    from llve.evaluate.protocol import EvalConfig, evaluate_to_folder
+    from llve.evaluate.config import load_eval_config
+    from llve.evaluate.protocol import evaluate_to_folder
 
-    cfg = from_dict(EvalConfig, load_yaml(args.config))
-    overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device),
-                                   ("fp16", args.fp16 or None), ("exposure", args.exposure),
-                                   ("temporal_filter", args.temporal_filter),
-                                   ("spatial_filter", args.spatial_filter), ("denoise", args.denoise))
+    cfg = load_eval_config(args.config)
+    overrides = {k: v for k, v in (("weights", args.weights), ("method", args.method), ("device", args.device))
                  if v is not None}
-    cfg = dataclasses.replace(cfg, **overrides)
-    data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
-    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
+    if args.exposure is not None:
+        overrides["gt_exposure"] = args.exposure == "gt"
+    given = {"pairing": args.pairing, "precision": "fp16" if args.fp16 else None,
+             "exposure": None if args.exposure == "gt" else args.exposure, **_filter_flags(args)}
+    stream = dataclasses.replace(cfg.stream, **{k: v for k, v in given.items() if v is not None})
+    cfg = dataclasses.replace(cfg, **overrides, stream=stream)
+    if args.root is not None:
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, root=args.root))
     out = Path(args.out or f"results/{Path(args.config).stem}_{cfg.method}")
     results, paths = evaluate_to_folder(cfg, out, save_images=args.save_images, progress=not args.quiet,
                                         warn=warn)
@@ -218,12 +227,12 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
 
 def _run_synth(args: argparse.Namespace) -> None:
     from llve.data.camera import SynthRanges
-    from llve.data.synth import SynthOptions, synthesize
+    from llve.data.synth import SynthConfig, synthesize
 
     lo, hi = args.exposure
     if not 0 < lo <= hi <= 1 or args.stride < 1 or args.still_frames < 2:
         raise UserInputError("need 0 < exposure LO <= HI <= 1, --stride >= 1 and --still-frames >= 2")
-    opts = SynthOptions(max_frames=args.max_frames, stride=args.stride, max_side=args.max_side,
+    opts = SynthConfig(max_frames=args.max_frames, stride=args.stride, max_side=args.max_side,
                         still_frames=args.still_frames, seed=args.seed, ranges=SynthRanges(exposure=(lo, hi)))
     names = synthesize(args.inputs, args.output, opts, stills=args.stills, progress=not args.quiet)
     if not args.quiet:
@@ -283,17 +292,16 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_bench(args: argparse.Namespace) -> None:
-    from llve.bench.benchmark import BenchSettings, parse_size, run_bench, write_report
-    from llve.stream.pipeline import StreamOptions
+    from llve.bench.benchmark import BenchConfig, parse_size, run_bench, write_report
+    from llve.stream.options import StreamOptions
 
-    settings = BenchSettings(
+    settings = BenchConfig(
         sizes=tuple(parse_size(s) for s in (args.size or ["960x512"])),
         models=tuple(args.model or ("official", "fast")), frames=args.frames, budget_s=args.budget,
         warmup=args.warmup, device=args.device, threads=args.threads, backend=args.backend, tile=args.tile,
         video=not args.no_video, modes=tuple(args.mode or ()), rounds=args.rounds,
-        runtime=StreamOptions(channels_last=not args.no_channels_last, precision=args.precision,
-                               compile=args.compile, temporal_filter=args.temporal_filter,
-                               spatial_filter=args.spatial_filter, denoise=args.denoise))
+        stream=StreamOptions(channels_last=not args.no_channels_last, precision=args.precision,
+                             compile=args.compile, **_filter_flags(args)))
     report = run_bench(settings)
     if args.json:
         write_report(report, args.json)

@@ -134,6 +134,26 @@ def test_the_same_files_under_another_path_are_still_skipped(tmp_path, tiny_weig
     assert "0 done, 2 skipped" in capsys.readouterr().err and mtimes(out) == before
 
 
+def test_a_batch_whose_manifest_has_the_older_settings_layout_resumes(tmp_path, tiny_weights, capsys):
+    """Manifests written before the stream settings were one field: their lines still read, and still skip."""
+    clips = make_clips(tmp_path / "in", count=2)
+    out = tmp_path / "out"
+    assert enhance(*clips, "-o", out, "--weights", tiny_weights) == 0
+    manifest = out / "llve-manifest.jsonl"
+    older = []
+    for line in manifest_lines(out):
+        stream = line["settings"].pop("stream")
+        line["settings"].update(tile=stream["tile"], fp16=False, exposure=str(stream["exposure"]), denoise=1.0,
+                                temporal_filter=stream["temporal_filter"], spatial_filter=stream["spatial_filter"])
+        older.append(json.dumps(line))
+    manifest.write_text("\n".join(older) + "\n")
+    before = mtimes(out)
+    capsys.readouterr()
+    assert main(["enhance", *map(str, clips), "-o", str(out), "--weights", str(tiny_weights)]) == 0
+    err = capsys.readouterr().err
+    assert "0 done, 2 skipped" in err and "ignored" not in err and mtimes(out) == before
+
+
 def test_an_output_llve_did_not_record_is_never_replaced(tmp_path, tiny_weights, capsys):
     clips = make_clips(tmp_path / "in", count=2)
     out = tmp_path / "out"

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llve.batch.jobs import EnhancerSpec, run_batch
+from llve.batch.jobs import EnhancerConfig, run_batch
 from tests.batch.helpers import decode, make_clips
 
 ray = pytest.importorskip("ray")
@@ -68,7 +68,7 @@ def test_ray_outputs_equal_the_single_process_outputs_frame_for_frame(tmp_path, 
     from llve.batch.ray_engine import ray_engine
 
     clips = make_clips(tmp_path / "in")
-    spec = EnhancerSpec(str(tiny_weights))
+    spec = EnhancerConfig(str(tiny_weights))
     on_ray = run_batch(clips, tmp_path / "ray", spec, engine=ray_engine(), lossless=True, progress=False)
     alone = run_batch(clips, tmp_path / "alone", spec, lossless=True, progress=False)
     assert [r.status for r in on_ray.records] == ["done"] * 6 and [r.status for r in alone.records] == ["done"] * 6
@@ -87,7 +87,7 @@ def test_a_ray_worker_killed_in_the_middle_of_a_task_is_retried(tmp_path, tiny_w
     out = tmp_path / "out"
     result = {}
     thread = threading.Thread(target=lambda: result.update(summary=run_batch(
-        clips, out, EnhancerSpec(str(tiny_weights)), engine=ray_engine(), lossless=True, progress=False)))
+        clips, out, EnhancerConfig(str(tiny_weights)), engine=ray_engine(), lossless=True, progress=False)))
     thread.start()
     killed, deadline = None, time.time() + 120
     while killed is None and thread.is_alive() and time.time() < deadline:
@@ -102,7 +102,7 @@ def test_a_ray_worker_killed_in_the_middle_of_a_task_is_retried(tmp_path, tiny_w
     records = result["summary"].records
     assert sorted(Path(r.input).name for r in records) == [c.name for c in clips]
     assert {r.status for r in records} == {"done"}, [r.error for r in records]
-    alone = run_batch(clips, tmp_path / "alone", EnhancerSpec(str(tiny_weights)), lossless=True, progress=False)
+    alone = run_batch(clips, tmp_path / "alone", EnhancerConfig(str(tiny_weights)), lossless=True, progress=False)
     assert {r.status for r in alone.records} == {"done"}
     for clip, frames in zip(clips, (150, 6, 6, 6)):
         a, b = decode(out / (clip.stem + "_enhanced.mkv")), decode(tmp_path / "alone" / (clip.stem + "_enhanced.mkv"))

@@ -10,8 +10,10 @@ import yaml
 
 from conftest import texture
 from llve.core.config import from_dict, load_yaml
+from llve.core.errors import UserInputError
 from llve.evaluate.baselines import BASELINES
-from llve.evaluate.protocol import EvalConfig
+from llve.evaluate.config import EvalConfig, upgrade_layout
+from llve.stream.options import StreamOptions
 
 pytestmark = pytest.mark.slow  # end-to-end: subprocesses, encoders, servers
 
@@ -24,10 +26,23 @@ def _llve(*args, cwd=None):
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_shipped_configs_parse(path):
-    cfg = from_dict(EvalConfig, load_yaml(path))
+    cfg = from_dict(EvalConfig, load_yaml(path))  # the current layout: no upgrade needed
     if cfg.data.kind in ("sdsd", "smid"):  # the official protocol
-        assert cfg.data.frames == 30 and cfg.data.size == (960, 512) and cfg.data.pairing == "next"
+        assert cfg.data.frames == 30 and cfg.data.size == (960, 512) and cfg.stream.pairing == "next"
         assert all(isinstance(n, str) for n in cfg.data.sequences)
+
+
+def test_a_config_of_the_older_layout_reads_as_the_current_one():
+    older = {"method": "stcd", "exposure": "gt", "fp16": True, "denoise": 2, "temporal_filter": "on",
+             "data": {"kind": "sdsd", "root": "d", "pairing": "self"}}
+    current = {"method": "stcd", "gt_exposure": True, "data": {"kind": "sdsd", "root": "d"},
+               "stream": {"precision": "fp16", "denoise": 2.0, "temporal_filter": "on", "pairing": "self"}}
+    assert from_dict(EvalConfig, upgrade_layout(older)) == from_dict(EvalConfig, current)
+    assert upgrade_layout(current) == current
+    assert from_dict(EvalConfig, upgrade_layout({"exposure": 0.4, "data": {"kind": "none", "root": "x"}})).stream \
+        == StreamOptions(exposure=0.4)
+    with pytest.raises(UserInputError, match="exposure"):
+        from_dict(EvalConfig, upgrade_layout({"exposure": "bright", "data": {"kind": "none", "root": "x"}}))
 
 
 def test_standard_test_lists():

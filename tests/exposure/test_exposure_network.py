@@ -7,6 +7,7 @@ from llve.models import FastSTCD, FastSTCDConfig
 from llve.models.weights import read_weights
 from llve.run.enhancer import DEFAULT_WEIGHTS, Enhancer
 from llve.stream.exposure import metered_luma as mean_luma
+from llve.stream.options import StreamOptions
 
 
 def dark_clip(frames: int = 3, size: int = 64) -> list[np.ndarray]:
@@ -47,16 +48,17 @@ def test_untrained_control_starts_as_the_identity():
 def test_the_stream_passes_the_target_and_brightness_follows_it():
     lumas = []
     for target in (0.2, 0.4, 0.6):
-        enhancer = Enhancer(model=steered_network(), device="cpu", exposure=target)
+        enhancer = Enhancer(model=steered_network(), device="cpu", options=StreamOptions(exposure=target))
         out = list(enhancer.enhance_frames(dark_clip()))
         lumas.append(np.mean([mean_luma(f) for f in out]))
-        assert enhancer.exposure_log.summary()["frames"] == 3
+        assert enhancer.exposure_controller.summary()["frames"] == 3
     assert lumas[0] < lumas[1] < lumas[2]
 
 
 def test_auto_exposure_and_fixed_exposure_with_the_feedback_land_near_the_target():
     for target in (0.3, 0.6):
-        out = list(Enhancer(model=steered_network(), device="cpu", exposure=target).enhance_frames(dark_clip(6)))
+        enhancer = Enhancer(model=steered_network(), device="cpu", options=StreamOptions(exposure=target))
+        out = list(enhancer.enhance_frames(dark_clip(6)))
         assert abs(mean_luma(out[0]) - target) < 0.05        # calibrated first frame
         assert abs(mean_luma(out[-1]) - target) < 0.03
 
@@ -78,7 +80,7 @@ def test_a_saturating_network_clips_nothing():
         raw = net.decompose_first(f1, f1, torch.tensor([0.98])).y
     raw = (raw[0].permute(1, 2, 0).numpy() * 255).round()
     assert (raw.max(axis=2) >= 250)[~lamp].mean() > 0.5       # without the roll-off most pixels would clip
-    out = list(Enhancer(model=net, device="cpu", exposure=0.97).enhance_frames(frames))
+    out = list(Enhancer(model=net, device="cpu", options=StreamOptions(exposure=0.97)).enhance_frames(frames))
     for y in out:
         assert (y.max(axis=2) >= 250).mean() == 0.0
         assert y.min() >= 200                                  # still bright: rolled off, not darkened
@@ -88,7 +90,7 @@ def test_a_bad_exposure_is_a_user_error():
     from llve.core.errors import UserInputError
 
     with pytest.raises(UserInputError, match="exposure"):
-        Enhancer(model=steered_network(), device="cpu", exposure=1.5)
+        Enhancer(model=steered_network(), device="cpu", options=StreamOptions(exposure=1.5))
 
 
 bundled_control = DEFAULT_WEIGHTS.is_file() and read_weights(DEFAULT_WEIGHTS)[2].get("exposure", False)
@@ -99,7 +101,7 @@ def test_bundled_weights_follow_the_exposure_monotonically_and_land_on_it():
     clip = dark_clip(4, 96)
     lumas = []
     for target in (0.25, 0.35, 0.45, 0.55, 0.65):
-        out = list(Enhancer(device="cpu", exposure=target).enhance_frames(clip))
+        out = list(Enhancer(device="cpu", options=StreamOptions(exposure=target)).enhance_frames(clip))
         lumas.append(np.mean([mean_luma(f) for f in out]))
         assert abs(lumas[-1] - target) < 0.05
     assert all(b > a for a, b in zip(lumas, lumas[1:]))

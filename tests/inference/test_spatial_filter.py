@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from llve.models import Decomposition
+from llve.stream.options import StreamOptions
 from llve.stream.spatial_filter import SpatialFilter
 
 
@@ -60,8 +61,8 @@ def test_the_stream_filters_exposure_networks_by_default_and_keeps_the_papers_pr
     frames = synthetic_frames(3, 48, 64)
 
     def outputs(model, **options):
-        return [f.y for f in Enhancer(model=model, device="cpu", temporal_filter="off", **options)
-                .decompose_frames(frames)]
+        enhancer = Enhancer(model=model, device="cpu", options=StreamOptions(temporal_filter="off", **options))
+        return [f.y for f in enhancer.decompose_frames(frames)]
 
     torch.manual_seed(0)
     exposure_net = build_model("fast", width=16, exposure=True)
@@ -104,8 +105,8 @@ def test_denoise_scales_both_filters_from_none_to_strong_and_1_is_the_default():
     net = build_model("fast", width=16, exposure=True)
 
     def outputs(**options):
-        return [f.y.astype(float) for f in Enhancer(model=net, device="cpu", exposure=0.4, **options)
-                .decompose_frames(frames)]
+        enhancer = Enhancer(model=net, device="cpu", options=StreamOptions(exposure=0.4, **options))
+        return [f.y.astype(float) for f in enhancer.decompose_frames(frames)]
 
     def roughness(out):  # change between frames plus detail between neighbouring pixels, after the first frame
         return np.mean([np.abs(b - a).mean() + np.abs(np.diff(b, axis=1)).mean() for a, b in zip(out[1:], out[2:])])
@@ -118,7 +119,7 @@ def test_denoise_scales_both_filters_from_none_to_strong_and_1_is_the_default():
     assert rough[0] > rough[1] > rough[2], rough
     for bad in (-0.5, 3.5, float("nan")):
         with pytest.raises(UserInputError, match="denoise"):
-            Enhancer(model=net, device="cpu", denoise=bad)
+            Enhancer(model=net, device="cpu", options=StreamOptions(denoise=bad))
 
 
 def test_denoise_says_it_is_ignored_where_no_noise_filter_runs(capsys):
@@ -129,9 +130,9 @@ def test_denoise_says_it_is_ignored_where_no_noise_filter_runs(capsys):
 
     torch.manual_seed(0)
     paper_net = build_model("fast", width=16)
-    Enhancer(model=paper_net, device="cpu", denoise=2.0)
+    Enhancer(model=paper_net, device="cpu", options=StreamOptions(denoise=2.0))
     assert capsys.readouterr().err.count("denoise setting is ignored") == 1
-    Enhancer(model=paper_net, device="cpu", denoise=2.0, temporal_filter="on")
+    Enhancer(model=paper_net, device="cpu", options=StreamOptions(denoise=2.0, temporal_filter="on"))
     Enhancer(model=paper_net, device="cpu")
-    Enhancer(model=build_model("fast", width=16, exposure=True), device="cpu", denoise=2.0)
+    Enhancer(model=build_model("fast", width=16, exposure=True), device="cpu", options=StreamOptions(denoise=2.0))
     assert "ignored" not in capsys.readouterr().err

@@ -9,6 +9,7 @@ from llve.core.errors import UserInputError
 from llve.core.image import tensor_to_uint8 as to_uint8
 from llve.models import build_model
 from llve.run.enhancer import Enhancer
+from llve.stream.options import StreamOptions
 from llve.stream.pipeline import to_tensor
 from tests.conftest import synthetic_frames
 
@@ -76,7 +77,7 @@ def test_device_errors(model):
 
 
 def test_fp16_on_cpu_falls_back_with_warning(model, capsys):
-    enhancer = Enhancer(model=model, device="cpu", fp16=True)
+    enhancer = Enhancer(model=model, device="cpu", options=StreamOptions(precision="fp16"))
     assert enhancer.fp16 is False and "float32" in capsys.readouterr().err
 
 
@@ -85,13 +86,14 @@ def test_fp16_on_cpu_falls_back_with_warning(model, capsys):
 def test_cuda_fp16_close_to_cpu(model):
     frames = synthetic_frames(3, 32, 32)
     cpu = list(Enhancer(model=model, device="cpu").enhance_frames(frames))
-    gpu = list(Enhancer(model=copy.deepcopy(model), device="cuda", fp16=True).enhance_frames(frames))
+    half = StreamOptions(precision="fp16")
+    gpu = list(Enhancer(model=copy.deepcopy(model), device="cuda", options=half).enhance_frames(frames))
     assert max(np.abs(a.astype(int) - b.astype(int)).max() for a, b in zip(cpu, gpu)) <= 3
 
 
 def test_self_pairing_is_frame_by_frame(model):
     frames = synthetic_frames(3, 16, 24)
-    got = list(Enhancer(model=model, device="cpu", pairing="self").enhance_frames(frames))
+    got = list(Enhancer(model=model, device="cpu", options=StreamOptions(pairing="self")).enhance_frames(frames))
     cpu = torch.device("cpu")
     for frame, out in zip(frames, got):
         with torch.no_grad():
@@ -100,7 +102,7 @@ def test_self_pairing_is_frame_by_frame(model):
     nxt = list(Enhancer(model=model, device="cpu").enhance_frames(frames))
     assert not np.array_equal(nxt[0], got[0])  # the partner matters
     with pytest.raises(UserInputError, match="unknown pairing"):
-        Enhancer(model=model, device="cpu", pairing="previous")
+        Enhancer(model=model, device="cpu", options=StreamOptions(pairing="previous"))
 
 
 def test_a_frame_is_monochrome_only_if_no_pixel_has_colour():

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from llve.models import Decomposition
+from llve.stream.options import StreamOptions
 from llve.stream.temporal_filter import TemporalFilter
 
 
@@ -66,7 +67,8 @@ def test_the_stream_filters_exposure_networks_by_default_and_keeps_the_papers_pr
     exposure_net = build_model("fast", width=16, exposure=True)
 
     def outputs(model, **options):
-        return [f.y for f in Enhancer(model=model, device="cpu", **options).decompose_frames(frames)]
+        enhancer = Enhancer(model=model, device="cpu", options=StreamOptions(**options))
+        return [f.y for f in enhancer.decompose_frames(frames)]
 
     off, auto = outputs(exposure_net, temporal_filter="off"), outputs(exposure_net)
     assert np.array_equal(off[0], auto[0]) and not all(np.array_equal(a, b) for a, b in zip(off[1:], auto[1:]))

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from llve.bench.benchmark import BenchSettings, build_from_spec, count_gflops, parse_size, run_bench
+from llve.bench.benchmark import BenchConfig, build_from_spec, count_gflops, parse_size, run_bench
 from llve.bench.measure import PeakRSS
 from llve.core.errors import UserInputError
 
@@ -39,19 +39,19 @@ def test_cli_bench_json_schema(tmp_path):
 
 def test_video_mode_and_mode_filter(tmp_path):
     """The end-to-end mode runs ``llve enhance`` on a synthetic clip; --mode keeps only what is asked for."""
-    report = run_bench(BenchSettings(sizes=((32, 48),), models=("fast",), frames=2, warmup=0, budget_s=0,
+    report = run_bench(BenchConfig(sizes=((32, 48),), models=("fast",), frames=2, warmup=0, budget_s=0,
                                      modes=("stream", "video")), log=lambda _: None)
     assert [(r["mode"], r["timed_frames"]) for r in report["results"]] == [("stream", 2), ("video", 2)]
     assert report["results"][1]["fps"] > 0
     with pytest.raises(UserInputError, match="unknown mode"):
-        run_bench(BenchSettings(modes=("sprint",)), log=lambda _: None)
+        run_bench(BenchConfig(modes=("sprint",)), log=lambda _: None)
 
 
 def test_rounds_alternate_the_models_order_and_report_each_figures_median_round():
     """Speed drifts on a shared machine: with rounds, the models take turns (A B, B A, A B) and each reported row
     is the round with the median frames/s, so one model is not always measured in the other's slow moment; a ratio
     is the median of the rounds' ratios, each from two measurements made one after the other."""
-    report = run_bench(BenchSettings(sizes=((32, 48),), models=("official", "fast"), frames=2, warmup=0,
+    report = run_bench(BenchConfig(sizes=((32, 48),), models=("official", "fast"), frames=2, warmup=0,
                                      budget_s=0, video=False, modes=("stream",), rounds=3), log=lambda _: None)
     assert [r["model"] for r in report["rounds"]] == ["official", "fast", "fast", "official", "official", "fast"]
     assert [r["round"] for r in report["rounds"]] == [0, 0, 1, 1, 2, 2]
@@ -64,7 +64,7 @@ def test_rounds_alternate_the_models_order_and_report_each_figures_median_round(
     assert line["rounds_ratio"] == per_round and line["ratio"] == sorted(per_round)[1]
     assert report["settings"]["rounds"] == 3
     with pytest.raises(UserInputError, match="rounds"):
-        run_bench(BenchSettings(rounds=0), log=lambda _: None)
+        run_bench(BenchConfig(rounds=0), log=lambda _: None)
 
 
 def test_model_specs_change_config_fields():
@@ -76,7 +76,7 @@ def test_model_specs_change_config_fields():
     for bad, match in (("fast:refine", "bad model"), ("fast:depth=3", "bad config"), ("fastest", "unknown model")):
         with pytest.raises(UserInputError, match=match):
             build_from_spec(bad)
-    report = run_bench(BenchSettings(sizes=((32, 48),), models=("official", "fast", "fast:refine=0"), frames=2,
+    report = run_bench(BenchConfig(sizes=((32, 48),), models=("official", "fast", "fast:refine=0"), frames=2,
                                      warmup=0, budget_s=0, video=False, modes=("stream",)), log=lambda _: None)
     assert report["models"]["fast:refine=0"]["config"]["refine"] == 0
     assert report["models"]["fast:refine=0"]["params"] < report["models"]["fast"]["params"]
@@ -95,7 +95,7 @@ def test_bad_arguments_are_user_errors():
         parse_size("960by512")
     assert parse_size("960x512") == (512, 960)
     with pytest.raises(UserInputError, match="unknown model"):
-        run_bench(BenchSettings(models=("nope",)), log=lambda _: None)
+        run_bench(BenchConfig(models=("nope",)), log=lambda _: None)
     r = subprocess.run([sys.executable, "-m", "llve", "bench", "--size", "0x10"], capture_output=True, text=True)
     assert r.returncode == 2 and "must be positive" in r.stderr
 
@@ -131,7 +131,7 @@ def test_a_weights_file_or_default_is_measured_with_its_weights(tmp_path):
     assert same(build_from_spec(str(mine)).state_dict(), load_model(mine).state_dict())
     assert count_gflops("default", 64, 96) == count_gflops("fast:exposure=true", 64, 96)  # the bundled config
     assert count_gflops(str(mine), 64, 96) == count_gflops("fast:refine=0,width=32", 64, 96)
-    report = run_bench(BenchSettings(sizes=((32, 48),), models=(str(mine), "default"), frames=2, warmup=0,
+    report = run_bench(BenchConfig(sizes=((32, 48),), models=(str(mine), "default"), frames=2, warmup=0,
                                      budget_s=0, video=False, modes=("stream",)), log=lambda _: None)
     assert {s["what"] for s in report["speedups"]} == {f"default stream / {mine} stream frames/s"}
     assert report["models"]["default"]["config"]["exposure"] is True

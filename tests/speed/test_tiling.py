@@ -5,6 +5,7 @@ import torch
 from llve.bench.measure import tiling_psnr
 from llve.core.errors import UserInputError
 from llve.models import Decomposition
+from llve.stream.options import StreamOptions
 from llve.stream.pipeline import decompose_pair as decompose_tiled
 from llve.stream.tiling import ramp, tile_starts
 from tests.conftest import tiny_model as tiny
@@ -73,14 +74,15 @@ def test_bad_tiles_are_user_errors():
 
 
 def test_enhancer_tiles_with_the_same_pairing():
-    """``Enhancer(tile=...)`` gives frame t the tiled decomposition with frame t+1 (the last: with itself)."""
+    """``StreamOptions(tile=...)`` gives frame t the tiled decomposition with frame t+1 (the last: with itself)."""
     from llve.run.enhancer import Enhancer
     from llve.stream.pipeline import to_tensor
     from tests.conftest import synthetic_frames
 
     model = tiny("official").eval()  # tiles the whole network (no decompose_first_tiled)
     frames = synthetic_frames(2, 70, 100)  # 2 x 2 tiles
-    got = [d for _, d in Enhancer(model=model, device="cpu", tile=64).decompose_stream(enumerate(frames))]
+    enhancer = Enhancer(model=model, device="cpu", options=StreamOptions(tile=64))
+    got = [d for _, d in enhancer.decompose_stream(enumerate(frames))]
     x = [to_tensor(f, torch.device("cpu")) for f in frames]
     with torch.no_grad():
         want = [decompose_tiled(model, x[0], x[1], 64), decompose_tiled(model, x[1], x[1], 64)]
@@ -113,7 +115,8 @@ def test_fast_network_tiles_only_its_decoders_and_matches_untiled():
         del model.DECODER_REACH
     frames = synthetic_frames(3, 70, 100)
     plain = [d for _, d in Enhancer(model=model, device="cpu").decompose_stream(enumerate(frames))]
-    tiled = [d for _, d in Enhancer(model=model, device="cpu", tile=64).decompose_stream(enumerate(frames))]
+    tiler = Enhancer(model=model, device="cpu", options=StreamOptions(tile=64))
+    tiled = [d for _, d in tiler.decompose_stream(enumerate(frames))]
     assert len(plain) == len(tiled) == 3
     for p, t in zip(plain, tiled):
         assert torch.allclose(p.y, t.y, atol=1e-5)
@@ -123,4 +126,4 @@ def test_enhancer_rejects_a_bad_tile_before_reading_anything():
     from llve.run.enhancer import Enhancer
 
     with pytest.raises(UserInputError, match="^tile 10 is too small"):
-        Enhancer(model=LocalNet(), device="cpu", tile=10)
+        Enhancer(model=LocalNet(), device="cpu", options=StreamOptions(tile=10))

@@ -10,7 +10,7 @@ import pytest
 from llve.core.errors import UserInputError
 from llve.run.enhance import enhance_path
 from llve.run.enhancer import Enhancer
-from llve.view.preview import Cancelled, FullRun, PreviewSettings, accepts_exposure, load_clip, measure, media_kind
+from llve.view.preview import Cancelled, FullRun, PreviewConfig, load_clip, measure, media_kind
 from tests.conftest import synthetic_frames, write_clip
 
 
@@ -57,12 +57,12 @@ def test_media_kind_accepts_videos_and_images_and_names_anything_else(tmp_path):
 
 def test_preview_takes_the_first_seconds_downscaled(tmp_path):
     frames = synthetic_frames(30, 90, 160)
-    clip = load_clip(write_clip(tmp_path / "clip.mp4", frames, fps=10), PreviewSettings(seconds=1.5, max_side=80))
+    clip = load_clip(write_clip(tmp_path / "clip.mp4", frames, fps=10), PreviewConfig(seconds=1.5, max_side=80))
     assert (clip.kind, len(clip.frames), clip.fps, clip.width, clip.height, clip.total_frames) == \
         ("video", 15, 10.0, 160, 90, 30)
     assert clip.frames[0].shape == (45, 80, 3)
-    assert len(load_clip(tmp_path / "clip.mp4", PreviewSettings(seconds=10, max_frames=7)).frames) == 7
-    small = load_clip(tmp_path / "clip.mp4", PreviewSettings(max_side=1000))
+    assert len(load_clip(tmp_path / "clip.mp4", PreviewConfig(seconds=10, max_frames=7)).frames) == 7
+    small = load_clip(tmp_path / "clip.mp4", PreviewConfig(max_side=1000))
     assert small.frames[0].shape == (90, 160, 3)  # never upscaled
 
 
@@ -75,33 +75,6 @@ def test_a_rotated_phone_clip_is_previewed_upright(tmp_path, rotation, corner):
     clip = load_clip(write_clip(tmp_path / "phone.mp4", [frame] * 2, rotation=rotation))
     assert clip.frames[0].shape == ((64, 48, 3) if rotation % 180 else (48, 64, 3))
     assert clip.frames[0][corner].min() > 200 and clip.frames[0][32 if rotation % 180 else 24, 24].max() < 50
-
-
-def test_exposure_control_is_offered_only_to_an_enhancer_that_takes_it():
-    class WithExposure:
-        def __init__(self, weights=None, device="auto", exposure="auto"):
-            pass
-
-    class Without:
-        def __init__(self, weights=None, device="auto", pairing="next"):
-            pass
-
-    assert accepts_exposure(WithExposure) and not accepts_exposure(Without)
-
-
-def test_exposure_forwarded_to_stream_options_counts_too(monkeypatch):
-    import dataclasses
-
-    import llve.stream.pipeline
-
-    class Forwarding:  # Enhancer(**options) -> StreamOptions(**options)
-        def __init__(self, weights=None, **options):
-            pass
-
-    monkeypatch.setattr(llve.stream.pipeline, "StreamOptions", dataclasses.make_dataclass("S", [("pairing", str)]))
-    assert not accepts_exposure(Forwarding)
-    monkeypatch.setattr(llve.stream.pipeline, "StreamOptions", dataclasses.make_dataclass("S", [("exposure", str)]))
-    assert accepts_exposure(Forwarding)
 
 
 def test_full_run_returns_its_output(tmp_path):
@@ -155,14 +128,15 @@ def test_cancel_before_start_prevents_the_run(tmp_path):
 def test_the_noise_reduction_is_offered_where_the_filters_run_and_reaches_the_enhancer():
     from types import SimpleNamespace
 
+    from llve.stream.options import StreamOptions
     from llve.view.app import Enhancers, describe
 
     made = []
 
     def recording(exposure_control: bool):
         class Recording:  # records what each enhancer was built with
-            def __init__(self, weights=None, device="auto", pairing="next", exposure="auto", denoise=1.0):
-                made.append(denoise)
+            def __init__(self, weights=None, device="auto", options=StreamOptions()):
+                made.append(options.denoise)
                 self.model = SimpleNamespace(exposure_control=exposure_control)
         return Recording
 

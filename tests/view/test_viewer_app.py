@@ -44,9 +44,9 @@ def test_open_host_warns_and_busy_port_is_one_line(monkeypatch, tmp_path, capsys
 class ExposureEnhancer(Enhancer):
     """The real Enhancer, whose output is set to exactly the target brightness: shows the value reached it."""
 
-    def __init__(self, *args, exposure="auto", **kwargs):
-        super().__init__(*args, exposure=exposure, **kwargs)
-        self.target = 0.5 if exposure == "auto" else exposure
+    def __init__(self, weights, device, options):
+        super().__init__(weights, device, options)
+        self.target = 0.5 if options.exposure == "auto" else options.exposure
 
     def decompose_frames(self, frames):
         for result in super().decompose_frames(frames):

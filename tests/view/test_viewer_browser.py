@@ -9,7 +9,6 @@ import pytest
 
 from llve.media.video import probe_video
 from llve.run.enhancer import Enhancer
-from llve.view.preview import accepts_exposure
 from tests.conftest import synthetic_frames, write_clip
 from tests.view.browser import chromium_page, running_viewer, unavailable, upload
 
@@ -36,8 +35,8 @@ def test_upload_preview_control_full_run_download(tmp_path):
         expect(page.locator("#component-s img")).to_have_count(1)
         expect(page.locator("#measures")).to_contain_text("newly clipped")
         expect(page.locator("#frame")).to_be_visible()
-        exposure = expect(page.locator("#exposure-mode"))  # shown exactly when Enhancer and weights have it
-        offered = accepts_exposure(Enhancer) and Enhancer(device="cpu").model.exposure_control
+        exposure = expect(page.locator("#exposure-mode"))  # shown exactly when the weights have it
+        offered = Enhancer(device="cpu").model.exposure_control
         exposure.to_be_visible() if offered else exposure.to_be_hidden()
 
         page.get_by_label("each frame alone").check()  # a control re-renders the preview

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from llve import __version__
 from llve.core.config import from_dict
 from llve.core.errors import UserInputError, warn
+from llve.stream.options import StreamOptions
 
 if TYPE_CHECKING:
     from llve.run.enhancer import Enhancer
@@ -118,33 +119,23 @@ def fingerprint(path: Path) -> Fingerprint | None:
 
 
 @dataclass(frozen=True)
-class Settings:
+class OutputConfig:
     """Everything besides the weights and the input that changes an output; a change means redo."""
 
-    tile: int = 0
+    stream: StreamOptions = StreamOptions()
     backend: str = "torch"
-    fp16: bool = False
     lossless: bool = False
     components: bool = False
-    exposure: str = "auto"
-    temporal_filter: str = "auto"
-    spatial_filter: str = "auto"
-    denoise: float = 1.0
 
 
 @dataclass(frozen=True)
-class EnhancerSpec:
+class EnhancerConfig:
     """How to build the network, sent to every worker so each loads it once. Args: as :class:`Enhancer`."""
 
     weights: str | None = None
     device: str = "auto"
-    fp16: bool = False
-    tile: int = 0
     backend: str = "torch"
-    exposure: str = "auto"
-    temporal_filter: str = "auto"
-    spatial_filter: str = "auto"
-    denoise: float = 1.0
+    stream: StreamOptions = StreamOptions()
 
     def build(self) -> Enhancer:
         """The network on this process's device: under torchrun, ``auto``/``cuda`` mean ``cuda:LOCAL_RANK``."""
@@ -152,7 +143,7 @@ class EnhancerSpec:
         from llve.run.enhancer import Enhancer
 
         device = resolve_device(self.device, int(os.environ.get("LOCAL_RANK", 0)))
-        return Enhancer(**{**dataclasses.asdict(self), "device": str(device)})
+        return Enhancer(self.weights, str(device), self.stream, backend=self.backend)
 
     def identity(self) -> str:
         """``sha256:`` of the weights file's bytes (the bundled file when none is given)."""
@@ -192,7 +183,7 @@ class Record:
     seconds: float
     error: str | None
     weights: str
-    settings: Settings
+    settings: OutputConfig
     input_fingerprint: Fingerprint | None
     llve_version: str
     shard: str
@@ -201,6 +192,19 @@ class Record:
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+
+def _upgrade_record(line: dict) -> dict:
+    """A manifest line of the older layout (stream settings beside ``backend`` in ``settings``, ``fp16`` for the
+    precision) in the current one, so a batch written before resumes; a current line is returned as it is."""
+    settings = line.get("settings")
+    if not isinstance(settings, dict) or "stream" in settings:
+        return line
+    settings = dict(settings)
+    stream = {k: settings.pop(k) for k in ("tile", "exposure", "temporal_filter", "spatial_filter", "denoise")
+              if k in settings}
+    stream["precision"] = "fp16" if settings.pop("fp16", False) else "fp32"
+    return {**line, "settings": {**settings, "stream": stream}}
 
 
 def read_manifests(folder: str | Path) -> dict[str, Record]:
@@ -214,7 +218,7 @@ def read_manifests(folder: str | Path) -> dict[str, Record]:
             if not line.strip():
                 continue
             try:
-                record = from_dict(Record, json.loads(line))
+                record = from_dict(Record, _upgrade_record(json.loads(line)))
             except (ValueError, UserInputError) as exc:
                 warn(f"{path.name} line {number} ignored: {exc}")
                 continue
@@ -255,7 +259,7 @@ class Context:
     """What every record of one run shares."""
 
     weights: str
-    settings: Settings
+    settings: OutputConfig
     shard: Shard
 
     def record(self, job: Job, status: Status, frames: int | None = None, seconds: float = 0.0,
@@ -326,13 +330,13 @@ class Summary:
         return [r for r in self.records if r.status == "failed"]
 
 
-Engine = Callable[[list[Job], EnhancerSpec, Context], Iterator[Record]]
+Engine = Callable[[list[Job], EnhancerConfig, Context], Iterator[Record]]
 
 
 def local_engine(progress: bool = True) -> Engine:
     """One process, one network load (only if there is work), inputs one after another."""
 
-    def run(jobs: list[Job], spec: EnhancerSpec, context: Context) -> Iterator[Record]:
+    def run(jobs: list[Job], spec: EnhancerConfig, context: Context) -> Iterator[Record]:
         enhancer = spec.build() if jobs else None
         for job in jobs:
             yield enhance_job(enhancer, job, context, progress=progress)
@@ -340,7 +344,7 @@ def local_engine(progress: bool = True) -> Engine:
     return run
 
 
-def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: EnhancerSpec, *,
+def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: EnhancerConfig, *,
               shard: Shard = Shard(), engine: Engine | None = None, overwrite: bool = False,
               components_dir: str | Path | None = None, lossless: bool = False, progress: bool = True,
               on_record: Callable[[Record], None] = lambda record: None) -> Summary:
@@ -354,8 +358,7 @@ def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: Enh
 
     inputs = [Path(p) for p in inputs]
     outputs = batch_outputs(inputs, output, lossless)
-    settings = Settings(spec.tile, spec.backend, spec.fp16, lossless, components_dir is not None,
-                        str(spec.exposure), spec.temporal_filter, spec.spatial_filter, spec.denoise)
+    settings = OutputConfig(spec.stream, spec.backend, lossless, components_dir is not None)
     context = Context(spec.identity(), settings, shard)
     manifest = Path(output) / shard.manifest_name if output is not None else None
     if manifest is not None:

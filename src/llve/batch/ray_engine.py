@@ -15,14 +15,14 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from llve.batch.jobs import Context, Engine, EnhancerSpec, Job, Record, count_frames, enhance_job
+from llve.batch.jobs import Context, Engine, EnhancerConfig, Job, Record, count_frames, enhance_job
 from llve.core.errors import UserInputError
 
 RETRIES = 3  # attempts after a worker died in the middle of an input
 
 
 @dataclass(frozen=True)
-class RaySettings:
+class RayConfig:
     """Args: address: an existing cluster (``auto``, ``HOST:PORT``, ``ray://HOST:10001``; None starts a local Ray or
     uses the one this process already joined); cpus_per_task: CPUs each worker reserves (also its number of PyTorch
     threads, at least 1); gpus_per_task: GPUs each worker reserves (fractions share a GPU; 0 runs on CPUs)."""
@@ -39,7 +39,7 @@ class RaySettings:
 class EnhanceWorker:
     """A Ray actor holding one loaded network. Args: spec: how to build it; threads: PyTorch CPU threads."""
 
-    def __init__(self, spec: EnhancerSpec, threads: int):
+    def __init__(self, spec: EnhancerConfig, threads: int):
         import torch
 
         torch.set_num_threads(threads)
@@ -59,7 +59,7 @@ class EnhanceWorker:
         return enhance_job(self.enhancer, job, context)
 
 
-def _workers_that_fit(ray, settings: RaySettings, jobs: int) -> int:
+def _workers_that_fit(ray, settings: RayConfig, jobs: int) -> int:
     resources = ray.cluster_resources()
     fits = math.floor(resources.get("CPU", 0) / settings.cpus_per_task + 1e-9)
     if settings.gpus_per_task:
@@ -71,7 +71,7 @@ def _workers_that_fit(ray, settings: RaySettings, jobs: int) -> int:
     return min(fits, jobs)
 
 
-def ray_engine(settings: RaySettings = RaySettings()) -> Engine:
+def ray_engine(settings: RayConfig = RayConfig()) -> Engine:
     """An engine for :func:`llve.batch.jobs.run_batch` that runs jobs on Ray workers; records come in finishing
     order."""
     try:
@@ -79,7 +79,7 @@ def ray_engine(settings: RaySettings = RaySettings()) -> Engine:
     except ImportError:
         raise UserInputError('the Ray engine needs Ray: pip install "llve[ray]"') from None
 
-    def run(jobs: list[Job], spec: EnhancerSpec, context: Context) -> Iterator[Record]:
+    def run(jobs: list[Job], spec: EnhancerConfig, context: Context) -> Iterator[Record]:
         if not jobs:
             return
         started = not ray.is_initialized()
@@ -98,7 +98,7 @@ def ray_engine(settings: RaySettings = RaySettings()) -> Engine:
     return run
 
 
-def _run_on_workers(ray, settings: RaySettings, jobs: list[Job], spec: EnhancerSpec,
+def _run_on_workers(ray, settings: RayConfig, jobs: list[Job], spec: EnhancerConfig,
                     context: Context) -> Iterator[Record]:
     from ray.exceptions import RayActorError, RayTaskError
 

@@ -12,7 +12,7 @@ network as it is used. Modes:
 * ``pair``: the plain two-frame ``forward`` per output frame, fp32, no caching (what a naive loop does);
 * ``stream``: what ``llve enhance`` runs per frame, minus file I/O - :class:`~llve.run.enhancer.Enhancer`'s stream
   (:mod:`llve.stream.pipeline`: each frame encoded once and paired with its successor, uint8 in and out) with the
-  ``runtime`` options (inference mode, channels-last, autocast);
+  ``stream`` options (inference mode, channels-last, autocast);
 * ``stream-tiled``: ``stream`` as ``llve enhance --tile`` runs it (bounded memory for large frames);
 * ``stream-onnxruntime``: ``stream`` as ``llve enhance --backend onnxruntime`` runs it (the exported graph);
 * ``video`` (``video-tiled`` with a tile size): ``llve enhance`` on a synthetic H.264 clip - decode, streaming
@@ -47,11 +47,12 @@ from llve.models import build_model
 from llve.models.weights import load_model, network_of, read_weights
 from llve.run.enhance import enhance_path
 from llve.run.enhancer import DEFAULT_WEIGHTS, Enhancer
-from llve.stream.pipeline import PairStep, StreamOptions
+from llve.stream.options import StreamOptions
+from llve.stream.pipeline import PairStep
 
 
 @dataclass(frozen=True)
-class BenchSettings:
+class BenchConfig:
     """Args:
         sizes: (height, width) frame sizes to measure.
         models: architecture names with their default configs, ``arch:key=value,...`` to change some config
@@ -63,7 +64,7 @@ class BenchSettings:
         warmup: untimed frames before timing (allocator, oneDNN kernel selection, cudnn autotune).
         device: ``auto``, ``cpu``, ``cuda``...
         backend: ``torch``, or ``onnxruntime`` to add the ONNX Runtime streaming mode.
-        runtime: stream options (channels-last, precision, compile...) of the ``stream`` and ``video`` modes.
+        stream: stream options (channels-last, precision, compile...) of the ``stream`` and ``video`` modes.
         tile: tile size for the ``stream-tiled`` mode (0: not measured).
         video: also time the whole video path (decode + enhance + encode).
         threads: CPU threads for PyTorch and ONNX Runtime (0: PyTorch's default, one per core).
@@ -82,7 +83,7 @@ class BenchSettings:
     warmup: int = 1
     device: str = "auto"
     backend: str = "torch"
-    runtime: StreamOptions = StreamOptions()
+    stream: StreamOptions = StreamOptions()
     tile: int = 0
     video: bool = True
     threads: int = 0
@@ -147,7 +148,7 @@ def count_gflops(arch: str, height: int, width: int) -> dict[str, float]:
     return {"stream": stream.get_total_flops() / 1e9, "pair": pair.get_total_flops() / 1e9}
 
 
-def time_frames(step: Callable[[int], object], device: torch.device, s: BenchSettings) -> tuple[float, int]:
+def time_frames(step: Callable[[int], object], device: torch.device, s: BenchConfig) -> tuple[float, int]:
     """Median seconds per call of ``step(frame_index)`` after warm-up, and the calls timed within the frame count
     and time budget."""
     for i in range(s.warmup):
@@ -177,13 +178,13 @@ def synthetic_clip(path: Path, height: int, width: int, frames: int) -> Path:
     return path
 
 
-def _video_seconds(arch: str, height: int, width: int, frames: int, device: torch.device, s: BenchSettings,
+def _video_seconds(arch: str, height: int, width: int, frames: int, device: torch.device, s: BenchConfig,
                    workdir: Path) -> Callable[[], tuple[float, int]]:
     """``llve enhance`` on a clip: decode + streaming enhancement + H.264 encode; the model loads before timing."""
     torch.manual_seed(0)
     clip = synthetic_clip(workdir / f"clip-{width}x{height}-{frames}.mp4", height, width, frames)
-    enhancer = Enhancer(model=build_from_spec(arch), device=str(device),
-                        **dataclasses.asdict(dataclasses.replace(s.runtime, tile=s.tile)))
+    enhancer = Enhancer(device=str(device), options=dataclasses.replace(s.stream, tile=s.tile),
+                        model=build_from_spec(arch))
 
     def run() -> tuple[float, int]:
         start = time.perf_counter()
@@ -204,7 +205,7 @@ def _measure(run: Callable[[], tuple[float, int]], device: torch.device) -> dict
             "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None}
 
 
-def _modes(arch: str, frames, device: torch.device, s: BenchSettings) -> dict[str, Callable[[], tuple[float, int]]]:
+def _modes(arch: str, frames, device: torch.device, s: BenchConfig) -> dict[str, Callable[[], tuple[float, int]]]:
     """Mode name -> its timed run; each builds its own model (inside the memory window, so model and cache count,
     and layouts never leak between modes)."""
     def fresh():
@@ -219,23 +220,22 @@ def _modes(arch: str, frames, device: torch.device, s: BenchSettings) -> dict[st
                 return model(on_device[i % len(on_device)], on_device[(i + 1) % len(on_device)]).y1
         return time_frames(step, device, s)
 
-    def user_path(**options) -> tuple[float, int]:
+    def user_path(options: StreamOptions, backend: str = "torch") -> tuple[float, int]:
         # What `llve enhance` runs per frame, minus file I/O: the enhancer's stream over uint8 frames (conversion,
         # padding, encoding once, pairing with the successor, cropping, back to uint8), one result per call.
-        results = Enhancer(model=fresh(), device=str(device), **options).enhance_frames(
+        results = Enhancer(device=str(device), options=options, model=fresh(), backend=backend).enhance_frames(
             itertools.cycle([tensor_to_uint8(f) for f in frames]))
         return time_frames(lambda i: next(results), device, s)
 
-    stream = dataclasses.asdict(s.runtime)
-    modes = {"pair": pair, "stream": lambda: user_path(**stream)}
+    modes = {"pair": pair, "stream": lambda: user_path(s.stream)}
     if s.tile:
-        modes["stream-tiled"] = lambda: user_path(**{**stream, "tile": s.tile})
+        modes["stream-tiled"] = lambda: user_path(dataclasses.replace(s.stream, tile=s.tile))
     if s.backend == "onnxruntime":
-        modes["stream-onnxruntime"] = lambda: user_path(backend="onnxruntime")
+        modes["stream-onnxruntime"] = lambda: user_path(StreamOptions(), backend="onnxruntime")
     return modes
 
 
-def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
+def run_bench(s: BenchConfig, log: Callable[[str], None] = print) -> dict:
     """Measure every model in every mode at every size; return the report (see docs/speed.md for the fields)."""
     known_modes = {"pair", "stream", "stream-tiled", "stream-onnxruntime", "video"}
     if set(s.modes) - known_modes:
@@ -248,8 +248,8 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
         raise UserInputError("frames, min_frames and rounds must be at least 1 and warmup at least 0",
                              setting="frames")
     device = resolve_device(s.device)
-    if s.runtime.precision != "fp32" and device.type != "cuda":
-        raise UserInputError(f"{s.runtime.precision} inference needs a CUDA device (got {device})")
+    if s.stream.precision != "fp32" and device.type != "cuda":
+        raise UserInputError(f"{s.stream.precision} inference needs a CUDA device (got {device})")
     if s.threads:
         torch.set_num_threads(s.threads)
     log(f"device {describe_device(device)}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
@@ -260,7 +260,7 @@ def run_bench(s: BenchSettings, log: Callable[[str], None] = print) -> dict:
     report = {
         "torch": torch.__version__, "device": describe_device(device), "threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
-        "backend": s.backend, "runtime": dataclasses.asdict(s.runtime), "matmul_gflops": matmul,
+        "backend": s.backend, "runtime": dataclasses.asdict(s.stream), "matmul_gflops": matmul,
         "settings": {k: getattr(s, k) for k in ("frames", "min_frames", "budget_s", "warmup", "tile", "rounds")},
         "models": {}, "results": [], "speedups": [],
     }

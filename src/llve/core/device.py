@@ -1,7 +1,7 @@
 """Where tensors run: the one device rule of enhance, test, bench and train, and waiting for queued GPU work.
 
 The inference settings themselves (precision, channels-last, compilation) are
-:class:`llve.stream.pipeline.StreamOptions`.
+:class:`llve.stream.options.StreamOptions`.
 """
 from __future__ import annotations
 

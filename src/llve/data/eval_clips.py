@@ -35,9 +35,6 @@ class DataConfig:
         sequences: the test list; None takes every sequence found (minus ``exclude``).
         frames: score only each sequence's first N frames (official: 30); None scores all.
         size: resize every frame to (width, height) before anything else (official: [960, 512]); None keeps it.
-        pairing: partner of frame t; ``next`` = min(t+1, last), the official rule and the one the streaming
-            :class:`~llve.run.enhancer.Enhancer` implements; ``self`` = each frame is its own partner (frame-by-frame
-            reference, not the paper's protocol). Only frame t's output is scored.
         channel_order: how ``.npy`` frames are stored; ``bgr`` reverses them as the official loader does
             (default: ``bgr`` for sdsd/smid, ``rgb`` otherwise; the rule lives in ``llve.data.sources``).
         low, high: sub-folder names for ``folders`` and ``videos``.
@@ -49,7 +46,6 @@ class DataConfig:
     exclude: tuple[str, ...] = ()
     frames: int | None = 30
     size: tuple[int, int] | None = (960, 512)
-    pairing: Literal["next", "self"] = "next"
     channel_order: Literal["rgb", "bgr"] | None = None
     low: str = "low"
     high: str = "high"

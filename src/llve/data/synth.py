@@ -25,7 +25,7 @@ from llve.media.video import read_video
 
 
 @dataclass(frozen=True)
-class SynthOptions:
+class SynthConfig:
     """Args: max_frames: per sequence (0 = all); stride: keep every n-th frame; max_side: downscale so the
     longer side is at most this (0 = keep); still_frames: frames made from each still image; seed: master seed."""
 
@@ -37,7 +37,7 @@ class SynthOptions:
     ranges: SynthRanges = SynthRanges()
 
 
-def _clip_frames(path: Path, opts: SynthOptions) -> Iterator[np.ndarray]:
+def _clip_frames(path: Path, opts: SynthConfig) -> Iterator[np.ndarray]:
     """Frames of a video file or frame folder, strided, capped and resized."""
     if path.is_dir():
         source = (read_frame(p) for p in list_frames(path))
@@ -66,7 +66,7 @@ def _sources(inputs: list[Path], stills: bool) -> list[tuple[str, Path, bool]]:
     return out
 
 
-def synthesize(inputs: list[str | Path], out_dir: str | Path, opts: SynthOptions = SynthOptions(),
+def synthesize(inputs: list[str | Path], out_dir: str | Path, opts: SynthConfig = SynthConfig(),
                stills: bool = False, progress: bool = True) -> list[str]:
     """Write paired low/high sequences for every input; return the sequence names written."""
     out_dir = Path(out_dir)

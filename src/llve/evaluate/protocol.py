@@ -12,9 +12,9 @@ import math
 import platform
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -25,47 +25,16 @@ from llve.core.atomic import atomic_output
 from llve.core.config import to_yaml
 from llve.core.errors import UserInputError
 from llve.core.image import float_to_uint8, mean_luma_255
-from llve.data.eval_clips import ClipSource, DataConfig, FramePair, clip_sources
+from llve.data.eval_clips import ClipSource, FramePair, clip_sources
 from llve.evaluate import metrics
 from llve.evaluate.baselines import BASELINES
+from llve.evaluate.config import EvalConfig
 from llve.evaluate.records import FrameRecord, Panel, Results, RunInfo, SequenceRecord, Summary, mean
 from llve.evaluate.report import write_results
 from llve.flow.dis import DISBackend
 from llve.media.frames import write_frame
 from llve.run.enhancer import DEFAULT_WEIGHTS, Enhancer
-from llve.stream.exposure import parse_exposure
 from llve.stream.pipeline import K
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    """Args: data: which frames and how (see DataConfig); method: ``stcd`` (the network in ``weights``, any llve
-    architecture; default: the bundled weights) or a baseline name; device: auto|cpu|cuda[:N]; fp16: half-precision
-    autocast on CUDA;
-    temporal: compute warping error and flicker; panels: how many frames the report shows as
-    input | output | R | S | ground truth; exposure: ``auto``, a target mean brightness in (0, 1), or ``gt``: each
-    sequence at its ground truth's mean brightness (for the network's exposure control, and the target of
-    ``gamma``/``gamma+nlm``), which scores restoration at equal brightness instead of the choice of brightness;
-    temporal_filter, spatial_filter, denoise: the stream's noise filters
-    (:class:`llve.stream.pipeline.StreamOptions`)."""
-
-    data: DataConfig
-    method: Literal["stcd", "identity", "gamma", "clahe", "gamma+nlm"] = "stcd"
-    weights: str | None = None
-    device: str = "auto"
-    fp16: bool = False
-    temporal: bool = True
-    panels: int = 4
-    exposure: str | float = "auto"
-    temporal_filter: Literal["auto", "on", "off"] = "auto"
-    spatial_filter: Literal["auto", "on", "off"] = "auto"
-    denoise: float = 1.0
-
-    def __post_init__(self):
-        if self.panels < 0:
-            raise ValueError(f"panels must be >= 0, got {self.panels}")
-        if self.exposure != "gt":
-            object.__setattr__(self, "exposure", parse_exposure(self.exposure))
 
 
 class MethodOutput(NamedTuple):
@@ -130,9 +99,7 @@ def build_runner(cfg: EvalConfig) -> Runner:
         return Runner(baseline_method(cfg.method), f"cpu ({platform.machine()}, numpy/OpenCV)", lambda: None)
     from llve.models import arch_name
 
-    enhancer = Enhancer(weights=cfg.weights, device=cfg.device, fp16=cfg.fp16, pairing=cfg.data.pairing,
-                        exposure="auto" if cfg.exposure == "gt" else cfg.exposure,  # weights None: the bundled ones
-                        temporal_filter=cfg.temporal_filter, spatial_filter=cfg.spatial_filter, denoise=cfg.denoise)
+    enhancer = Enhancer(cfg.weights, cfg.device, cfg.stream)  # weights None: the bundled ones
     dev = enhancer.device
     if dev.type == "cuda":
         name, sync = torch.cuda.get_device_name(dev), (lambda: torch.cuda.synchronize(dev))
@@ -203,7 +170,7 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
     reader, flow = _Reader(src), DISBackend().flows if cfg.temporal else None
     per_frame_gt = src.gt == "per_frame"
     records, times, gt_errors, prev = [], [], [], None
-    target = _gt_brightness(src) if cfg.exposure == "gt" else None
+    target = _gt_brightness(src) if cfg.gt_exposure else None
     outputs = runner.method(reader.lows(), target)
     for t in itertools.count():
         start, read_before = time.perf_counter(), reader.read_time
@@ -266,9 +233,9 @@ def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None
     results.summary = Summary.of(results.sequences, results.frames, times)
     weights = (cfg.weights or str(DEFAULT_WEIGHTS)) if cfg.method == "stcd" else None
     size = "x".join(map(str, cfg.data.size)) if cfg.data.size else "native"
-    protocol = f"first {cfg.data.frames or 'all'} frames, size {size}, pairing {cfg.data.pairing} " + \
-        ("(min(t+1, last))" if cfg.data.pairing == "next" else "(each frame with itself)")
-    results.meta = RunInfo(cfg.method, runner.arch, weights, runner.device, torch.__version__, asdict(cfg), protocol)
+    protocol = f"first {cfg.data.frames or 'all'} frames, size {size}, pairing {cfg.stream.pairing} " + \
+        ("(min(t+1, last))" if cfg.stream.pairing == "next" else "(each frame with itself)")
+    results.meta = RunInfo(cfg.method, runner.arch, weights, runner.device, torch.__version__, cfg, protocol)
     return results
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from llve.evaluate.config import EvalConfig
+
 SCHEMA_VERSION = 2  # 2: no-reference measures (luma_input, clipped_new, noise, exposure, relative_flicker)
 
 
@@ -116,7 +118,7 @@ class RunInfo:
     weights: str | None
     device: str
     torch: str
-    config: dict  # the resolved EvalConfig, as written to config.yaml
+    config: EvalConfig  # resolved, as written to config.yaml
     protocol: str
 
 

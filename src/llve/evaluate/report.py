@@ -134,8 +134,8 @@ def render_html(results: Results) -> str:
 <style>{_STYLE}</style></head><body>
 <h1>llve test &mdash; {html.escape(meta.method)}</h1>
 <p>protocol: {html.escape(meta.protocol)}; network: {html.escape(str(meta.arch))};
-data: {html.escape(meta.config['data']['kind'])}
-{html.escape(meta.config['data']['root'])}; device: {html.escape(meta.device)}; weights:
+data: {html.escape(meta.config.data.kind)}
+{html.escape(meta.config.data.root)}; device: {html.escape(meta.device)}; weights:
 {html.escape(str(meta.weights))}</p>
 {f'<ul>{warns}</ul>' if warns else ''}
 <h2>Summary</h2>{_table(summary_rows, ['metric', 'value'])}

@@ -14,7 +14,8 @@ from llve.core.errors import UserInputError, warn
 from llve.models import Decomposition
 from llve.models.weights import load_model
 from llve.stream.exposure import ExposureController
-from llve.stream.pipeline import FrameResult, K, StreamOptions, active_filters, decompose_stream, prepare_model, stream
+from llve.stream.options import StreamOptions
+from llve.stream.pipeline import FrameResult, K, decompose_stream, prepare_model, stream
 
 DEFAULT_WEIGHTS = Path(__file__).parents[1] / "weights" / "default.safetensors"
 BACKENDS = ("torch", "onnxruntime")
@@ -27,22 +28,19 @@ class Enhancer:
         weights: weights file (``.safetensors``, official ``.pth``, llve checkpoint or ``.onnx``); ``None`` uses the
             weights bundled with the package.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        fp16: shorthand for ``precision="fp16"``. Half precision needs CUDA: elsewhere it falls back to float32
-            with a warning.
+        options: how frames travel through the network (:class:`~llve.stream.options.StreamOptions`: pairing,
+            tiling, precision, exposure, noise filters). Half precision needs CUDA: elsewhere it falls back to
+            float32 with a warning. With exposure control, :attr:`exposure_controller` holds what the last stream
+            chose.
         model: an already built network, instead of ``weights`` (for tests and notebooks).
         backend: ``torch``, or ``onnxruntime`` (a ``.onnx`` weights file implies it; other weights are exported
             to ONNX first).
-        **options: fields of :class:`~llve.stream.pipeline.StreamOptions`: ``pairing`` (``next``/``self``), ``tile``,
-            ``precision``, ``channels_last``, ``compile``, ``exposure`` (``auto`` or a target mean brightness in
-            (0, 1); :attr:`exposure_log` then holds what the last stream chose, frame by frame), ``temporal_filter``,
-            ``spatial_filter``.
     """
 
-    def __init__(self, weights: str | Path | None = None, device: str = "auto", fp16: bool = False,
-                 model: torch.nn.Module | None = None, backend: str = "torch", **options):
-        if fp16:
-            options.setdefault("precision", "fp16")
-        self.options = StreamOptions(**options)
+    def __init__(self, weights: str | Path | None = None, device: str = "auto",
+                 options: StreamOptions = StreamOptions(), *, model: torch.nn.Module | None = None,
+                 backend: str = "torch"):
+        self.options = options
         if backend not in BACKENDS:
             raise UserInputError(f"unknown backend '{backend}' (choose torch or onnxruntime)")
         if weights is not None and Path(weights).suffix == ".onnx":
@@ -69,10 +67,10 @@ class Enhancer:
             self.options = dataclasses.replace(self.options, channels_last=False, compile=False)
         else:
             self.model = prepare_model(model, self.device, self.options)
-        self.exposure_log: ExposureController | None = None
+        self.exposure_controller: ExposureController | None = None
         if self.options.exposure != "auto" and not self.exposure_control:
             warn("these weights have no exposure control; the exposure setting is ignored")
-        self.filters = active_filters(self.options, self.exposure_control)  # (temporal, spatial) run
+        self.filters = self.options.active_filters(self.exposure_control)  # (temporal, spatial) run
         if self.options.denoise not in (0.0, 1.0) and not any(self.filters):
             warn("no noise filter runs for these weights (auto turns them on only with exposure control); "
                  "the denoise setting is ignored (a temporal or spatial filter setting of 'on' runs them)")
@@ -94,23 +92,23 @@ class Enhancer:
                ) -> Iterator[tuple[K, FrameResult]]:
         """``(key, HxWx3 uint8 RGB)`` in, ``(key, FrameResult)`` out, lazily and in order (R and S with
         ``components``). The key - a timestamp, a file name - is handed back with its frame's result."""
-        return stream(self.model, items, self.device, self.options, components, self._new_exposure_log())
+        return stream(self.model, items, self.device, self.options, components, self._new_controller())
 
     def decompose_stream(self, items: Iterable[tuple[K, np.ndarray]], exposure: str | float | None = None
                          ) -> Iterator[tuple[K, Decomposition]]:
         """Like :meth:`stream`, with the cropped (1, 3, H, W) float tensors instead of uint8 frames; ``exposure``
         overrides the setting for this stream only."""
-        return decompose_stream(self.model, items, self.device, self.options, self._new_exposure_log(exposure))
+        return decompose_stream(self.model, items, self.device, self.options, self._new_controller(exposure))
 
     @property
     def exposure_control(self) -> bool:
         return getattr(self.model, "exposure_control", False)
 
-    def _new_exposure_log(self, exposure: str | float | None = None) -> ExposureController | None:
+    def _new_controller(self, exposure: str | float | None = None) -> ExposureController | None:
         """Each stream decides its own exposure from its first frame on; the last one stays readable."""
         if self.exposure_control:
-            self.exposure_log = ExposureController(self.options.exposure if exposure is None else exposure)
-        return self.exposure_log
+            self.exposure_controller = ExposureController(self.options.exposure if exposure is None else exposure)
+        return self.exposure_controller
 
     def enhance_frames(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """HxWx3 uint8 RGB frames in, enhanced HxWx3 uint8 RGB frames out, lazily and in order."""

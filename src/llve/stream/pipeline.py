@@ -9,15 +9,15 @@ and, for a frame without colour, :func:`monochrome`.
 
 ``llve enhance``, ``llve test``, ``llve bench`` and :class:`llve.run.enhancer.Enhancer` all drive this module; it is
 the only one outside ``models/`` that calls a network's ``encode`` / ``decompose_first``. Tiling, precision,
-channels-last and pairing are fields of :class:`StreamOptions`; an ONNX Runtime model (``llve.run.export``) has the
-same interface as a PyTorch network and runs through the same loop.
+channels-last and pairing are fields of :class:`~llve.stream.options.StreamOptions`; an ONNX Runtime model
+(``llve.run.export``) has the same interface as a PyTorch network and runs through the same loop.
 """
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 import cv2
 import numpy as np
@@ -35,82 +35,17 @@ from llve.stream.exposure import (
     FEEDBACK_GAIN,
     ExposureController,
     ExposureRecord,
-    parse_exposure,
     roll_off_highlights,
 )
 from llve.stream.letterbox import Picture, filtered_inside_bars, find_picture
+from llve.stream.options import StreamOptions
 from llve.stream.spatial_filter import SpatialFilter
 from llve.stream.temporal_filter import TemporalFilter
 from llve.stream.tiling import MIN_TILE, blend_tiles
 
 K = TypeVar("K")
-PAIRINGS = ("next", "self")
-FILTER_SETTINGS = ("auto", "on", "off")
-MAX_DENOISE = 3.0   # beyond this the spatial filter flattens texture and the temporal one keeps >98% of the past
-PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}  # StreamOptions.precision other than fp32
 GREY_TOLERANCE = 1  # levels: a frame whose channels differ by no more than this anywhere is monochrome
-
-
-@dataclass(frozen=True)
-class StreamOptions:
-    """How frames travel through the network. Measured on a 2-core CPU (``llve bench``, docs/speed.md),
-    channels-last lets oneDNN pick its blocked convolution kernels (both networks stream about 1.3x faster).
-
-    Args:
-        pairing: ``next`` (frame t with t+1, the official rule) or ``self`` (each frame alone, as its own partner:
-            the frame-by-frame reference that shows what the cross-frame interaction adds).
-        tile: decompose in windows of this size (0: whole frames) to bound memory on large frames. Networks with
-            ``decompose_first_tiled`` tile only their decoders (exact); others run whole-network tiles whose seams
-            are blended (:mod:`llve.stream.tiling`).
-        precision: ``fp32``, or ``fp16``/``bf16`` autocast (CUDA only).
-        channels_last: NHWC memory layout for weights and frames (faster convolutions on CPU and GPU).
-        compile: wrap ``encode`` and ``decompose_first`` in ``torch.compile`` (its first call compiles for tens of
-            seconds, which only pays off on long videos).
-        exposure: ``auto`` or the target mean brightness of the output in (0, 1), for networks with exposure
-            control (:mod:`llve.stream.exposure`); others ignore it.
-        temporal_filter: ``on``: average each frame's R with the previous frame's along the optical flow where
-            they agree (:mod:`llve.stream.temporal_filter`), which removes noise that differs from frame to frame;
-            ``auto``:
-            on for networks with exposure control (the real-footage weights), off for the others, so the paper's
-            networks keep its exact protocol; ``off``.
-        spatial_filter: ``on``: smooth R where the output varies by less than a few noise deviations, with
-            a guided filter (:mod:`llve.stream.spatial_filter`), which removes the blotches that stay in place from
-            frame
-            to frame; ``auto``: on for networks with exposure control, off for the others; ``off``.
-        denoise: strength of both filters, where they run: 1 as measured in MODEL_CARD.md, 0 none (as ``off``),
-            2 twice as strong (the spatial filter's threshold doubles; the temporal filter keeps
-            ``1 - (1 - 0.81) ** 2`` = 96% of the history where it agrees, not 81%), up to :data:`MAX_DENOISE`.
-    """
-
-    pairing: Literal["next", "self"] = "next"
-    tile: int = 0
-    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
-    channels_last: bool = True
-    compile: bool = False
-    exposure: str | float = "auto"
-    temporal_filter: Literal["auto", "on", "off"] = "auto"
-    spatial_filter: Literal["auto", "on", "off"] = "auto"
-    denoise: float = 1.0
-
-    def __post_init__(self):
-        try:
-            object.__setattr__(self, "exposure", parse_exposure(self.exposure))
-        except ValueError as exc:
-            raise UserInputError(str(exc)) from None
-        if self.pairing not in PAIRINGS:
-            raise UserInputError(f"unknown pairing '{self.pairing}' (choose {' or '.join(PAIRINGS)})")
-        if self.tile and not self.tile >= MIN_TILE:
-            raise UserInputError(f"tile {self.tile} is too small (0 for whole frames, or at least {MIN_TILE} pixels)",
-                                 setting="tile")
-        for name in ("temporal_filter", "spatial_filter"):
-            if getattr(self, name) not in FILTER_SETTINGS:
-                raise UserInputError(f"unknown {name.replace('_', ' ')} setting '{getattr(self, name)}' "
-                                     f"(choose auto, on or off)")
-        if not 0.0 <= self.denoise <= MAX_DENOISE:  # also refuses NaN
-            raise UserInputError(f"denoise must be between 0 and {MAX_DENOISE:g} (got {self.denoise})",
-                                 setting="denoise")
-        if self.precision not in PRECISIONS:
-            raise UserInputError(f"unknown precision '{self.precision}' (choose {', '.join(PRECISIONS)})")
 
 
 @dataclass(frozen=True)
@@ -147,7 +82,7 @@ def inference_context(device: torch.device, options: StreamOptions) -> Iterator[
         if options.precision == "fp32":
             yield
         else:
-            with torch.autocast(device.type, dtype=PRECISIONS[options.precision]):
+            with torch.autocast(device.type, dtype=AUTOCAST_DTYPES[options.precision]):
                 yield
 
 
@@ -264,20 +199,13 @@ def _exposed(step: PairStep, held, partner, control: ExposureController | None,
     return d
 
 
-def active_filters(options: StreamOptions, exposure_network: bool) -> tuple[bool, bool]:
-    """Whether the temporal and the spatial filter run: each where its setting is ``on``, or ``auto`` with an
-    exposure-controlled network, and ``denoise`` is above 0."""
-    return tuple(options.denoise > 0 and (setting == "on" or (setting == "auto" and exposure_network))
-                 for setting in (options.temporal_filter, options.spatial_filter))
-
-
 def _noise_filters(options: StreamOptions, exposure_network: bool):
     """What runs on each decomposition after the network: the temporal, then the spatial filter, each where
-    :func:`active_filters` says so. The temporal filter's history is its own output, before the spatial filter, so
-    spatial smoothing does not accumulate over frames. ``options.denoise`` scales both strengths."""
+    :meth:`StreamOptions.active_filters` says so. The temporal filter's history is its own output, before the
+    spatial filter, so spatial smoothing does not accumulate over frames. ``options.denoise`` scales both strengths."""
     strengths = (1 - (1 - temporal.STRENGTH) ** options.denoise, spatial.STRENGTH * options.denoise)
     steps = [f(strength) for f, strength, active in zip((TemporalFilter, SpatialFilter), strengths,
-                                                        active_filters(options, exposure_network)) if active]
+                                                        options.active_filters(exposure_network)) if active]
 
     def finish(d: Decomposition) -> Decomposition:
         for step in steps:
@@ -287,17 +215,17 @@ def _noise_filters(options: StreamOptions, exposure_network: bool):
 
 
 def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch.device,
-                     options: StreamOptions = StreamOptions(), exposure_log: ExposureController | None = None
+                     options: StreamOptions = StreamOptions(), controller: ExposureController | None = None
                      ) -> Iterator[tuple[K, Decomposition]]:
     """``(key, HxWx3 uint8 RGB frame)`` in, ``(key, cropped decomposition)`` out, lazily and in order.
 
     At most one frame is read ahead (the partner). Every frame must have the first frame's size. For a network
-    with exposure control, ``exposure_log`` (default: a new one for ``options.exposure``) decides each frame's
+    with exposure control, ``controller`` (default: a new one for ``options.exposure``) decides each frame's
     target and keeps the record of what it chose.
     """
     control = None
     if getattr(model, "exposure_control", False):
-        control = exposure_log if exposure_log is not None else ExposureController(options.exposure)
+        control = controller if controller is not None else ExposureController(options.exposure)
     step, size, waiting = PairStep(model, options.tile), None, None  # waiting: frame t, until t+1 arrives
     filters = _noise_filters(options, control is not None)
 
@@ -349,9 +277,9 @@ class _Frame(NamedTuple):
 
 def stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch.device,
            options: StreamOptions = StreamOptions(), components: bool = True,
-           exposure_log: ExposureController | None = None) -> Iterator[tuple[K, FrameResult]]:
+           controller: ExposureController | None = None) -> Iterator[tuple[K, FrameResult]]:
     """:func:`decompose_stream` converted to uint8 frames; R and S only with ``components``."""
-    for key, d in decompose_stream(model, items, device, options, exposure_log):
+    for key, d in decompose_stream(model, items, device, options, controller):
         if components:
             yield key, FrameResult(tensor_to_uint8(d.y), tensor_to_uint8(d.r), tensor_to_uint8(d.s))
         else:

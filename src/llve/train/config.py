@@ -29,7 +29,7 @@ def _at_least(section, low: int, *names: str) -> None:
 
 
 @dataclass(frozen=True)
-class ModelSection:
+class ModelConfig:
     """Args: arch: registry name (``llve.models.ARCHITECTURES``); config: that architecture's config fields;
     weights: optional weights file to start from (official .pth, .safetensors or a checkpoint)."""
 
@@ -39,7 +39,7 @@ class ModelSection:
 
 
 @dataclass(frozen=True)
-class DataSection:
+class TrainDataConfig:
     """Args: train: the datasets (each has its own held-out ``test`` list, used for validation);
     batch_size: pairs per process per step; workers: DataLoader processes per training process;
     val_items: validate on at most this many held-out pairs (0: all)."""
@@ -57,7 +57,7 @@ class DataSection:
 
 
 @dataclass(frozen=True)
-class TrainSection:
+class LoopConfig:
     """Args: iterations: optimisation steps; seed; device: auto | cpu | cuda | cuda:N; grad_clip: max gradient
     norm (None: off); threads: CPU threads per process (None: PyTorch's default)."""
 
@@ -76,7 +76,7 @@ class TrainSection:
 
 
 @dataclass(frozen=True)
-class LogSection:
+class LogConfig:
     """Every-N-iterations intervals (0: never) and how many checkpoints to keep."""
 
     print_every: int = 100
@@ -95,10 +95,10 @@ class TrainConfig:
     """A whole training run; the run folder is ``out_dir/name``."""
 
     name: str
-    data: DataSection
-    train: TrainSection
-    model: ModelSection = field(default_factory=ModelSection)
-    log: LogSection = field(default_factory=LogSection)
+    data: TrainDataConfig
+    train: LoopConfig
+    model: ModelConfig = field(default_factory=ModelConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     out_dir: str = "runs"
 
 

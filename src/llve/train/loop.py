@@ -42,7 +42,7 @@ from llve.train.checkpoints import (
     restore,
     save_checkpoint,
 )
-from llve.train.config import TrainConfig, TrainSection
+from llve.train.config import LoopConfig, TrainConfig
 from llve.train.losses import LossTerms, stcd_loss
 from llve.train.schedule import learning_rate
 
@@ -241,7 +241,7 @@ def forward_pair(model, batch: TrainBatch):
     return type(out)(*(padder.crop(t) for t in out))
 
 
-def train_step(model, batch: TrainBatch, optimizer, scheduler, cfg: TrainSection):
+def train_step(model, batch: TrainBatch, optimizer, scheduler, cfg: LoopConfig):
     """One optimisation step: forward, STCD loss, backward, clip, Adam, schedule; returns the loss terms and outputs."""
     out = forward_pair(model, batch)
     terms = stcd_loss(out, batch, cfg.loss)

@@ -21,14 +21,13 @@ from pathlib import Path
 from llve.core.errors import UserInputError
 from llve.run.enhance import default_output, enhance_path
 from llve.run.enhancer import Enhancer
+from llve.stream.options import StreamOptions
 from llve.view.preview import (
     Cancelled,
     Clip,
     FullRun,
     Measures,
-    PreviewSettings,
-    accepts_exposure,
-    accepts_option,
+    PreviewConfig,
     load_clip,
     measure,
     media_kind,
@@ -45,14 +44,16 @@ DENOISE = (0.0, 3.0, 0.25)  # the noise reduction slider: llve enhance --denoise
 class ViewerConfig:
     """What ``llve view`` serves and how. Args: host / port: where the page is served (localhost by default: nobody
     else can reach it); weights / device: as for ``llve enhance``; max_upload_mb: larger uploads are refused by the
-    server; preview: how much of a clip the preview shows (the page can change its size)."""
+    server; preview: how much of a clip the preview shows (the page can change its size); stream: the stream
+    settings, of which the page's controls change the pairing, the exposure and the noise reduction."""
 
     host: str = "127.0.0.1"
     port: int = 7860
     weights: str | None = None
     device: str = "auto"
     max_upload_mb: int = 1000
-    preview: PreviewSettings = PreviewSettings()
+    preview: PreviewConfig = PreviewConfig()
+    stream: StreamOptions = StreamOptions()
 
 
 def require_gradio() -> None:
@@ -64,33 +65,30 @@ def require_gradio() -> None:
 class Enhancers:
     """One :class:`Enhancer` per setting of the controls, loaded on first use and kept (a handful at most).
 
-    ``exposure``: whether the exposure control is offered (the Enhancer takes ``exposure`` and the network has it);
-    ``filters``: whether the noise reduction is offered (the Enhancer takes ``denoise`` and the network's
-    filters are on, as ``auto`` makes them for weights with exposure control).
+    ``exposure``: whether the exposure control is offered (the network has it); ``filters``: whether the noise
+    reduction is offered (the network's filters are on, as ``auto`` makes them for weights with exposure control).
     """
 
-    def __init__(self, enhancer_class: type, weights: str | None, device: str):
-        self.enhancer_class, self.weights, self.device = enhancer_class, weights, device
-        self.exposure = accepts_exposure(enhancer_class)
-        self.filters = accepts_option(enhancer_class, "denoise")
-        self._cache: dict[tuple, Enhancer] = {}
+    def __init__(self, enhancer_class: type, weights: str | None, device: str,
+                 stream: StreamOptions = StreamOptions()):
+        self.enhancer_class, self.weights, self.device, self.stream = enhancer_class, weights, device, stream
+        self.exposure = self.filters = False
+        self._cache: dict[StreamOptions, Enhancer] = {}
         self._lock = threading.Lock()
         # Loads the network now (bad --weights: a one-line error at start, not on the first upload); the exposure
         # control is offered only where the weights honour it.
         first = self.get("next", "auto")
-        self.exposure = self.exposure and bool(getattr(first.model, "exposure_control", False))
-        self.filters = self.filters and bool(getattr(first.model, "exposure_control", False))  # auto means on
+        self.exposure = self.filters = bool(getattr(first.model, "exposure_control", False))  # auto means on
 
     def get(self, pairing: str, exposure: str | float, denoise: float = 1.0) -> Enhancer:
-        options = ({"pairing": pairing} | ({"exposure": exposure} if self.exposure else {})
-                   | ({"denoise": float(denoise)} if self.filters else {}))
-        key = tuple(sorted(options.items()))
+        options = replace(self.stream, pairing=pairing, exposure=exposure if self.exposure else self.stream.exposure,
+                          denoise=float(denoise) if self.filters else self.stream.denoise)
         with self._lock:
-            if key not in self._cache:
+            if options not in self._cache:
                 if len(self._cache) >= 4:
                     self._cache.pop(next(iter(self._cache)))
-                self._cache[key] = self.enhancer_class(weights=self.weights, device=self.device, **options)
-            return self._cache[key]
+                self._cache[options] = self.enhancer_class(self.weights, self.device, options)
+            return self._cache[options]
 
 
 @dataclass
@@ -134,7 +132,7 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
     require_gradio()
     import gradio as gr  # noqa: PLC0415 - optional dependency
 
-    enhancers = Enhancers(enhancer_class, config.weights, config.device)
+    enhancers = Enhancers(enhancer_class, config.weights, config.device, config.stream)
     work = Path(work or tempfile.gettempdir())
     runs: dict[str, FullRun] = {}  # session -> its running full enhancement, for Cancel
     uploads = Path(gr.utils.get_upload_folder()).resolve()

@@ -5,7 +5,6 @@ is exactly ``llve enhance`` (:func:`llve.run.enhance.enhance_path`) and can be c
 """
 from __future__ import annotations
 
-import inspect
 import itertools
 import math
 import shutil
@@ -24,7 +23,7 @@ from llve.media.video import probe_video, read_video, upright
 
 
 @dataclass(frozen=True)
-class PreviewSettings:
+class PreviewConfig:
     """How much of a clip the preview shows. Args: the first ``seconds`` of a video, never more than ``max_frames``
     frames whatever the frame rate, downscaled so that the longer side is at most ``max_side`` (never upscaled)."""
 
@@ -58,7 +57,7 @@ def media_kind(path: str | Path) -> str:
     return "video"
 
 
-def load_clip(path: str | Path, settings: PreviewSettings = PreviewSettings()) -> Clip:
+def load_clip(path: str | Path, settings: PreviewConfig = PreviewConfig()) -> Clip:
     """Decode the preview frames of an image or a video (only the first seconds of a video are decoded)."""
     kind = media_kind(path)
     if kind == "image":
@@ -104,21 +103,6 @@ def measure(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> Meas
                     input_noise=float(np.mean([noise_sigma(f) for f in inputs])),
                     output_noise=float(np.mean([noise_sigma(f) for f in outputs])),
                     relative_flicker=relative_flicker(in_lumas, out_lumas))
-
-
-def accepts_option(enhancer_class: type, name: str) -> bool:
-    """Whether ``enhancer_class(<name>=...)`` is understood, directly or forwarded to the stream's options: the
-    viewer shows a control only then."""
-    from llve.stream import pipeline as streaming  # noqa: PLC0415
-
-    parameters = inspect.signature(enhancer_class).parameters
-    forwards = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())  # Enhancer(**options)
-    return name in parameters or (forwards and name in streaming.StreamOptions.__dataclass_fields__)
-
-
-def accepts_exposure(enhancer_class: type) -> bool:
-    """Whether ``enhancer_class(exposure=...)`` is understood: the exposure control is shown only then."""
-    return accepts_option(enhancer_class, "exposure")
 
 
 class Cancelled(BaseException):
