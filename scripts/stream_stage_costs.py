@@ -19,7 +19,7 @@ import llve.stream.pipeline as streaming
 from llve.bench.benchmark import build_from_spec, parse_size
 from llve.core.image import tensor_to_uint8
 from llve.run.enhancer import Enhancer
-from llve.stream import spatial_filter, temporal_filter
+from llve.stream import exposure, spatial_filter, temporal_filter
 
 SPENT: dict[str, list[float]] = collections.defaultdict(list)
 
@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     streaming.PairStep.hold = timed("encode", streaming.PairStep.hold)
     streaming.PairStep.decompose = timed("decompose", streaming.PairStep.decompose)
-    streaming._rolled_off = timed("roll-off", streaming._rolled_off)
+    exposure.rolled_off = timed("roll-off", exposure.rolled_off)
     temporal_filter.TemporalFilter.__call__ = timed("temporal", temporal_filter.TemporalFilter.__call__)
     spatial_filter.SpatialFilter.__call__ = timed("spatial", spatial_filter.SpatialFilter.__call__)
     height, width = parse_size(args.size)

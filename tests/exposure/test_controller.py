@@ -13,13 +13,13 @@ from llve.stream.exposure import (
     CALIBRATION_TOLERANCE,
     CUT_RATIO,
     MAX_GAIN,
+    RECENT_FRAMES,
     ExposureController,
     auto_target,
     metered_luma,
     parse_exposure,
     reachable,
 )
-from llve.stream.pipeline import _exposed
 
 
 def flat(level: float, size: int = 32) -> np.ndarray:
@@ -54,7 +54,7 @@ def test_a_brightness_step_moves_the_target_smoothly_and_boundedly():
     assert steps.max() < 0.25 * (final - targets[19])      # no jump: the change is spread over many frames
     assert np.all(np.diff(targets[19:]) >= -1e-12)          # and monotone (no overshoot, no pumping)
     assert targets[-1] == pytest.approx(final, abs=0.003)   # it gets there
-    assert not any(r.cut for r in ctrl.records)
+    assert not any(r.cut for r in ctrl.recent) and ctrl.summary().cuts == 0
 
 
 def test_a_scene_cut_resets_the_target_at_once():
@@ -97,7 +97,7 @@ def test_feedback_lands_the_output_on_a_fixed_target():
     assert abs(delivered[0] - 0.3) < 0.01          # the first frame, decoded again after calibration
     assert all(abs(d - 0.3) < 0.01 for d in delivered)
     summary = ctrl.summary()
-    assert summary["setting"] == "0.300" and summary["frames"] == 12 and summary["target_min"] == 0.3
+    assert summary.setting == "0.300" and summary.frames == 12 and summary.target_min == 0.3
     assert "exposure 0.300" in ctrl.describe()
 
 
@@ -105,15 +105,14 @@ def test_a_streams_first_frame_lands_so_close_that_the_second_does_not_step():
     """The feedback takes up the first frame's remaining miss on the second frame, so that miss is a step in
     brightness: a 1% miss read as 1.4x the input's own flicker on a steady real clip. Calibration goes on until
     CALIBRATION_TOLERANCE."""
-    class Network:  # answers its request a little low and not proportionally, as a trained one does
-        def decompose(self, held, partner, exposure=None):
-            y = torch.full((1, 3, 8, 8), 0.93 * exposure ** 1.07)
-            return Decomposition(y, 2 * y, torch.full_like(y, 0.5))  # S below the highlight knee
+    def network(exposure: float) -> Decomposition:  # answers a little low and not proportionally, as trained ones
+        y = torch.full((1, 3, 8, 8), 0.93 * exposure ** 1.07)
+        return Decomposition(y, 2 * y, torch.full_like(y, 0.5))  # S below the highlight knee
 
     ctrl, delivered = ExposureController("auto"), []
     for _ in range(3):
         record = ctrl.request(flat(0.05))
-        delivered.append(stream_mean_luma(_exposed(Network(), None, None, ctrl, record).y))
+        delivered.append(stream_mean_luma(ctrl.expose(record, network, lambda d: stream_mean_luma(d.y)).y))
     assert abs(math.log(delivered[0] / record.target)) <= CALIBRATION_TOLERANCE <= 0.003
     assert max(abs(math.log(b / a)) for a, b in zip(delivered, delivered[1:])) <= 0.003
 
@@ -126,7 +125,7 @@ def test_the_log_says_when_auto_brightened_an_input_that_was_not_dark():
             record = ctrl.request(flat(level))
             ctrl.observe(record, ctrl.ask(record))
         assert ("not dark" in ctrl.describe()) == said
-        assert ctrl.summary()["input_mean"] == pytest.approx(level, abs=0.005)
+        assert ctrl.summary().input_mean == pytest.approx(level, abs=0.005)
     fixed = ExposureController(0.4)
     fixed.observe(fixed.request(flat(0.5)), 0.4)
     assert "not dark" not in fixed.describe()  # a fixed exposure is the user's own choice
@@ -138,8 +137,27 @@ def test_the_correction_is_bounded():
         record = ctrl.request(flat(0.05))
         ctrl.ask(record)
         ctrl.observe(record, 0.0)  # a network that never responds
-    assert ctrl.records[-1].requested <= min(0.98, 0.5 * 2.0) + 1e-9
+    assert ctrl.recent[-1].requested <= min(0.98, 0.5 * 2.0) + 1e-9
     assert math.isfinite(ctrl.correction)
+
+
+def test_a_long_stream_keeps_a_bounded_window_and_a_summary_of_every_frame():
+    """The README promises memory that does not grow with video length: the controller keeps the last
+    RECENT_FRAMES decisions one by one and running totals, whose summary equals the one of every frame."""
+    ctrl = ExposureController("auto")
+    n = 3 * RECENT_FRAMES + 7
+    levels = [0.02 + 0.01 * (i % 5) + (0.2 if i == RECENT_FRAMES else 0.0) for i in range(n)]  # one cut and back
+    records = []
+    for i, level in enumerate(levels):
+        records.append(ctrl.request(flat(level)))
+        ctrl.observe(records[-1], 0.3 + 0.001 * (i % 7))
+    assert len(ctrl.recent) == RECENT_FRAMES and list(ctrl.recent) == records[-RECENT_FRAMES:]
+    s = ctrl.summary()
+    assert s.frames == n and s.cuts == sum(r.cut for r in records) >= 1
+    assert (s.target_min, s.target_max) == (round(min(r.target for r in records), 4),
+                                            round(max(r.target for r in records), 4))
+    assert s.output_mean == pytest.approx(np.mean([r.output_luma for r in records]), abs=1e-4)
+    assert s.input_mean == pytest.approx(np.mean([r.input_luma for r in records]), abs=1e-4)
 
 
 def test_highlight_roll_off_is_the_identity_below_the_knee_smooth_monotone_and_below_the_ceiling():

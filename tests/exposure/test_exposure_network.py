@@ -51,7 +51,7 @@ def test_the_stream_passes_the_target_and_brightness_follows_it():
         enhancer = Enhancer(model=steered_network(), device="cpu", options=StreamOptions(exposure=target))
         out = list(enhancer.enhance_frames(dark_clip()))
         lumas.append(np.mean([mean_luma(f) for f in out]))
-        assert enhancer.exposure_controller.summary()["frames"] == 3
+        assert enhancer.exposure_controller.summary().frames == 3
     assert lumas[0] < lumas[1] < lumas[2]
 
 

@@ -26,7 +26,7 @@ def test_a_monochrome_frame_comes_out_monochrome_and_a_colour_frame_keeps_its_co
     spread 5.4 levels on average, up to 17, on a grey 640x360 clip). A frame without colour (channels within one
     level: a grey frame after a codec's rounding) now comes out grey; a colour frame of the same stream keeps its
     colour."""
-    import llve.stream.pipeline
+    import llve.stream.stages
 
     rng = np.random.default_rng(0)
     colour = [np.clip(f.astype(int) // 4, 0, 255).astype(np.uint8) for f in synthetic_frames(4, 48, 64)]
@@ -42,7 +42,7 @@ def test_a_monochrome_frame_comes_out_monochrome_and_a_colour_frame_keeps_its_co
     out = list(Enhancer(device="cpu").enhance_frames(stream))
     assert spreads(out)[:2] == [0, 0] and spreads(out)[3] == 0 and spreads(out)[2] > 3
     assert np.mean(out[0]) > 2 * np.mean(grey[0])
-    monkeypatch.setattr(llve.stream.pipeline, "GREY_TOLERANCE", -1)  # nothing counts as grey: the network's own colour
+    monkeypatch.setattr(llve.stream.stages, "GREY_TOLERANCE", -1)  # nothing counts as grey: the network's own colour
     assert min(spreads(Enhancer(device="cpu").enhance_frames(stream))) > 0
 
 

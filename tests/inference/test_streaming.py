@@ -107,7 +107,7 @@ def test_self_pairing_is_frame_by_frame(model):
 
 def test_a_frame_is_monochrome_only_if_no_pixel_has_colour():
     """A grid of every 8th pixel settles most frames; one coloured pixel off that grid still makes a frame colour."""
-    from llve.stream.pipeline import GREY_TOLERANCE, is_monochrome
+    from llve.stream.stages import GREY_TOLERANCE, is_monochrome
 
     frame = np.full((64, 96, 3), 40, np.uint8)
     frame[::3, ::5, 0] += GREY_TOLERANCE  # a codec's rounding

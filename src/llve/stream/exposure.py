@@ -18,11 +18,14 @@ the target, highlights are rolled off in S (:func:`roll_off_highlights`), so bri
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from llve.core.image import linear_to_srgb, mean_luma_unit, srgb_to_linear
+from llve.models import Decomposition
 
 # auto's curve, target = clip(0.34 * (input / 0.03) ** 0.26, 0.36, 0.55), was fitted (least log error) to the
 # brightness of the ground truths of the training parts of LOL and SICE: brighter scenes are shown brighter, a
@@ -38,6 +41,7 @@ MAX_CORRECTION = 2.0          # the request stays within target / 2 .. target * 
 CALIBRATION_TRIES = 3         # extra decodes of a stream's first frame (and the first after a cut) ...
 CALIBRATION_TOLERANCE = 0.0025  # ... until it lands this close (log error, 0.25%): the feedback takes up the rest
                                 # on the next frame, where a larger miss would show as a step in brightness
+RECENT_FRAMES = 256           # decisions kept one by one; older frames count in the summary's totals only
 NOT_DARK = 0.3                # an input brighter than this on average (77/255) is not low light: the log says so
 MAX_GAIN = 100.0              # auto lifts a scene at most this much in linear light (the darkest training exposure)
 HIGHLIGHT_KNEE = 0.90         # illumination S above this is rolled off smoothly ...
@@ -74,6 +78,14 @@ def roll_off_highlights(s):
     return s.clamp(max=HIGHLIGHT_KNEE).add_(over.div_(-span).expm1_().mul_(-span))
 
 
+def rolled_off(d: Decomposition) -> Decomposition:
+    """``d`` with its illumination's highlights rolled off (:func:`roll_off_highlights`): ``y = r * s`` then stays
+    below the clipping level everywhere, also where the input was clipped: keeping the network's own white there
+    leaves speckles of white among rolled-off pixels on noisy near-white skies."""
+    s = roll_off_highlights(d.s)
+    return Decomposition(d.r * s, d.r, s)
+
+
 def auto_target(scene_luma: float) -> float:
     """The target for a scene of mean input luma ``scene_luma``: a power of the input, bounded by AUTO_RANGE."""
     curve = AUTO_PIVOT[1] * (max(scene_luma, 1e-4) / AUTO_PIVOT[0]) ** AUTO_POWER
@@ -102,9 +114,45 @@ class ExposureRecord:
     calibrate: bool = False   # first frame or first after a cut: decoded once more after the first try
 
 
+@dataclass(frozen=True)
+class ExposureSummary:
+    """What a stream's exposure chose, for the log and the output's metadata (None: no frames)."""
+
+    setting: str
+    frames: int
+    target_min: float | None
+    target_max: float | None
+    output_mean: float | None
+    input_mean: float | None
+    cuts: int
+
+
+@dataclass
+class _Tally:
+    """Running totals over every frame of a stream, so that the summary needs no per-frame list."""
+
+    frames: int = 0
+    cuts: int = 0
+    target_min: float = math.inf
+    target_max: float = -math.inf
+    input_sum: float = 0.0
+    output_sum: float = 0.0   # of the frames that left the window of recent records
+    outputs: int = 0
+
+    def add(self, record: ExposureRecord) -> None:
+        self.frames, self.cuts = self.frames + 1, self.cuts + record.cut
+        self.target_min, self.target_max = min(self.target_min, record.target), max(self.target_max, record.target)
+        self.input_sum += record.input_luma
+
+    def add_output(self, record: ExposureRecord) -> None:
+        if not math.isnan(record.output_luma):
+            self.output_sum, self.outputs = self.output_sum + record.output_luma, self.outputs + 1
+
+
 @dataclass
 class ExposureController:
-    """Per-stream state: the smoothed scene brightness, the feedback correction and the log of decisions.
+    """Per-stream state: the smoothed scene brightness, the feedback correction, running totals for the summary,
+    and the decisions of the last RECENT_FRAMES frames (``recent``): memory does not grow with video length.
 
     Args:
         setting: ``auto`` or a fixed target in (0, 1).
@@ -114,7 +162,8 @@ class ExposureController:
     scene_log: float | None = None
     last_log: float = 0.0
     correction: float = 0.0          # log of request / target, learned by the feedback
-    records: list[ExposureRecord] = field(default_factory=list)
+    recent: deque[ExposureRecord] = field(default_factory=lambda: deque(maxlen=RECENT_FRAMES))
+    tally: _Tally = field(default_factory=_Tally)
 
     def request(self, rgb: np.ndarray) -> ExposureRecord:
         """Decide frame ``rgb``'s target and the brightness to ask the network for."""
@@ -129,8 +178,11 @@ class ExposureController:
         target = min(auto_target(scene), reachable(scene)) if self.setting == "auto" else float(self.setting)
         if cut:
             self.correction = 0.0
-        record = ExposureRecord(luma, target, cut=cut, calibrate=cut or not self.records)
-        self.records.append(record)
+        record = ExposureRecord(luma, target, cut=cut, calibrate=cut or not self.tally.frames)
+        if len(self.recent) == self.recent.maxlen:  # its output is final long before it leaves the window
+            self.tally.add_output(self.recent[0])
+        self.recent.append(record)
+        self.tally.add(record)
         return record
 
     def ask(self, record: ExposureRecord) -> float:
@@ -151,27 +203,41 @@ class ExposureController:
         self.correction = float(np.clip(self.correction + gain * error, -limit, limit))
         return abs(error) > CALIBRATION_TOLERANCE
 
-    def summary(self) -> dict:
-        """What was chosen, for the log and the output's metadata."""
-        targets = [r.target for r in self.records]
-        delivered = [r.output_luma for r in self.records if not math.isnan(r.output_luma)]
-        return {"setting": self.setting if isinstance(self.setting, str) else f"{self.setting:.3f}",
-                "frames": len(self.records),
-                "target_min": round(min(targets), 4) if targets else None,
-                "target_max": round(max(targets), 4) if targets else None,
-                "output_mean": round(float(np.mean(delivered)), 4) if delivered else None,
-                "input_mean": round(float(np.mean([r.input_luma for r in self.records])), 4) if targets else None,
-                "cuts": sum(r.cut for r in self.records)}
+    def expose(self, record: ExposureRecord, decompose: Callable[[float], Decomposition],
+               delivered: Callable[[Decomposition], float]) -> Decomposition:
+        """``decompose(brightness)`` at the brightness asked for ``record``'s frame, highlights rolled off
+        (:func:`rolled_off`), and learn from what ``delivered`` measures of the result (the mean luma of the
+        picture: the whole frame, or inside its letterbox bars). A stream's first frame and the first after a cut
+        are decoded again (up to CALIBRATION_TRIES times) until they land within CALIBRATION_TOLERANCE."""
+        d = rolled_off(decompose(self.ask(record)))
+        tries = CALIBRATION_TRIES if record.calibrate else 0
+        while self.observe(record, delivered(d), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
+            tries -= 1
+            d = rolled_off(decompose(self.ask(record)))
+        return d
+
+    def summary(self) -> ExposureSummary:
+        """What was chosen, over every frame of the stream."""
+        t = self.tally
+        delivered = [r.output_luma for r in self.recent if not math.isnan(r.output_luma)]
+        outputs = t.outputs + len(delivered)
+        return ExposureSummary(
+            setting=self.setting if isinstance(self.setting, str) else f"{self.setting:.3f}", frames=t.frames,
+            target_min=round(t.target_min, 4) if t.frames else None,
+            target_max=round(t.target_max, 4) if t.frames else None,
+            output_mean=round((t.output_sum + math.fsum(delivered)) / outputs, 4) if outputs else None,
+            input_mean=round(t.input_sum / t.frames, 4) if t.frames else None, cuts=t.cuts)
 
     def describe(self) -> str:
         s = self.summary()
-        if not s["frames"]:
-            return f"exposure {s['setting']}: no frames"
-        low, high = f"{s['target_min']:.2f}", f"{s['target_max']:.2f}"
+        if not s.frames:
+            return f"exposure {s.setting}: no frames"
+        low, high = f"{s.target_min:.2f}", f"{s.target_max:.2f}"
         span = low if low == high else f"{low}-{high}"
-        text = (f"exposure {s['setting']}: target {span}, delivered mean {s['output_mean']:.2f} "
-                f"over {s['frames']} frame(s), {s['cuts']} scene cut(s)")
-        if s["setting"] == "auto" and s["input_mean"] >= NOT_DARK:
-            text += (f"; the input is not dark (mean {255 * s['input_mean']:.0f}/255), and auto treats it as low "
+        output = "none" if s.output_mean is None else f"{s.output_mean:.2f}"
+        text = (f"exposure {s.setting}: target {span}, delivered mean {output} "
+                f"over {s.frames} frame(s), {s.cuts} scene cut(s)")
+        if s.setting == "auto" and s.input_mean >= NOT_DARK:
+            text += (f"; the input is not dark (mean {255 * s.input_mean:.0f}/255), and auto treats it as low "
                      f"light: a fixed exposure keeps it nearer its own brightness")
         return text

@@ -3,8 +3,8 @@
 Left alone they spoil two things. ``auto`` meters the whole frame, so the bars make the scene look darker than it
 is and the picture comes out too bright (a DAVIS clip boxed to 2.5:1: 169/255 instead of 139); and the network
 lifts the bars to a dark grey with a glow of the picture in them. So the stream finds the bars of each input
-frame (:func:`find_picture`), the exposure meters the picture alone, and :func:`filtered_inside_bars` runs the
-noise filters on the picture alone and gives the output the input's bars.
+frame (:func:`find_picture`), the exposure meters the picture alone, the noise filters run on the picture alone
+(:func:`on_picture`), and the output gets the input's bars (:func:`with_input_bars`).
 
 A bar is a run of lines (rows, or columns) from the frame's edge in which every value is one dark level, give or
 take the encoder's rounding, and a picture is centred: there must be bars of about the same thickness on both
@@ -12,6 +12,7 @@ opposite sides. A dark but real sky is not a bar: it holds noise, and it has no 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,16 +79,22 @@ def _opposite_bars(lines: np.ndarray, size: int) -> tuple[int, int]:
     return first, last
 
 
-def filtered_inside_bars(d: Decomposition, rgb: np.ndarray, picture: Picture, filters) -> Decomposition:
-    """``d`` with ``filters`` (the noise filters) run on its picture alone, and the input's bars (``rgb`` outside
-    ``picture``) in place of what the network made of them: Y is the input there, R is Y / S (S is left as it is).
+def on_picture(d: Decomposition, picture: Picture, f: Callable[[Decomposition], Decomposition]) -> Decomposition:
+    """``d`` with ``f`` (a noise filter) run on its ``picture`` alone; outside it, ``d`` as it is.
 
     The spatial filter reads the noise where the frame is flattest, and bars are the flattest of all: seen whole, a
     boxed DAVIS clip's picture was left with 1.7x the noise of the same clip unboxed (2.89 against 1.69)."""
-    inner = filters(Decomposition(*(t[picture.window] for t in d)))
+    inner = f(Decomposition(*(t[picture.window] for t in d)))
     y, r, s = (t.clone() for t in d)
     for full, part in zip((y, r, s), inner):
         full[picture.window] = part
+    return Decomposition(y, r, s)
+
+
+def with_input_bars(d: Decomposition, rgb: np.ndarray, picture: Picture) -> Decomposition:
+    """``d`` with the input's bars (``rgb`` outside ``picture``) in place of what the network made of them: Y is
+    the input there, R is Y / S (S is left as it is)."""
+    y, r = d.y.clone(), d.r.clone()
     h, w = rgb.shape[:2]
     bands = [(slice(0, picture.top), slice(0, w)), (slice(picture.bottom, h), slice(0, w)),
              (slice(picture.top, picture.bottom), slice(0, picture.left)),
@@ -97,5 +104,5 @@ def filtered_inside_bars(d: Decomposition, rgb: np.ndarray, picture: Picture, fi
             bar = torch.from_numpy(np.ascontiguousarray(rgb[rows, cols])).permute(2, 0, 1)[None]
             bar = bar.to(y.device, y.dtype) / 255.0
             y[..., rows, cols] = bar
-            r[..., rows, cols] = (bar / s[..., rows, cols].clamp(min=1e-4)).clamp(0.0, 1.0)
-    return Decomposition(y, r, s)
+            r[..., rows, cols] = (bar / d.s[..., rows, cols].clamp(min=1e-4)).clamp(0.0, 1.0)
+    return Decomposition(y, r, d.s)

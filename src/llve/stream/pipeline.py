@@ -4,8 +4,9 @@ Frame t is enhanced with frame t+1 as its partner (the last frame with itself), 
 with ``pairing="self"``, each frame alone. A frame waits for its partner as encoder features, so each frame is
 encoded once and only two frames' features are alive at any time: memory does not grow with video length.
 The key (a timestamp, a file name, a ground-truth pair) travels with its frame, so callers keep no queue of their own.
-After the network come the noise filters (where they run), the input's own letterbox bars (:mod:`llve.stream.letterbox`)
-and, for a frame without colour, :func:`monochrome`.
+A network with exposure control decodes at the brightness the frame's exposure asks for
+(:meth:`~llve.stream.exposure.ExposureController.expose`); after the network come the stages of
+:mod:`llve.stream.stages`: the noise filters, the input's letterbox bars, grey kept grey.
 
 ``llve enhance``, ``llve test``, ``llve bench`` and :class:`llve.run.enhancer.Enhancer` all drive this module; it is
 the only one outside ``models/`` that calls a network's ``encode`` / ``decompose_first``. Tiling, precision,
@@ -19,33 +20,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
 
 from llve.core.errors import UserInputError
-from llve.core.image import LUMA, tensor_mean_luma_unit, tensor_to_uint8
+from llve.core.image import tensor_mean_luma_unit, tensor_to_uint8
 from llve.models import Decomposition
 from llve.models.padding import Padder
-from llve.stream import spatial_filter as spatial
-from llve.stream import temporal_filter as temporal
-from llve.stream.exposure import (
-    CALIBRATION_TRIES,
-    FEEDBACK_GAIN,
-    ExposureController,
-    ExposureRecord,
-    roll_off_highlights,
-)
-from llve.stream.letterbox import Picture, filtered_inside_bars, find_picture
+from llve.stream.exposure import ExposureController, ExposureRecord
 from llve.stream.options import StreamOptions
-from llve.stream.spatial_filter import SpatialFilter
-from llve.stream.temporal_filter import TemporalFilter
+from llve.stream.stages import InputTraits, post_network_stages, run_stages
 from llve.stream.tiling import MIN_TILE, blend_tiles
 
 K = TypeVar("K")
 AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}  # StreamOptions.precision other than fp32
-GREY_TOLERANCE = 1  # levels: a frame whose channels differ by no more than this anywhere is monochrome
 
 
 @dataclass(frozen=True)
@@ -149,69 +138,14 @@ def decompose_pair(model, x1: torch.Tensor, x2: torch.Tensor, tile: int = 0, ove
     return step.decompose(step.hold(x1), step.hold(x2))
 
 
-def is_monochrome(rgb: np.ndarray) -> bool:
-    """Whether an HxWx3 uint8 frame holds no colour: every pixel's three values within GREY_TOLERANCE levels of
-    each other. Infrared night CCTV and grey images are such frames; a network trained on colour paints faint
-    colour into their noise (:func:`monochrome` prevents it). A grid of every 8th pixel settles a colour frame
-    (0.4 ms at 960x512); only a frame that looks grey there is checked pixel by pixel, in OpenCV (2.4 ms)."""
-    coarse = rgb[::8, ::8].astype(np.int16)
-    if int((coarse.max(axis=2) - coarse.min(axis=2)).max()) > GREY_TOLERANCE:
-        return False
-    r, g, b = cv2.split(np.ascontiguousarray(rgb))
-    spread = cv2.max(cv2.absdiff(r, g), cv2.max(cv2.absdiff(g, b), cv2.absdiff(r, b)))
-    return cv2.minMaxLoc(spread)[1] <= GREY_TOLERANCE
+class _Frame(NamedTuple):
+    """What the stream keeps of a frame until it is enhanced: its encoder features (``held``), its exposure
+    decision, and what the post-network stages need of its input."""
 
-
-def monochrome(d: Decomposition) -> Decomposition:
-    """``d`` without colour, for a monochrome input frame: R and S each their BT.601 luma in all three channels,
-    and ``y = r * s``."""
-    weights = d.r.new_tensor(LUMA).view(1, 3, 1, 1)
-    r, s = ((x * weights).sum(dim=1, keepdim=True).expand_as(x) for x in (d.r, d.s))
-    return Decomposition(r * s, r, s)
-
-
-def _rolled_off(d: Decomposition) -> Decomposition:
-    """``d`` with its illumination's highlights rolled off (:func:`llve.stream.exposure.roll_off_highlights`): ``y =
-    r * s``
-    then stays below the clipping level everywhere. (Keeping the network's own white where the input was clipped
-    was tried: on noisy near-white skies it left speckles of white among rolled-off pixels.)"""
-    s = roll_off_highlights(d.s)
-    return Decomposition(d.r * s, d.r, s)
-
-
-def _exposed(step: PairStep, held, partner, control: ExposureController | None,
-             record: ExposureRecord | None, picture: Picture | None = None) -> Decomposition:
-    """Decompose with the exposure the controller asks for, highlights rolled off, and tell the controller what
-    came out in the ``picture`` (the whole frame, or inside its letterbox bars; module doc of
-    :mod:`llve.stream.exposure`); a stream's first frame and the first after a cut are decoded again (up to
-    ``CALIBRATION_TRIES`` times) until they hit the target."""
-    if control is None:
-        return step.decompose(held, partner)
-
-    def delivered(d: Decomposition) -> float:
-        return tensor_mean_luma_unit(d.y if picture is None else d.y[picture.window])
-
-    d = _rolled_off(step.decompose(held, partner, control.ask(record)))
-    tries = CALIBRATION_TRIES if record.calibrate else 0
-    while control.observe(record, delivered(d), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
-        tries -= 1
-        d = _rolled_off(step.decompose(held, partner, control.ask(record)))
-    return d
-
-
-def _noise_filters(options: StreamOptions, exposure_network: bool):
-    """What runs on each decomposition after the network: the temporal, then the spatial filter, each where
-    :meth:`StreamOptions.active_filters` says so. The temporal filter's history is its own output, before the
-    spatial filter, so spatial smoothing does not accumulate over frames. ``options.denoise`` scales both strengths."""
-    strengths = (1 - (1 - temporal.STRENGTH) ** options.denoise, spatial.STRENGTH * options.denoise)
-    steps = [f(strength) for f, strength, active in zip((TemporalFilter, SpatialFilter), strengths,
-                                                        options.active_filters(exposure_network)) if active]
-
-    def finish(d: Decomposition) -> Decomposition:
-        for step in steps:
-            d = step(d)
-        return d
-    return finish
+    key: object
+    held: object
+    record: ExposureRecord | None
+    traits: InputTraits
 
 
 def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch.device,
@@ -227,13 +161,17 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
     if getattr(model, "exposure_control", False):
         control = controller if controller is not None else ExposureController(options.exposure)
     step, size, waiting = PairStep(model, options.tile), None, None  # waiting: frame t, until t+1 arrives
-    filters = _noise_filters(options, control is not None)
+    stages = post_network_stages(options, control is not None)
 
-    def finish(frame: _Frame, partner: _Frame) -> Decomposition:
-        """Frame's decomposition with its partner, then the noise filters, its bars and its greyness."""
-        d = _exposed(step, frame.held, partner.held, control, frame.record, frame.picture)
-        d = filters(d) if frame.picture is None else filtered_inside_bars(d, frame.rgb, frame.picture, filters)
-        return monochrome(d) if frame.grey else d
+    def enhanced(frame: _Frame, partner: _Frame) -> Decomposition:
+        """The frame's decomposition with its partner (at the brightness its exposure asks for), then the stages."""
+        if control is None:
+            d = step.decompose(frame.held, partner.held)
+        else:
+            picture = frame.traits.picture  # the exposure meters the picture, not its letterbox bars
+            d = control.expose(frame.record, lambda target: step.decompose(frame.held, partner.held, target),
+                               lambda d: tensor_mean_luma_unit(d.y if picture is None else d.y[picture.window]))
+        return run_stages(stages, d, frame.traits)
 
     for index, (key, rgb) in enumerate(items):
         if size is None:
@@ -241,38 +179,33 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
         elif rgb.shape != size:
             raise UserInputError(f"frame {index} has size {rgb.shape[1]}x{rgb.shape[0]}, "
                                  f"but the first frame is {size[1]}x{size[0]}")
-        x = to_tensor(rgb, device)
-        if options.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        picture = find_picture(rgb)  # the exposure meters the picture, not its letterbox bars
-        record = control.request(rgb if picture is None else picture.of(rgb)) if control is not None else None
-        out = None
+        frame, out = _arrived(key, rgb, step, control, device, options), None
         with inference_context(device, options):  # results leave the context before they are yielded
-            frame = _Frame(key, step.hold(x), record, is_monochrome(rgb), picture, rgb if picture else None)
             if options.pairing == "self":
-                out = key, finish(frame, frame)
+                out = key, enhanced(frame, frame)
             elif waiting is not None:
-                out = waiting.key, finish(waiting, frame)
+                out = waiting.key, enhanced(waiting, frame)
         if out is not None:
             yield out
         if options.pairing == "next":
             waiting = frame
     if waiting is not None:
         with inference_context(device, options):
-            out = waiting.key, finish(waiting, waiting)
+            out = waiting.key, enhanced(waiting, waiting)
         yield out
 
 
-class _Frame(NamedTuple):
-    """What the stream keeps of a frame until it is enhanced: its encoder features (``held``), its exposure
-    decision, whether it is grey, and its picture inside letterbox bars (with the frame, for the bars' values)."""
-
-    key: object
-    held: object
-    record: ExposureRecord | None
-    grey: bool
-    picture: Picture | None
-    rgb: np.ndarray | None
+def _arrived(key, rgb: np.ndarray, step: PairStep, control: ExposureController | None, device: torch.device,
+             options: StreamOptions) -> _Frame:
+    """A frame as it arrives: encoded once, its exposure decided, its input's traits read."""
+    traits = InputTraits.of(rgb)
+    picture = traits.picture
+    record = control.request(rgb if picture is None else picture.of(rgb)) if control is not None else None
+    x = to_tensor(rgb, device)
+    if options.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with inference_context(device, options):
+        return _Frame(key, step.hold(x), record, traits)
 
 
 def stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch.device,
