@@ -99,3 +99,22 @@ def test_only_models_and_the_stream_pipeline_call_the_network_step():
                 if node.func.attr != "encode" or re.search(r"model|net", receiver):
                     found.append(f"{path.relative_to(root)}:{node.lineno}: {receiver}.{node.func.attr}")
     assert not found, found
+
+
+def test_no_function_is_longer_than_sixty_lines():
+    """A function that does not fit on a screen does several things: split it."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "src" / "llve"
+    long = [f"{path.relative_to(root)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path in root.rglob("*.py") for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60]
+    assert not long, long
+
+
+def test_the_public_api_names_the_stream_settings():
+    from llve import StreamOptions
+    from llve.stream.options import StreamOptions as declared
+
+    assert StreamOptions is declared

@@ -203,7 +203,7 @@ def _run_test(args: argparse.Namespace) -> None:
                     "runtime_per_frame_s"):
             if getattr(s, key) is not None:
                 print(f"{key:24s} {getattr(s, key):.6g}")
-        print(f"wrote {paths['json']}, {paths['csv'].name}, {paths['html'].name}", file=sys.stderr)
+        print(f"wrote {paths.json}, {paths.csv.name}, {paths.html.name}", file=sys.stderr)
 
 
 def _add_synth(sub: argparse._SubParsersAction) -> None:

@@ -49,13 +49,13 @@ def test_identical_ground_truth_gives_inf_and_one_in_strict_json(sdsd_tree, tmp_
     res, paths = evaluate_to_folder(_cfg(sdsd_tree), tmp_path / "out")
     seqs = {s.name: s for s in res.sequences}
     assert seqs["pairA"].psnr == math.inf and seqs["pairA"].ssim == pytest.approx(1.0)
-    data = json.loads(paths["json"].read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON token {c}"))
+    data = json.loads(paths.json.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON token {c}"))
     assert data["summary"]["psnr_mean_of_sequences"] == "inf"
     assert [f["psnr"] for f in data["frames"] if f["sequence"] == "pairA"] == ["inf"] * 3
     assert data["summary"]["ssim_mean_of_frames"] == pytest.approx(np.mean([f.ssim for f in res.frames]))
-    csv_lines = paths["csv"].read_text().splitlines()
+    csv_lines = paths.csv.read_text().splitlines()
     assert csv_lines[0].startswith("sequence,index,file,psnr,ssim") and len(csv_lines) == 1 + 8
-    page = paths["html"].read_text()
+    page = paths.html.read_text()
     assert page.count("data:image/png;base64,") >= 2 * 5 and "pairC" in page and "<script" not in page
     assert all(src.startswith("data:") for src in re.findall(r'src="([^"]*)"', page))  # self-contained
     assert (tmp_path / "out" / "config.yaml").is_file()

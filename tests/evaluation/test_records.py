@@ -31,6 +31,6 @@ def test_json_and_csv_keep_the_schema_2_layout(tmp_path):
     assert list(data["summary"]) == SUMMARY_KEYS
     assert list(data["sequences"][0]) == SEQUENCE_KEYS and list(data["frames"][0]) == FRAME_KEYS
     assert data["frames"][0]["file"] == "0.png" and data["sequences"][0]["frames"] == 2
-    with open(paths["csv"]) as f:
+    with open(paths.csv) as f:
         rows = list(csv.reader(f))
     assert rows[0] == FRAME_KEYS and len(rows) == 3

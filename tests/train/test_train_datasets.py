@@ -147,15 +147,16 @@ def test_augmentation_transforms_flow_vectors_with_the_images(hflip, vflip, tran
     m = random_motion(gt // 4, gt, (60, 40), MotionConfig(flow=1.5), np.random.default_rng(7))
     pair = Pair(low1=m.low1, low2=m.low2, gt1=m.gt1, gt2=m.gt2, **m.corr._asdict())
     out = augment(pair, bool(hflip), bool(vflip), bool(transpose))
-    assert out["gt1"].shape == ((60, 40, 3) if transpose else (40, 60, 3))
+    assert out.gt1.shape == ((60, 40, 3) if transpose else (40, 60, 3))
     for a, b, flow, cert in (("gt1", "gt2", "flow12", "cert1"), ("gt2", "gt1", "flow21", "cert2")):
-        warped = warp_np(out[b].astype(np.float32), out[flow])
-        mask = out[cert] > 0.99
-        err = np.abs(warped - out[a])[mask].mean()
-        unaligned = np.abs(out[b].astype(np.float32) - out[a])[mask].mean()
+        a, b, flow, cert = (getattr(out, name) for name in (a, b, flow, cert))
+        warped = warp_np(b.astype(np.float32), flow)
+        mask = cert > 0.99
+        err = np.abs(warped - a)[mask].mean()
+        unaligned = np.abs(b.astype(np.float32) - a)[mask].mean()
         assert mask.mean() > 0.5 and err < 0.15 * unaligned, (err, unaligned)
     if hflip and not transpose:
-        np.testing.assert_allclose(out["flow12"][:, ::-1, 0], -pair["flow12"][..., 0], atol=1e-6)
+        np.testing.assert_allclose(out.flow12[:, ::-1, 0], -pair.flow12[..., 0], atol=1e-6)
 
 
 def test_static_image_pairs_become_frame_pairs_with_exact_correspondences(tmp_path):

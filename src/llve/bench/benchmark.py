@@ -193,16 +193,71 @@ def _video_seconds(arch: str, height: int, width: int, frames: int, device: torc
     return run
 
 
-def _measure(run: Callable[[], tuple[float, int]], device: torch.device) -> dict:
+@dataclass(frozen=True)
+class Figures:
+    """Speed and memory of one measurement (the peak CUDA memory only on CUDA)."""
+
+    fps: float
+    ms_per_frame: float
+    timed_frames: int
+    rss_before_mb: float
+    peak_rss_mb: float
+    peak_cuda_mb: float | None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the report: a model in a mode at a size, in one round. ``rounds_fps``: every round's frames/s,
+    on the row chosen as the median of the rounds."""
+
+    model: str
+    size: str
+    mode: str
+    fps: float
+    ms_per_frame: float
+    timed_frames: int
+    rss_before_mb: float
+    peak_rss_mb: float
+    peak_cuda_mb: float | None
+    gflops_per_frame: float
+    achieved_gflops: float
+    utilisation: float
+    round: int
+    rounds_fps: list[float] | None = None
+
+    @classmethod
+    def of(cls, model: str, size: str, mode: str, figures: Figures, gflops_per_frame: float, matmul: float,
+           round_: int) -> Row:
+        achieved = gflops_per_frame * figures.fps
+        return cls(model, size, mode, **dataclasses.asdict(figures), gflops_per_frame=gflops_per_frame,
+                   achieved_gflops=achieved, utilisation=achieved / matmul, round=round_)
+
+    def to_json(self) -> dict:
+        row = dataclasses.asdict(self)
+        if self.rounds_fps is None:
+            del row["rounds_fps"]
+        return row
+
+
+@dataclass(frozen=True)
+class Speedup:
+    """A ratio of frames/s the docs quote (``what``), at one size; ``rounds_ratio``: its value in every round."""
+
+    size: str
+    what: str
+    ratio: float
+    rounds_ratio: list[float] | None = None
+
+
+def _measure(run: Callable[[], tuple[float, int]], device: torch.device) -> Figures:
     """Speed and memory figures of ``run() -> (seconds per frame, frames)`` in a fresh memory window (what ``run``
-    builds counts; the peak CUDA memory only on CUDA)."""
+    builds counts)."""
     gc_and_reset(device)
     with PeakRSS() as rss:
         before = rss.peak_bytes
         seconds_per_frame, frames = run()
-    return {"fps": 1 / seconds_per_frame, "ms_per_frame": 1000 * seconds_per_frame, "timed_frames": frames,
-            "rss_before_mb": before / 2**20, "peak_rss_mb": rss.peak_bytes / 2**20,
-            "peak_cuda_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None}
+    return Figures(1 / seconds_per_frame, 1000 * seconds_per_frame, frames, before / 2**20, rss.peak_bytes / 2**20,
+                   torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None)
 
 
 def _modes(arch: str, frames, device: torch.device, s: BenchConfig) -> dict[str, Callable[[], tuple[float, int]]]:
@@ -235,18 +290,26 @@ def _modes(arch: str, frames, device: torch.device, s: BenchConfig) -> dict[str,
     return modes
 
 
-def run_bench(s: BenchConfig, log: Callable[[str], None] = print) -> dict:
-    """Measure every model in every mode at every size; return the report (see docs/speed.md for the fields)."""
-    known_modes = {"pair", "stream", "stream-tiled", "stream-onnxruntime", "video"}
-    if set(s.modes) - known_modes:
-        raise UserInputError(f"unknown mode '{sorted(set(s.modes) - known_modes)[0]}' "
-                             f"(choose from {', '.join(sorted(known_modes))})")
-    networks = {spec: build_from_spec(spec) for spec in s.models}  # bad names and configs fail before timing
+KNOWN_MODES = ("pair", "stream", "stream-tiled", "stream-onnxruntime", "video")
+
+
+def _networks(s: BenchConfig) -> dict[str, torch.nn.Module]:
+    """Every model of ``s``, built before anything is timed (bad names and configs fail first), and ``s`` checked."""
+    if set(s.modes) - set(KNOWN_MODES):
+        raise UserInputError(f"unknown mode '{sorted(set(s.modes) - set(KNOWN_MODES))[0]}' "
+                             f"(choose from {', '.join(sorted(KNOWN_MODES))})")
+    networks = {spec: build_from_spec(spec) for spec in s.models}
     if s.backend not in ("torch", "onnxruntime"):
         raise UserInputError(f"unknown backend '{s.backend}' (choose torch or onnxruntime)")
     if s.frames < 1 or s.min_frames < 1 or s.warmup < 0 or s.rounds < 1:
         raise UserInputError("frames, min_frames and rounds must be at least 1 and warmup at least 0",
                              setting="frames")
+    return networks
+
+
+def run_bench(s: BenchConfig, log: Callable[[str], None] = print) -> dict:
+    """Measure every model in every mode at every size; return the report (see docs/speed.md for the fields)."""
+    networks = _networks(s)
     device = resolve_device(s.device)
     if s.stream.precision != "fp32" and device.type != "cuda":
         raise UserInputError(f"{s.stream.precision} inference needs a CUDA device (got {device})")
@@ -262,93 +325,93 @@ def run_bench(s: BenchConfig, log: Callable[[str], None] = print) -> dict:
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset)"),
         "backend": s.backend, "runtime": dataclasses.asdict(s.stream), "matmul_gflops": matmul,
         "settings": {k: getattr(s, k) for k in ("frames", "min_frames", "budget_s", "warmup", "tile", "rounds")},
-        "models": {}, "results": [], "speedups": [],
+        "models": {arch: {"params": sum(p.numel() for p in net.parameters()),
+                          "weights_mb": sum(p.numel() for p in net.parameters()) * 4 / 1e6,
+                          "config": dataclasses.asdict(net.cfg)} for arch, net in networks.items()},
+        "results": [], "speedups": [],
     }
-    for arch, net in networks.items():
-        params = sum(p.numel() for p in net.parameters())
-        report["models"][arch] = {"params": params, "weights_mb": params * 4 / 1e6,
-                                  "config": dataclasses.asdict(net.cfg)}
-
-    measured: list[dict] = []  # every round's rows; report["results"] holds one row per figure
-
-    def add(model: str, size: str, mode: str, figures: dict, gflops_per_frame: float, round_: int) -> None:
-        achieved = gflops_per_frame * figures["fps"]
-        row = {"model": model, "size": size, "mode": mode, **figures, "gflops_per_frame": gflops_per_frame,
-               "achieved_gflops": achieved, "utilisation": achieved / matmul, "round": round_}
-        measured.append(row)
-        log(format_row(row) + (f"   (round {round_ + 1}/{s.rounds})" if s.rounds > 1 else ""))
-
+    measured: list[Row] = []  # every round's rows; report["results"] holds one row per figure
+    reference = "official" if "official" in s.models else s.models[0]
     with tempfile.TemporaryDirectory(prefix="llve-bench-") as tmp:
         for height, width in s.sizes:
-            g, size = torch.Generator().manual_seed(0), f"{width}x{height}"
-            # A few distinct low-light-like frames (values in [0, 0.2]); cycled so no result is ever reused.
-            frames = [torch.rand(1, 3, height, width, generator=g) * 0.2 for _ in range(4)]
-            gflops = {arch: count_gflops(arch, height, width) for arch in s.models}
-            for round_ in range(s.rounds):
-                for arch in (s.models if round_ % 2 == 0 else s.models[::-1]):
-                    for mode, run in _modes(arch, frames, device, s).items():
-                        if not s.modes or mode in s.modes:
-                            add(arch, size, mode, _measure(run, device),
-                                gflops[arch]["pair" if mode == "pair" else "stream"], round_)
-                    if s.video and (not s.modes or "video" in s.modes):
-                        # As many frames as the time budget allows at the streaming rate just measured (every
-                        # frame of the clip costs one streamed frame: the last one is paired with itself).
-                        streamed = [r["ms_per_frame"] for r in measured
-                                    if r["model"] == arch and r["mode"].startswith("stream")]
-                        floor = min(s.min_frames, s.frames)
-                        n = max(floor, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else floor
-                        video = _video_seconds(arch, height, width, n, device, s, Path(tmp))
-                        add(arch, size, "video-tiled" if s.tile else "video", _measure(video, device),
-                            gflops[arch]["stream"], round_)
-            rows = _medians([r for r in measured if r["size"] == size])
-            report["results"] += rows
+            rows = _measure_size(s, height, width, device, matmul, Path(tmp), log)
+            measured += rows
+            medians = _medians(rows)
+            report["results"] += [row.to_json() for row in medians]
             if s.rounds > 1:
                 log(f"medians over {s.rounds} rounds:")
-                for row in rows:
+                for row in medians:
                     log(format_row(row))
-            reference = "official" if "official" in s.models else s.models[0]
-            report["speedups"] += _median_speedups([_speedups([r for r in measured if r["size"] == size
-                                                               and r["round"] == k], reference)
-                                                    for k in range(s.rounds)])
+            per_round = [_speedups([r for r in rows if r.round == k], reference) for k in range(s.rounds)]
+            report["speedups"] += [dataclasses.asdict(line) for line in _median_speedups(per_round)]
     if s.rounds > 1:
-        report["rounds"] = measured
+        report["rounds"] = [row.to_json() for row in measured]
     for line in report["speedups"]:
         log(f"{line['size']}: {line['what']} = {line['ratio']:.3g}x")
     return report
 
 
-def _medians(rows: list[dict]) -> list[dict]:
+def _measure_size(s: BenchConfig, height: int, width: int, device: torch.device, matmul: float, workdir: Path,
+                  log: Callable[[str], None]) -> list[Row]:
+    """Every round of every model in every mode at one frame size, the models' order alternating by round."""
+    g, size = torch.Generator().manual_seed(0), f"{width}x{height}"
+    # A few distinct low-light-like frames (values in [0, 0.2]); cycled so no result is ever reused.
+    frames = [torch.rand(1, 3, height, width, generator=g) * 0.2 for _ in range(4)]
+    gflops = {arch: count_gflops(arch, height, width) for arch in s.models}
+    rows: list[Row] = []
+
+    def add(arch: str, mode: str, figures: Figures, round_: int) -> None:
+        rows.append(Row.of(arch, size, mode, figures, gflops[arch]["pair" if mode == "pair" else "stream"], matmul,
+                           round_))
+        log(format_row(rows[-1]) + (f"   (round {round_ + 1}/{s.rounds})" if s.rounds > 1 else ""))
+
+    for round_ in range(s.rounds):
+        for arch in (s.models if round_ % 2 == 0 else s.models[::-1]):
+            for mode, run in _modes(arch, frames, device, s).items():
+                if not s.modes or mode in s.modes:
+                    add(arch, mode, _measure(run, device), round_)
+            if s.video and (not s.modes or "video" in s.modes):
+                # As many frames as the time budget allows at the streaming rate just measured (every frame of
+                # the clip costs one streamed frame: the last one is paired with itself).
+                streamed = [r.ms_per_frame for r in rows if r.model == arch and r.mode.startswith("stream")]
+                floor = min(s.min_frames, s.frames)
+                n = max(floor, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else floor
+                video = _video_seconds(arch, height, width, n, device, s, workdir)
+                add(arch, "video-tiled" if s.tile else "video", _measure(video, device), round_)
+    return rows
+
+
+def _medians(rows: list[Row]) -> list[Row]:
     """One row per (model, mode): the round whose frames/s is the median of the rounds (the lower middle one for
     an even count), so every figure in a row comes from one measurement."""
-    groups: dict[tuple, list[dict]] = {}
+    groups: dict[tuple, list[Row]] = {}
     for row in rows:
-        groups.setdefault((row["model"], row["mode"]), []).append(row)
+        groups.setdefault((row.model, row.mode), []).append(row)
     chosen = []
     for group in groups.values():
-        ranked = sorted(group, key=lambda r: r["fps"])
-        chosen.append({**ranked[(len(ranked) - 1) // 2], "rounds_fps": [r["fps"] for r in group]})
+        ranked = sorted(group, key=lambda r: r.fps)
+        chosen.append(dataclasses.replace(ranked[(len(ranked) - 1) // 2], rounds_fps=[r.fps for r in group]))
     return chosen
 
 
-def _median_speedups(per_round: list[list[dict]]) -> list[dict]:
+def _median_speedups(per_round: list[list[Speedup]]) -> list[Speedup]:
     """Each ratio's median over the rounds, with every round's value: both sides of a round's ratio were measured
     one after the other, so the machine's drift over the whole run does not enter it."""
     ratios: dict[tuple, list[float]] = {}
     for line in itertools.chain.from_iterable(per_round):
-        ratios.setdefault((line["size"], line["what"]), []).append(line["ratio"])
-    return [{"size": size, "what": what, "ratio": statistics.median(values), "rounds_ratio": values}
-            for (size, what), values in ratios.items()]
+        ratios.setdefault((line.size, line.what), []).append(line.ratio)
+    return [Speedup(size, what, statistics.median(values), values) for (size, what), values in ratios.items()]
 
 
-def _speedups(rows: list[dict], reference: str) -> list[dict]:
+def _speedups(rows: list[Row], reference: str) -> list[Speedup]:
     """The ratios the docs quote: each other model vs ``reference`` (official, where it is measured), and the
     reference's fast path vs its plain loop."""
-    fps = {(r["model"], r["mode"]): r["fps"] for r in rows}
-    others = dict.fromkeys(r["model"] for r in rows if r["model"] != reference)
+    fps = {(r.model, r.mode): r.fps for r in rows}
+    others = dict.fromkeys(r.model for r in rows if r.model != reference)
     pairs = [((m, a), (reference, b)) for m in others for a, b in (("stream", "stream"), ("stream", "pair"),
                                                                       ("video", "video"))]
     pairs.append(((reference, "stream"), (reference, "pair")))
-    return [{"size": rows[0]["size"], "what": f"{a[0]} {a[1]} / {b[0]} {b[1]} frames/s", "ratio": fps[a] / fps[b]}
+    return [Speedup(rows[0].size, f"{a[0]} {a[1]} / {b[0]} {b[1]} frames/s", fps[a] / fps[b])
             for a, b in pairs if a in fps and b in fps]
 
 
@@ -356,10 +419,10 @@ HEADER = (f"{'size':>10} {'model':>9} {'mode':>19} {'fps':>8} {'ms/frame':>9} {'
           f"{'GFLOP/s':>8} {'util':>6} {'peak RSS':>9}")
 
 
-def format_row(row: dict) -> str:
-    return (f"{row['size']:>10} {row['model']:>9} {row['mode']:>19} {row['fps']:8.3f} {row['ms_per_frame']:9.1f} "
-            f"{row['gflops_per_frame']:8.2f} {row['achieved_gflops']:8.1f} {100 * row['utilisation']:5.1f}% "
-            f"{row['peak_rss_mb']:7.0f}MB")
+def format_row(row: Row) -> str:
+    return (f"{row.size:>10} {row.model:>9} {row.mode:>19} {row.fps:8.3f} {row.ms_per_frame:9.1f} "
+            f"{row.gflops_per_frame:8.2f} {row.achieved_gflops:8.1f} {100 * row.utilisation:5.1f}% "
+            f"{row.peak_rss_mb:7.0f}MB")
 
 
 def write_report(report: dict, path: str | Path) -> None:

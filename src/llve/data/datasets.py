@@ -18,6 +18,7 @@ three numbers — not on worker count, rank or what was drawn before — which m
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
@@ -109,8 +110,23 @@ class TrainBatch(_PairTensors):
                                 if isinstance(getattr(self, f.name), torch.Tensor)})
 
 
-class Pair(dict):
-    """Numpy arrays of one sample before conversion: images HxWx3 uint8, flows HxWx2, certainties HxW."""
+@dataclass(frozen=True)
+class Pair:
+    """One sample as numpy arrays, before conversion to a :class:`TrainItem`: images HxWx3 uint8 (low1, low2,
+    gt1, gt2), flows HxWx2 (flow12, flow21), certainties HxW (cert1, cert2)."""
+
+    low1: np.ndarray
+    low2: np.ndarray
+    gt1: np.ndarray
+    gt2: np.ndarray
+    flow12: np.ndarray
+    flow21: np.ndarray
+    cert1: np.ndarray
+    cert2: np.ndarray
+
+    def map(self, fn: Callable[[str, np.ndarray], np.ndarray]) -> Pair:
+        """Every array replaced by ``fn(field name, array)``."""
+        return Pair(**{f.name: fn(f.name, getattr(self, f.name)) for f in fields(self)})
 
 
 def augment(pair: Pair, hflip: bool, vflip: bool, transpose: bool) -> Pair:
@@ -119,36 +135,34 @@ def augment(pair: Pair, hflip: bool, vflip: bool, transpose: bool) -> Pair:
     A horizontal flip maps pixel x to W-1-x, so a displacement dx becomes -dx; a vertical flip negates dy;
     a transpose swaps the axes and therefore the (dx, dy) components.
     """
-    out = Pair(pair)
-    for key, value in pair.items():
+    def move(name: str, value: np.ndarray) -> np.ndarray:
         if hflip:
             value = value[:, ::-1]
         if vflip:
             value = value[::-1]
         if transpose:
             value = value.swapaxes(0, 1)
-        if key.startswith("flow"):
+        if name.startswith("flow"):
             value = value * np.float32([-1 if hflip else 1, -1 if vflip else 1])
             if transpose:
                 value = value[..., ::-1]
-        out[key] = np.ascontiguousarray(value)
-    return out
+        return np.ascontiguousarray(value)
+    return pair.map(move)
 
 
 def crop_pair(pair: Pair, x: int, y: int, w: int, h: int) -> Pair:
     """Cut the same window from every array; a correspondence whose target leaves the window loses certainty."""
-    out = Pair({k: np.ascontiguousarray(v[y:y + h, x:x + w]) for k, v in pair.items()})
-    out["cert1"] = out["cert1"] * inside(out["flow12"])
-    out["cert2"] = out["cert2"] * inside(out["flow21"])
-    return out
+    out = pair.map(lambda _, v: np.ascontiguousarray(v[y:y + h, x:x + w]))
+    return replace(out, cert1=out.cert1 * inside(out.flow12), cert2=out.cert2 * inside(out.flow21))
 
 
 def _to_tensors(pair: Pair, seq: str, index: int) -> TrainItem:
-    item = {k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() / 255 for k in ("low1", "low2", "gt1", "gt2")}
-    item.update({k: torch.from_numpy(pair[k]).permute(2, 0, 1).float() for k in ("flow12", "flow21")})
-    item.update({k: torch.from_numpy(pair[k])[None].float() for k in ("cert1", "cert2")})
-    item.update({f"exposure{i}": torch.tensor(mean_luma_unit(pair[f"gt{i}"]), dtype=torch.float32) for i in (1, 2)})
-    return TrainItem(**item, seq=seq, index=index)
+    image = lambda a: torch.from_numpy(a).permute(2, 0, 1).float()  # noqa: E731
+    return TrainItem(low1=image(pair.low1) / 255, low2=image(pair.low2) / 255, gt1=image(pair.gt1) / 255,
+                     gt2=image(pair.gt2) / 255, flow12=image(pair.flow12), flow21=image(pair.flow21),
+                     cert1=torch.from_numpy(pair.cert1)[None].float(), cert2=torch.from_numpy(pair.cert2)[None].float(),
+                     exposure1=torch.tensor(mean_luma_unit(pair.gt1), dtype=torch.float32),
+                     exposure2=torch.tensor(mean_luma_unit(pair.gt2), dtype=torch.float32), seq=seq, index=index)
 
 
 class PairDataset(Dataset):
@@ -187,11 +201,11 @@ class PairDataset(Dataset):
         if self.sources[s].synthesize:  # new dark frames from the ground truth: one camera, noise per frame
             camera = draw_params(rng)
             noise = np.random.default_rng(camera.seed)
-            pair = Pair(pair, low1=darken(pair["gt1"], camera, noise), low2=darken(pair["gt2"], camera, noise))
+            pair = replace(pair, low1=darken(pair.gt1, camera, noise), low2=darken(pair.gt2, camera, noise))
         cfg = self.sampling
         if self.split == "train" and cfg.reexpose and rng.random() < cfg.reexpose_prob:
             gain = float(np.exp(rng.uniform(*np.log(cfg.reexpose))))
-            pair["gt1"], pair["gt2"] = reexpose(pair["gt1"], gain), reexpose(pair["gt2"], gain)
+            pair = replace(pair, gt1=reexpose(pair.gt1, gain), gt2=reexpose(pair.gt2, gain))
         if self.split == "train":
             flips = rng.random(3) < 0.5
             pair = augment(pair, cfg.hflip and flips[0], cfg.vflip and flips[1], cfg.transpose and flips[2])
@@ -219,8 +233,8 @@ class PairDataset(Dataset):
             corr = self.correspondences.get(src.key, seq.name, t, partner, gt1, gt2)
         pair = Pair(low1=self._load(src, seq.low[t]), low2=self._load(src, seq.low[partner]), gt1=gt1, gt2=gt2,
                     **corr._asdict())
-        if pair["low1"].shape != gt1.shape or pair["low2"].shape != gt2.shape:
-            raise UserInputError(f"{seq.name}: low-light frame {seq.low[t].name} is {pair['low1'].shape[1::-1]}, "
+        if pair.low1.shape != gt1.shape or pair.low2.shape != gt2.shape:
+            raise UserInputError(f"{seq.name}: low-light frame {seq.low[t].name} is {pair.low1.shape[1::-1]}, "
                                  f"its ground truth {gt1.shape[1::-1]} (set data.sampling.size to resize both)")
         return crop_pair(pair, *self._window(h, w, rng))
 

@@ -30,7 +30,7 @@ from llve.evaluate import metrics
 from llve.evaluate.baselines import BASELINES
 from llve.evaluate.config import EvalConfig
 from llve.evaluate.records import FrameRecord, Panel, Results, RunInfo, SequenceRecord, Summary, mean
-from llve.evaluate.report import write_results
+from llve.evaluate.report import ReportPaths, write_results
 from llve.flow.dis import DISBackend
 from llve.media.frames import write_frame
 from llve.run.enhancer import DEFAULT_WEIGHTS, Enhancer
@@ -240,7 +240,7 @@ def evaluate(cfg: EvalConfig, save_images: Callable[[str, str, np.ndarray], None
 
 
 def evaluate_to_folder(cfg: EvalConfig, out_dir: str | Path, save_images: bool = False, progress: bool = False,
-                       warn=None) -> tuple[Results, dict[str, Path]]:
+                       warn=None) -> tuple[Results, ReportPaths]:
     """``llve test``: evaluate, then write the results files, the resolved config and (optionally) the outputs.
 
     Output frames go to ``out_dir/images/<sequence>/<frame>.png``, a folder that appears only when complete.
@@ -255,7 +255,6 @@ def evaluate_to_folder(cfg: EvalConfig, out_dir: str | Path, save_images: bool =
     else:
         results = evaluate(cfg, warn=warn, progress=progress)
     paths = write_results(out_dir, results)
-    with atomic_output(out_dir / "config.yaml") as tmp:
+    with atomic_output(paths.config) as tmp:
         tmp.write_text(to_yaml(cfg))
-    paths["config"] = out_dir / "config.yaml"
     return results, paths

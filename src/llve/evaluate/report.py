@@ -13,7 +13,7 @@ import html
 import io
 import json
 import math
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -146,17 +146,32 @@ data: {html.escape(meta.config.data.kind)}
 """
 
 
-def write_results(out_dir: str | Path, results: Results) -> dict[str, Path]:
-    """Write the three results files into ``out_dir``; returns their paths by kind."""
-    out_dir = Path(out_dir)
-    paths = {"json": out_dir / "metrics.json", "csv": out_dir / "metrics.csv", "html": out_dir / "report.html"}
-    with atomic_output(paths["json"]) as tmp:
+@dataclass(frozen=True)
+class ReportPaths:
+    """The files of one ``llve test`` run: ``metrics.json``, ``metrics.csv``, ``report.html`` and the resolved
+    ``config.yaml``."""
+
+    json: Path
+    csv: Path
+    html: Path
+    config: Path
+
+    @classmethod
+    def under(cls, out_dir: str | Path) -> ReportPaths:
+        out_dir = Path(out_dir)
+        return cls(out_dir / "metrics.json", out_dir / "metrics.csv", out_dir / "report.html", out_dir / "config.yaml")
+
+
+def write_results(out_dir: str | Path, results: Results) -> ReportPaths:
+    """Write the three results files into ``out_dir`` (the config is the caller's); returns the run's paths."""
+    paths = ReportPaths.under(out_dir)
+    with atomic_output(paths.json) as tmp:
         tmp.write_text(json.dumps(results_dict(results), indent=1, allow_nan=False) + "\n")
-    with atomic_output(paths["csv"]) as tmp, open(tmp, "w", newline="") as f:
+    with atomic_output(paths.csv) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for rec in results.frames:
             writer.writerow({k: ("" if v is None else v) for k, v in asdict(rec).items()})
-    with atomic_output(paths["html"]) as tmp:
+    with atomic_output(paths.html) as tmp:
         tmp.write_text(render_html(results), encoding="utf-8")
     return paths

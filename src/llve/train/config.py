@@ -7,7 +7,7 @@ are listed in a message rather than silently dropped.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,9 @@ def _source_from_official(ds: dict) -> dict:
     return {"kind": kind, "root": str(lq.parent), "test": test}
 
 
+Take = Callable[..., Any]  # take(section, key, default): an official option's value, marked as read
+
+
 def translate_official(opt: dict) -> tuple[dict, list[str]]:
     """Map an official option file onto our sections; return (our config dict, ignored dotted keys)."""
     datasets = opt.get("datasets") or {}
@@ -122,59 +125,23 @@ def translate_official(opt: dict) -> tuple[dict, list[str]]:
     if not tr:
         raise UserInputError("official option file has no datasets.train section")
     sections = {"datasets.train": tr} | {name: opt.get(name) or {} for name in ("network_G", "train", "logger", "path")}
-    used: set[str] = set()
+    used: set[str] = {"name"}
 
     def take(where: str, key: str, default=None):
         used.add(f"{where}.{key}")
         return sections[where].get(key, default)
 
-    for key in ("dataroot_LQ", "dataroot_GT", "testing_dir"):
-        take("datasets.train", key)
-    size = take("datasets.train", "train_size")
-    which = take("network_G", "which_model_G", "low_light_transformer42")
-    if which != "low_light_transformer42":
-        raise UserInputError(f"official option file: network_G.which_model_G '{which}' is not the STCD network")
-    scheme = take("train", "lr_scheme", "CosineAnnealingLR_Restart")
-    if scheme != "CosineAnnealingLR_Restart":
-        raise UserInputError(f"official option file: train.lr_scheme '{scheme}' is not supported "
-                             "(only CosineAnnealingLR_Restart)")
-    criterion = take("train", "pixel_criterion", "cb")
-    if criterion != "cb":
-        raise UserInputError(f"official option file: train.pixel_criterion '{criterion}' is not supported (only cb)")
-    iterations = int(float(take("train", "niter", 200000)))
-    restarts = [int(r) for r in take("train", "restarts", []) or [] if int(r) < iterations]  # later never happen
-    weights = [float(w) for w in take("train", "restart_weights") or []][:len(restarts)]
-    warmup = int(take("train", "warmup_iter", -1) or -1)
-    pixel_weight = float(take("train", "pixel_weight", 1.0))
+    _check_official(take)
     ours = {
         "name": str(opt.get("name", "official")),
         "model": {"arch": "official", "config": {"width": int(take("network_G", "nf", 64))},
                   "weights": take("path", "pretrain_model_G")},
-        "data": {
-            "train": [_source_from_official(tr)],
-            # The official SDSD loader resizes to train_size and applies no crop and no flips
-            # (GT_size, use_flip and use_rot are never read by it).
-            "sampling": {"size": list(size) if size else None, "hflip": False, "vflip": False},
-            "batch_size": int(take("datasets.train", "batch_size", 4)),
-            "workers": int(take("datasets.train", "n_workers", 2)),
-        },
-        "train": {
-            "iterations": iterations,
-            "seed": int(take("train", "manual_seed", 0) or 0),
-            # Upstream multiplies the smoothness term by pixel_weight as well (its weight is 0.1 * pixel_weight).
-            "loss": {"pixel": pixel_weight, "smooth": 0.1 * pixel_weight, "reduction": "sum"},
-            "optim": {"lr": float(take("train", "lr_G", 1e-4)),
-                      "betas": [float(take("train", "beta1", 0.9)), float(take("train", "beta2", 0.99))],
-                      "weight_decay": float(take("train", "weight_decay_G", 0) or 0),
-                      "periods": [int(p) for p in take("train", "T_period", [iterations])][:len(restarts) + 1],
-                      "restarts": restarts, "restart_weights": weights,
-                      "eta_min": float(take("train", "eta_min", 1e-7)), "warmup": max(warmup, 0)},
-        },
+        "data": _official_data(tr, take),
+        "train": _official_train(take),
         "log": {"print_every": int(float(take("logger", "print_freq", 100))),
                 "val_every": int(float(take("train", "val_freq", 5000))),
                 "checkpoint_every": int(float(take("logger", "save_checkpoint_freq", 5000)))},
     }
-    used.add("name")
 
     def leaves(d: dict, where: str) -> Iterator[str]:
         for k, v in d.items():
@@ -185,6 +152,54 @@ def translate_official(opt: dict) -> tuple[dict, list[str]]:
     if "val" in datasets:
         ignored.append("datasets.val (validation uses the training set's testing_dir sequences)")
     return ours, ignored
+
+
+def _check_official(take: Take) -> None:
+    """The official choices this code does not implement are errors, not silent differences."""
+    which = take("network_G", "which_model_G", "low_light_transformer42")
+    if which != "low_light_transformer42":
+        raise UserInputError(f"official option file: network_G.which_model_G '{which}' is not the STCD network")
+    scheme = take("train", "lr_scheme", "CosineAnnealingLR_Restart")
+    if scheme != "CosineAnnealingLR_Restart":
+        raise UserInputError(f"official option file: train.lr_scheme '{scheme}' is not supported "
+                             "(only CosineAnnealingLR_Restart)")
+    criterion = take("train", "pixel_criterion", "cb")
+    if criterion != "cb":
+        raise UserInputError(f"official option file: train.pixel_criterion '{criterion}' is not supported (only cb)")
+
+
+def _official_data(tr: dict, take: Take) -> dict:
+    for key in ("dataroot_LQ", "dataroot_GT", "testing_dir"):
+        take("datasets.train", key)
+    size = take("datasets.train", "train_size")
+    return {
+        "train": [_source_from_official(tr)],
+        # The official SDSD loader resizes to train_size and applies no crop and no flips
+        # (GT_size, use_flip and use_rot are never read by it).
+        "sampling": {"size": list(size) if size else None, "hflip": False, "vflip": False},
+        "batch_size": int(take("datasets.train", "batch_size", 4)),
+        "workers": int(take("datasets.train", "n_workers", 2)),
+    }
+
+
+def _official_train(take: Take) -> dict:
+    iterations = int(float(take("train", "niter", 200000)))
+    restarts = [int(r) for r in take("train", "restarts", []) or [] if int(r) < iterations]  # later never happen
+    weights = [float(w) for w in take("train", "restart_weights") or []][:len(restarts)]
+    warmup = int(take("train", "warmup_iter", -1) or -1)
+    pixel_weight = float(take("train", "pixel_weight", 1.0))
+    return {
+        "iterations": iterations,
+        "seed": int(take("train", "manual_seed", 0) or 0),
+        # Upstream multiplies the smoothness term by pixel_weight as well (its weight is 0.1 * pixel_weight).
+        "loss": {"pixel": pixel_weight, "smooth": 0.1 * pixel_weight, "reduction": "sum"},
+        "optim": {"lr": float(take("train", "lr_G", 1e-4)),
+                  "betas": [float(take("train", "beta1", 0.9)), float(take("train", "beta2", 0.99))],
+                  "weight_decay": float(take("train", "weight_decay_G", 0) or 0),
+                  "periods": [int(p) for p in take("train", "T_period", [iterations])][:len(restarts) + 1],
+                  "restarts": restarts, "restart_weights": weights,
+                  "eta_min": float(take("train", "eta_min", 1e-7)), "warmup": max(warmup, 0)},
+    }
 
 
 def load_config(path: str | Path, notify=print) -> TrainConfig:

@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -133,8 +134,6 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
     import gradio as gr  # noqa: PLC0415 - optional dependency
 
     enhancers = Enhancers(enhancer_class, config.weights, config.device, config.stream)
-    work = Path(work or tempfile.gettempdir())
-    runs: dict[str, FullRun] = {}  # session -> its running full enhancement, for Cancel
     uploads = Path(gr.utils.get_upload_folder()).resolve()
 
     def uploaded(path) -> Path:
@@ -143,8 +142,29 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
             raise UserInputError("only files uploaded to this page can be enhanced")
         return Path(path)
 
+    render = _render_handler(gr, config, enhancers, uploaded)
+    enhance_full, cancel = _full_run_handlers(gr, enhancers, uploaded, Path(work or tempfile.gettempdir()))
+    with gr.Blocks(title="llve viewer", analytics_enabled=False) as app:
+        page = _layout(gr, config, enhancers)
+        controls = [page.upload, page.mode, page.value, page.pairing, page.filters, page.side, page.state]
+        shown = [page.state, page.compare, page.r_img, page.s_img, page.scrub, page.measures, page.history,
+                 page.status]
+        page.upload.upload(render, controls, shown, trigger_mode="always_last")
+        for control in (page.mode, page.value, page.pairing, page.filters, page.side):
+            control.change(render, controls, shown, trigger_mode="always_last")
+        page.scrub.change(_show, [page.scrub, page.state], [page.compare, page.r_img, page.s_img],
+                          show_progress="hidden")
+        run = page.full.click(enhance_full, [page.upload, page.mode, page.value, page.pairing, page.filters],
+                              [page.result, page.status])
+        page.stop.click(cancel, None, page.status, cancels=[run], queue=False)
+    return app
+
+
+def _render_handler(gr, config: ViewerConfig, enhancers: Enhancers, uploaded: Callable[[str], Path]):
+    """The preview handler: enhance the preview frames with the current controls; the first one is shown as soon
+    as it exists, the rest when all are done."""
+
     def render(path, mode, value, pairing, filters, side, state: Preview | None, progress=gr.Progress()):
-        """Enhance the preview frames; the first one is shown as soon as it exists, the rest when all are done."""
         if not path:
             yield state, None, None, None, gr.update(), "", [], "Drop a dark video or image."
             return
@@ -177,12 +197,20 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         yield (preview, (clip.frames[0], first.y), first.r, first.s,
                gr.update(maximum=max(1, len(results) - 1), value=0, visible=len(results) > 1),
                measures_markdown(m), preview.history[::-1], status)
+    return render
 
-    def show(index, state: Preview | None):
-        if state is None or not state.results:
-            return None, None, None
-        i = min(int(index), len(state.results) - 1)
-        return (state.clip.frames[i], state.results[i].y), state.results[i].r, state.results[i].s
+
+def _show(index, state: Preview | None):
+    """The scrubber's frame of the preview: before/after, R and S."""
+    if state is None or not state.results:
+        return None, None, None
+    i = min(int(index), len(state.results) - 1)
+    return (state.clip.frames[i], state.results[i].y), state.results[i].r, state.results[i].s
+
+
+def _full_run_handlers(gr, enhancers: Enhancers, uploaded: Callable[[str], Path], work: Path):
+    """The full run's handlers: enhance the whole upload into a folder of its own, and cancel it."""
+    runs: dict[str, FullRun] = {}  # session -> its running full enhancement, for Cancel
 
     def enhance_full(path, mode, value, pairing, filters, request: gr.Request,
                      progress=gr.Progress(track_tqdm=True)):
@@ -209,51 +237,68 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         if job is None or not job.cancel():
             return "nothing to cancel"
         return CANCELLED if job.wait(60) else "cancelling ... (the run stops after its current frame)"
+    return enhance_full, cancel
 
-    with gr.Blocks(title="llve viewer", analytics_enabled=False) as app:
-        gr.Markdown("## llve viewer\nDrop a dark clip: the first seconds are enhanced at preview size. "
-                    "Compare before/after with the slider, look at the view-independent R and the view-dependent S, "
-                    "then enhance the whole file at full resolution.")
-        state = gr.State(None)
-        with gr.Row():
-            with gr.Column(scale=1):
-                upload = gr.File(label="Dark video or image", type="filepath", elem_id="upload")
-                status = gr.Markdown("Drop a dark video or image.", elem_id="status")
-                mode = gr.Radio(["auto", "value"], value="auto", label="Exposure", visible=enhancers.exposure,
-                                elem_id="exposure-mode")
-                value = gr.Slider(0.05, 0.95, value=0.4, step=0.05, label="Target mean brightness (exposure value)",
-                                  visible=enhancers.exposure, elem_id="exposure-value")
-                pairing = gr.Radio(list(PAIRINGS), value="next", label="Partner frame", elem_id="pairing")
-                filters = gr.Slider(*DENOISE[:2], value=1.0, step=DENOISE[2], visible=enhancers.filters,
-                                    label="Noise reduction (1: as llve enhance, 0: off; temporal and spatial, on R)",
-                                    elem_id="noise-reduction")
-                side = gr.Radio(list(PREVIEW_SIDES), value=config.preview.max_side,
-                                label="Preview size (longer side, pixels)", elem_id="preview-size")
-                with gr.Row():
-                    full = gr.Button("Enhance full video", variant="primary", elem_id="enhance-full")
-                    stop = gr.Button("Cancel", variant="stop", elem_id="cancel")
-                result = gr.File(label="Enhanced result (full resolution)", interactive=False, elem_id="result")
-            with gr.Column(scale=2):
-                compare = gr.ImageSlider(label="Before / after", elem_id="compare", buttons=["fullscreen"])
-                scrub = gr.Slider(0, 1, value=0, step=1, label="Frame", visible=False, elem_id="frame")
-                with gr.Row():
-                    r_img = gr.Image(label="R: view-independent (the surfaces)", elem_id="component-r",
-                                     buttons=["fullscreen"])
-                    s_img = gr.Image(label="S: view-dependent (shading and light)", elem_id="component-s",
-                                     buttons=["fullscreen"])
-                measures_md = gr.Markdown(elem_id="measures")
-                history = gr.Dataframe(headers=HISTORY_HEADERS, label="Settings tried on this clip (newest first)",
-                                       interactive=False, elem_id="history")
 
-        controls = [upload, mode, value, pairing, filters, side, state]
-        shown = [state, compare, r_img, s_img, scrub, measures_md, history, status]
-        upload.upload(render, controls, shown, trigger_mode="always_last")
-        for control in (mode, value, pairing, filters, side):
-            control.change(render, controls, shown, trigger_mode="always_last")
-        scrub.change(show, [scrub, state], [compare, r_img, s_img], show_progress="hidden")
-        run = full.click(enhance_full, [upload, mode, value, pairing, filters], [result, status])
-        stop.click(cancel, None, status, cancels=[run], queue=False)
-    return app
+@dataclass
+class _Page:
+    """The page's components that the handlers read or write."""
+
+    state: object
+    upload: object
+    status: object
+    mode: object
+    value: object
+    pairing: object
+    filters: object
+    side: object
+    full: object
+    stop: object
+    result: object
+    compare: object
+    scrub: object
+    r_img: object
+    s_img: object
+    measures: object
+    history: object
+
+
+def _layout(gr, config: ViewerConfig, enhancers: Enhancers) -> _Page:
+    """The page's components, laid out (inside the caller's ``gr.Blocks``)."""
+    gr.Markdown("## llve viewer\nDrop a dark clip: the first seconds are enhanced at preview size. "
+                "Compare before/after with the slider, look at the view-independent R and the view-dependent S, "
+                "then enhance the whole file at full resolution.")
+    c = {"state": gr.State(None)}
+    with gr.Row():
+        with gr.Column(scale=1):
+            c["upload"] = gr.File(label="Dark video or image", type="filepath", elem_id="upload")
+            c["status"] = gr.Markdown("Drop a dark video or image.", elem_id="status")
+            c["mode"] = gr.Radio(["auto", "value"], value="auto", label="Exposure", visible=enhancers.exposure,
+                                 elem_id="exposure-mode")
+            c["value"] = gr.Slider(0.05, 0.95, value=0.4, step=0.05, label="Target mean brightness (exposure value)",
+                                   visible=enhancers.exposure, elem_id="exposure-value")
+            c["pairing"] = gr.Radio(list(PAIRINGS), value="next", label="Partner frame", elem_id="pairing")
+            c["filters"] = gr.Slider(*DENOISE[:2], value=1.0, step=DENOISE[2], visible=enhancers.filters,
+                                     label="Noise reduction (1: as llve enhance, 0: off; temporal and spatial, on R)",
+                                     elem_id="noise-reduction")
+            c["side"] = gr.Radio(list(PREVIEW_SIDES), value=config.preview.max_side,
+                                 label="Preview size (longer side, pixels)", elem_id="preview-size")
+            with gr.Row():
+                c["full"] = gr.Button("Enhance full video", variant="primary", elem_id="enhance-full")
+                c["stop"] = gr.Button("Cancel", variant="stop", elem_id="cancel")
+            c["result"] = gr.File(label="Enhanced result (full resolution)", interactive=False, elem_id="result")
+        with gr.Column(scale=2):
+            c["compare"] = gr.ImageSlider(label="Before / after", elem_id="compare", buttons=["fullscreen"])
+            c["scrub"] = gr.Slider(0, 1, value=0, step=1, label="Frame", visible=False, elem_id="frame")
+            with gr.Row():
+                c["r_img"] = gr.Image(label="R: view-independent (the surfaces)", elem_id="component-r",
+                                      buttons=["fullscreen"])
+                c["s_img"] = gr.Image(label="S: view-dependent (shading and light)", elem_id="component-s",
+                                      buttons=["fullscreen"])
+            c["measures"] = gr.Markdown(elem_id="measures")
+            c["history"] = gr.Dataframe(headers=HISTORY_HEADERS, label="Settings tried on this clip (newest first)",
+                                        interactive=False, elem_id="history")
+    return _Page(**c)
 
 
 def serve(config: ViewerConfig) -> None:
