@@ -21,10 +21,16 @@ FILTER_SETTINGS = ("auto", "on", "off")  # --temporal-filter / --spatial-filter,
 def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("enhance", help="brighten a dark video, frame folder or image",
                        description="Enhance a low-light video (any format PyAV decodes), a folder of frames "
-                                   "(png/jpg/bmp/npy) or a single image.")
-    p.add_argument("input", nargs="+", help="video file, frame folder or image (several: each in turn)")
+                                   "(png/jpg/bmp/npy) or a single image. '-' reads a video from standard input "
+                                   "(Y4M, NUT, Matroska) and writes one to standard output (Y4M unless -f names "
+                                   "another container); progress and messages go to standard error.")
+    p.add_argument("input", nargs="+", help="video file, frame folder or image (several: each in turn); - for "
+                                            "standard input")
     p.add_argument("-o", "--output", help="output path of the same kind (default: next to the input, suffix "
-                                          "_enhanced); with several inputs, a folder for all results")
+                                          "_enhanced; standard output for standard input); - for standard output; "
+                                          "with several inputs, a folder for all results")
+    p.add_argument("-f", "--format", metavar="FMT", help="output container as FFmpeg names it (yuv4mpegpipe, "
+                                                         "matroska, nut, ...); default: by the suffix, Y4M for -")
     p.add_argument("--weights", help="weights file (.safetensors, official .pth, or an llve checkpoint); "
                                      "default: the bundled weights")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
@@ -84,10 +90,11 @@ def _run_enhance(args: argparse.Namespace) -> None:
 
         enhancer = spec.build()
         out = enhance_path(enhancer, args.input[0], args.output, components_dir=args.components,
-                           lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet)
+                           lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet,
+                           fmt=args.format)
         if not args.quiet:
-            log = enhancer.exposure_log
-            print(f"wrote {out} ({log.describe()})" if log else f"wrote {out}", file=sys.stderr)
+            log, name = enhancer.exposure_log, "standard output" if str(out) == "-" else out
+            print(f"wrote {name} ({log.describe()})" if log else f"wrote {name}", file=sys.stderr)
     else:
         _run_batch(args, spec)
 
@@ -97,6 +104,8 @@ def _run_batch(args: argparse.Namespace, spec) -> None:
 
     from llve.batch.jobs import Shard, parse_shard, run_batch
 
+    if "-" in args.input or args.output == "-" or args.format:
+        raise UserInputError("standard input and output (-) and -f take one input, not several")
     if (args.shard or args.engine == "ray") and not args.output:
         raise UserInputError("--shard and --engine ray need -o OUTDIR (a folder every process sees)")
     engine = None
