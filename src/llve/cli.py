@@ -43,6 +43,9 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--components", metavar="DIR", help="also write the R (view-independent) and S "
                                                        "(view-dependent) streams into DIR")
     p.add_argument("--lossless", action="store_true", help="FFV1 video (in .mkv/.avi) or PNG frames")
+    p.add_argument("--start", metavar="TIME", help="begin a video at TIME: seconds (12.5) or [HH:]MM:SS[.ms], as "
+                                                   "ffmpeg -ss; the output starts at 0 with that part's audio")
+    p.add_argument("--duration", metavar="TIME", help="enhance TIME of a video (as ffmpeg -t); default: to the end")
     p.add_argument("--exposure", default="auto", metavar="auto|VALUE",
                    help="target mean brightness of the output in (0, 1), e.g. 0.45; auto (default) picks it from "
                         "the scene and adapts slowly, like a camera")
@@ -81,17 +84,19 @@ def _add_noise_filters(p: argparse.ArgumentParser, default: str | None, temporal
 
 def _run_enhance(args: argparse.Namespace) -> None:
     from llve.batch.jobs import EnhancerSpec
+    from llve.media.span import parse_span
 
     spec = EnhancerSpec(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
                         backend=args.backend, exposure=args.exposure, temporal_filter=args.temporal_filter,
                         spatial_filter=args.spatial_filter, denoise=args.denoise)
+    args.span = parse_span(args.start, args.duration)
     if len(args.input) == 1 and args.shard is None and args.engine == "local":
         from llve.run.enhance import enhance_path
 
         enhancer = spec.build()
         out = enhance_path(enhancer, args.input[0], args.output, components_dir=args.components,
                            lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet,
-                           fmt=args.format)
+                           fmt=args.format, span=args.span)
         if not args.quiet:
             log, name = enhancer.exposure_log, "standard output" if str(out) == "-" else out
             print(f"wrote {name} ({log.describe()})" if log else f"wrote {name}", file=sys.stderr)
@@ -124,7 +129,7 @@ def _run_batch(args: argparse.Namespace, spec) -> None:
 
     summary = run_batch(args.input, args.output, spec, shard=parse_shard(args.shard) if args.shard else Shard(),
                         engine=engine, overwrite=args.overwrite, components_dir=args.components,
-                        lossless=args.lossless, progress=not args.quiet, on_record=said)
+                        lossless=args.lossless, progress=not args.quiet, on_record=said, span=args.span)
     if not args.quiet:
         where = f"; manifest {summary.manifest}" if summary.manifest else ""
         print(f"{summary.count('done')} done, {summary.count('skipped')} skipped (done before, unchanged), "

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from llve import __version__
 from llve.core.config import from_dict
 from llve.core.errors import UserInputError, warn
+from llve.media.span import Span
 
 if TYPE_CHECKING:
     from llve.run.enhancer import Enhancer
@@ -130,6 +131,8 @@ class Settings:
     temporal_filter: str = "auto"
     spatial_filter: str = "auto"
     denoise: float = 1.0
+    start: float = 0.0  # the part of each video (Span): another part is another output
+    duration: float | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ class Job:
     output_was_absent: bool = True
     components_dir: Path | None = None
     lossless: bool = False
+    span: Span = Span()
 
 
 @dataclass(frozen=True)
@@ -277,7 +281,7 @@ def enhance_job(enhancer: Enhancer, job: Job, context: Context, progress: bool =
     start = time.perf_counter()
     try:
         out = enhance_path(enhancer, job.input, job.output, components_dir=job.components_dir,
-                           lossless=job.lossless, overwrite=job.overwrite, progress=progress)
+                           lossless=job.lossless, overwrite=job.overwrite, progress=progress, span=job.span)
         return context.record(job, "done", count_frames(out), time.perf_counter() - start)
     except Exception as exc:  # one bad input must not stop a weekend's batch; the manifest keeps the reason
         error = str(exc) if isinstance(exc, UserInputError) else f"{type(exc).__name__}: {exc}"
@@ -296,7 +300,8 @@ def plan(inputs: list[Path], outputs: list[Path], context: Context, previous: Ma
     for src, out, fp, shard in zip(inputs, outputs, prints, shard_of):
         if shard != context.shard.index:
             continue
-        job = Job(src, out, fp, overwrite, not out.exists(), components_dir, lossless)
+        job = Job(src, out, fp, overwrite, not out.exists(), components_dir, lossless,
+                  Span(context.settings.start, context.settings.duration))
         before = previous.get(out.name)
         done_before = before is not None and before.status != "failed" and out.exists()
         # Skipping needs the same name, bytes and mtime (the same file, wherever it is mounted); replacing an
@@ -343,8 +348,9 @@ def local_engine(progress: bool = True) -> Engine:
 def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: EnhancerSpec, *,
               shard: Shard = Shard(), engine: Engine | None = None, overwrite: bool = False,
               components_dir: str | Path | None = None, lossless: bool = False, progress: bool = True,
-              on_record: Callable[[Record], None] = lambda record: None) -> Summary:
-    """Enhance this shard's share of ``inputs`` into the folder ``output``, appending to its manifest there.
+              on_record: Callable[[Record], None] = lambda record: None, span: Span = Span()) -> Summary:
+    """Enhance this shard's share of ``inputs`` (each video only in ``span``) into the folder ``output``, appending
+    to its manifest there.
 
     Without ``output`` each result goes next to its input and there is no manifest (so no resume).
     ``on_record`` hears of each record as it is kept. Failures are recorded, never raised; bad arguments
@@ -355,7 +361,8 @@ def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: Enh
     inputs = [Path(p) for p in inputs]
     outputs = batch_outputs(inputs, output, lossless)
     settings = Settings(spec.tile, spec.backend, spec.fp16, lossless, components_dir is not None,
-                        str(spec.exposure), spec.temporal_filter, spec.spatial_filter, spec.denoise)
+                        str(spec.exposure), spec.temporal_filter, spec.spatial_filter, spec.denoise, span.start,
+                        span.duration)
     context = Context(spec.identity(), settings, shard)
     manifest = Path(output) / shard.manifest_name if output is not None else None
     if manifest is not None:
