@@ -11,9 +11,11 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 
-from llve.core.errors import UserInputError, warn
+from llve import __version__
+from llve.core.errors import LOG_LEVELS, UserInputError, set_log_level, warn
 
 FILTER_SETTINGS = ("auto", "on", "off")  # --temporal-filter / --spatial-filter, as llve.stream.pipeline.StreamOptions
 
@@ -57,7 +59,7 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing output (the input only if -o names it; a folder output only if it "
                         "holds nothing but frames)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_verbosity(p)
     b = p.add_argument_group("many inputs", "with several inputs and -o OUTDIR, OUTDIR/llve-manifest*.jsonl records "
                                             "each input; a rerun skips what is done and unchanged")
     b.add_argument("--shard", metavar="K/N", help="enhance only shard K of N (1-based, balanced by size, the same "
@@ -70,6 +72,14 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--cpus-per-task", type=float, default=1.0, help="CPUs per Ray worker (default 1)")
     b.add_argument("--gpus-per-task", type=float, default=0.0, help="GPUs per Ray worker (default 0)")
     p.set_defaults(func=_run_enhance)
+
+
+def _add_verbosity(p: argparse.ArgumentParser) -> None:
+    """-q / -qq / --log-level; main() turns them into args.bar (progress bars) and args.say (result lines)."""
+    p.add_argument("-q", "--quiet", action="count", default=0,
+                   help="-q: no progress bar (the result line stays); -qq: nothing but errors (--log-level error)")
+    p.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="info (default): progress, results and "
+                   "warnings; warning: warnings and errors; error: errors only")
 
 
 def _add_noise_filters(p: argparse.ArgumentParser, default: str | None, temporal_help: str, spatial_help: str
@@ -95,9 +105,9 @@ def _run_enhance(args: argparse.Namespace) -> None:
 
         enhancer = spec.build()
         out = enhance_path(enhancer, args.input[0], args.output, components_dir=args.components,
-                           lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet,
+                           lossless=args.lossless, overwrite=args.overwrite, progress=args.bar,
                            fmt=args.format, span=args.span)
-        if not args.quiet:
+        if args.say:
             log, name = enhancer.exposure_log, "standard output" if str(out) == "-" else out
             print(f"wrote {name} ({log.describe()})" if log else f"wrote {name}", file=sys.stderr)
     else:
@@ -124,13 +134,13 @@ def _run_batch(args: argparse.Namespace, spec) -> None:
     def said(record) -> None:
         if record.status == "failed":
             tqdm.write(f"llve: warning: failed {record.input}: {record.error}", file=sys.stderr)
-        elif record.status == "done" and not args.quiet:
+        elif record.status == "done" and args.say:
             tqdm.write(f"wrote {record.output}", file=sys.stderr)
 
     summary = run_batch(args.input, args.output, spec, shard=parse_shard(args.shard) if args.shard else Shard(),
                         engine=engine, overwrite=args.overwrite, components_dir=args.components,
-                        lossless=args.lossless, progress=not args.quiet, on_record=said, span=args.span)
-    if not args.quiet:
+                        lossless=args.lossless, progress=args.bar, on_record=said, span=args.span)
+    if args.say:
         where = f"; manifest {summary.manifest}" if summary.manifest else ""
         print(f"{summary.count('done')} done, {summary.count('skipped')} skipped (done before, unchanged), "
               f"{summary.count('failed')} failed{where}", file=sys.stderr)
@@ -181,7 +191,7 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-images", action="store_true", help="also write every scored output frame as PNG")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N (overrides the config)")
     p.add_argument("--fp16", action="store_true", help="half-precision network on CUDA (overrides the config)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    _add_verbosity(p)
     p.set_defaults(func=_run_test)
 
 
@@ -199,9 +209,8 @@ def _run_test(args: argparse.Namespace) -> None:
     data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
     out = Path(args.out or f"results/{Path(args.config).stem}_{cfg.method}")
-    results, paths = evaluate_to_folder(cfg, out, save_images=args.save_images, progress=not args.quiet,
-                                        warn=warn)
-    if not args.quiet:
+    results, paths = evaluate_to_folder(cfg, out, save_images=args.save_images, progress=args.bar, warn=warn)
+    if args.say:
         s = results.summary
         for key in ("psnr_mean_of_sequences", "psnr_mean_of_frames", "ssim_mean_of_sequences", "ssim_mean_of_frames",
                     "warp_error", "flicker", "exposure", "clipped_new", "noise", "relative_flicker",
@@ -226,7 +235,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exposure", type=float, nargs=2, metavar=("LO", "HI"), default=(1 / 20, 1 / 4),
                    help="range of the exposure scale (default 0.05 0.25)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true")
+    _add_verbosity(p)
     p.set_defaults(func=_run_synth)
 
 
@@ -239,8 +248,8 @@ def _run_synth(args: argparse.Namespace) -> None:
         raise UserInputError("need 0 < exposure LO <= HI <= 1, --stride >= 1 and --still-frames >= 2")
     opts = SynthOptions(max_frames=args.max_frames, stride=args.stride, max_side=args.max_side,
                         still_frames=args.still_frames, seed=args.seed, ranges=SynthRanges(exposure=(lo, hi)))
-    names = synthesize(args.inputs, args.output, opts, stills=args.stills, progress=not args.quiet)
-    if not args.quiet:
+    names = synthesize(args.inputs, args.output, opts, stills=args.stills, progress=args.bar)
+    if args.say:
         print(f"wrote {len(names)} sequences to {args.output}", file=sys.stderr)
 
 
@@ -373,6 +382,7 @@ def _run_view(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llve", description="Low-light video enhancement (STCD).")
+    parser.add_argument("--version", action="version", version=f"llve {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_enhance, _add_manifest, _add_synth, _add_train, _add_test, _add_bench, _add_export,
                 _add_view):
@@ -408,6 +418,8 @@ def _interrupted(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    level = "error" if getattr(args, "quiet", 0) >= 2 else getattr(args, "log_level", "info")
+    args.bar, args.say = getattr(args, "quiet", 0) == 0 and level == "info", level == "info"  # -q: no bar
     if args.func in (_run_enhance, _run_bench, _run_view):
         # Before torch loads OpenMP: waiting threads sleep instead of spinning. On a machine that runs anything else,
         # spinning threads that lose their core stall every barrier (fast streaming 1.6 s -> 0.26 s per 960x512 frame
@@ -415,14 +427,20 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupted)
+    set_log_level(level)
     try:
-        args.func(args)
+        with warnings.catch_warnings():
+            if level == "error":  # Python's warnings (PyTorch's, ...) too
+                warnings.simplefilter("ignore")
+            args.func(args)
     except UserInputError as exc:
         print(error_line(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("llve: interrupted; no partial output was left under the final name", file=sys.stderr)
         return 130
+    finally:
+        set_log_level("info")  # main() may be called again in this process
     return 0
 
 

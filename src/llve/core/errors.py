@@ -1,13 +1,26 @@
 """How llve talks to users about their input: one exception type for errors, one function for warnings.
 
 The CLI turns :class:`UserInputError` into a one-line message and exit status 2; anything else is a bug and keeps
-its traceback. :func:`warn` prints the one-line ``llve: warning: ...`` form every command uses.
+its traceback. :func:`warn` prints the one-line ``llve: warning: ...`` form every command uses, unless the command
+was asked for errors only (:func:`set_log_level`, ``-qq``).
 """
 import sys
 
+LOG_LEVELS = ("info", "warning", "error")  # what a command prints: everything, warnings and errors, errors only
+_log_level = ["info"]
+
+
+def set_log_level(level: str) -> None:
+    """``error`` silences :func:`warn` (a script that wants standard error clean); ``info`` and ``warning`` keep
+    warnings."""
+    if level not in LOG_LEVELS:
+        raise ValueError(f"log level {level!r}: one of {', '.join(LOG_LEVELS)}")
+    _log_level[0] = level
+
 
 def warn(message: str) -> None:
-    print(f"llve: warning: {message}", file=sys.stderr)
+    if _log_level[0] != "error":
+        print(f"llve: warning: {message}", file=sys.stderr)
 
 
 class UserInputError(Exception):
