@@ -215,6 +215,8 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
         pair, res = keyed
         out = float_to_uint8(res.y)
         rec = _frame_record(src.name, t, pair, out, times[-1])
+        if prev is not None:
+            rec.noise_change = metrics.noise_change(prev[0].low, pair.low)
         if flow is not None and prev is not None:
             prev_pair, prev_out = prev
             fwd, bwd = flow(prev_pair.gt, pair.gt) if per_frame_gt else flow(prev_out, out)
@@ -230,6 +232,7 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
         prev = (pair, out)
     temporal = flow is not None and len(records) > 1
     lumas = [r.luma for r in records]
+    floor = metrics.flicker_floor([r.noise_change for r in records if r.noise_change is not None])
     results.frames.extend(records)
     results.sequences.append(SequenceRecord(
         src.name, len(records), psnr=mean(r.psnr for r in records), ssim=mean(r.ssim for r in records),
@@ -240,7 +243,7 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
         flicker_gt=metrics.brightness_flicker([r.luma_gt for r in records]) if per_frame_gt else None,
         runtime_per_frame_s=mean(times), exposure=mean(lumas), clipped_new=mean(r.clipped_new for r in records),
         noise=mean(r.noise for r in records),
-        relative_flicker=metrics.relative_flicker([r.luma_input for r in records], lumas)))
+        relative_flicker=metrics.relative_flicker([r.luma_input for r in records], lumas, floor), flicker_floor=floor))
     return times
 
 

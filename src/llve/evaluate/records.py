@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SCHEMA_VERSION = 2  # 2: no-reference measures (luma_input, clipped_new, noise, exposure, relative_flicker)
+SCHEMA_VERSION = 3  # 2: no-reference measures (luma_input, clipped_new, noise, exposure, relative_flicker);
+# 3: relative flicker against the input's noise (noise_change per frame, flicker_floor per sequence)
 
 
 def _of_present(reduce):
@@ -42,6 +43,7 @@ class FrameRecord:
     luma_input: float
     clipped_new: float
     noise: float
+    noise_change: float | None = None  # of the input from the previous frame (metrics.noise_change)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class SequenceRecord:
     clipped_new: float | None
     noise: float | None
     relative_flicker: float | None
+    flicker_floor: float | None = None  # metrics.flicker_floor of the input
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,9 @@ def describe(pairing: str, exposure: str | float | None, denoise: float = 1.0) -
 
 
 def measures_markdown(m: Measures) -> str:
-    flicker = "n/a (one frame or a steady input)" if m.relative_flicker is None else f"{m.relative_flicker:.2f}"
+    flicker = "n/a (one frame)" if m.relative_flicker is None else (
+        f"{m.relative_flicker:.2f} (changes under {100 * m.flicker_floor:.2f} % per frame, the input's noise, "
+        "count as none)")
     return "\n".join([
         "| measure (preview) | input | output |", "|---|---|---|",
         f"| mean brightness (0-1) | {m.input_brightness:.3f} | {m.output_brightness:.3f} |",

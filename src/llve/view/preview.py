@@ -18,7 +18,7 @@ import numpy as np
 
 from llve.core.errors import UserInputError
 from llve.core.image import mean_luma_255
-from llve.evaluate.metrics import newly_clipped, noise_sigma, relative_flicker
+from llve.evaluate.metrics import flicker_floor, newly_clipped, noise_change, noise_sigma, relative_flicker
 from llve.media.frames import FRAME_EXTENSIONS, downscale, read_frame
 from llve.media.video import probe_video, read_video, upright
 
@@ -82,8 +82,10 @@ class Measures:
         newly_clipped: fraction of pixels clipped in the output (a channel >= 250) that were not in the input.
         input_noise / output_noise: wavelet MAD noise sigma in 8-bit units after scaling each frame to mean luma 128,
             so that a brighter output is not called noisier for being brighter.
-        relative_flicker: the output's frame-to-frame log-brightness flicker over the input's (None: a single
-            frame); above 1 the enhancement adds flicker.
+        relative_flicker: the output's frame-to-frame log-brightness flicker over the input's, both at least the
+            flicker floor (None: a single frame); above 1 the enhancement adds flicker.
+        flicker_floor: the change of log brightness per frame that the input's noise could make (at least 0.001):
+            changes below it are too small to tell from noise.
     """
 
     input_brightness: float
@@ -92,6 +94,7 @@ class Measures:
     input_noise: float
     output_noise: float
     relative_flicker: float | None
+    flicker_floor: float | None = None
 
 
 def measure(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> Measures:
@@ -99,11 +102,13 @@ def measure(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> Meas
     if not inputs or len(inputs) != len(outputs):
         raise ValueError(f"need as many outputs as inputs, got {len(inputs)} and {len(outputs)}")
     in_lumas, out_lumas = [mean_luma_255(f) for f in inputs], [mean_luma_255(f) for f in outputs]
+    floor = flicker_floor([noise_change(a, b) for a, b in zip(inputs, inputs[1:])])
     return Measures(input_brightness=float(np.mean(in_lumas)) / 255, output_brightness=float(np.mean(out_lumas)) / 255,
                     newly_clipped=float(np.mean([newly_clipped(i, o) for i, o in zip(inputs, outputs)])),
                     input_noise=float(np.mean([noise_sigma(f) for f in inputs])),
                     output_noise=float(np.mean([noise_sigma(f) for f in outputs])),
-                    relative_flicker=relative_flicker(in_lumas, out_lumas))
+                    relative_flicker=relative_flicker(in_lumas, out_lumas, floor),
+                    flicker_floor=floor if len(inputs) > 1 else None)
 
 
 def accepts_option(enhancer_class: type, name: str) -> bool:
