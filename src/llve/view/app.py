@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from llve.core.errors import UserInputError
+from llve.media.span import parse_span
 from llve.run.enhance import default_output, enhance_path
 from llve.run.enhancer import Enhancer
 from llve.view.preview import (
@@ -39,6 +40,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 PREVIEW_SIDES = (240, 320, 480, 640)
 PAIRINGS = (("with the next frame (as llve enhance)", "next"), ("each frame alone", "self"))
 DENOISE = (0.0, 3.0, 0.25)  # the noise reduction slider: llve enhance --denoise, 0 (off) to 3 in steps
+EXPOSURE = (0.05, 0.95, 0.05)  # the target brightness slider: llve enhance --exposure VALUE
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class Preview:
     clip: Clip
     results: list = field(default_factory=list)  # FrameResult per frame
     history: list = field(default_factory=list)  # one row of measures per setting tried on this upload
+    auto_target: float | None = None  # what exposure auto chose for the preview (the slider starts there)
 
 
 def exposure_value(mode: str, value: float) -> str | float:
@@ -128,7 +131,21 @@ def measures_markdown(m: Measures) -> str:
 
 
 CANCELLED = "full enhancement cancelled; nothing was kept"
-HISTORY_HEADERS = ["settings", "brightness", "clipped %", "noise", "rel. flicker"]
+HISTORY_HEADERS = ["settings", "preview", "brightness", "clipped %", "noise", "rel. flicker"]
+
+
+def with_row(history: list, row: list) -> list:
+    """``history`` with ``row`` as its newest entry; a row of the same settings and preview is replaced, so
+    re-rendering a setting never lists it twice."""
+    return [r for r in history if r[:2] != row[:2]] + [row]
+
+
+def slider_start(target: float | None, current: float) -> float:
+    """Where the exposure slider starts when the user leaves auto: at what auto chose, on the slider's steps."""
+    if target is None:
+        return current
+    low, high, step = EXPOSURE
+    return round(min(max(round(target / step) * step, low), high), 2)
 
 
 def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path | None = None):
@@ -170,10 +187,13 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
             return
         m = measure(clip.frames, [r.y for r in results])
         history = state.history if state is not None and state.path == path else []
-        row = [describe(pairing, exposure, filters), round(m.output_brightness, 3), round(100 * m.newly_clipped, 2),
-               round(m.output_noise, 2), None if m.relative_flicker is None else round(m.relative_flicker, 2)]
-        preview = Preview(path, clip, results, history + [row])  # one row per setting tried (HISTORY_HEADERS)
         h, w = clip.frames[0].shape[:2]
+        row = [describe(pairing, exposure, filters), f"{w}x{h}, {len(results)} frame(s)", round(m.output_brightness, 3),
+               round(100 * m.newly_clipped, 2), round(m.output_noise, 2),
+               None if m.relative_flicker is None else round(m.relative_flicker, 2)]
+        log = enhancer.exposure_log if exposure == "auto" else None
+        chosen = log.summary()["target_max"] if log is not None and log.records else None
+        preview = Preview(path, clip, results, with_row(history, row), chosen)  # HISTORY_HEADERS
         status = (f"preview: {len(results)} frame(s) at {w}x{h} (upload {clip.width}x{clip.height}, "
                   f"{clip.total_frames or '?'} frames), {describe(pairing, exposure, filters)}, "
                   f"rendered in {seconds:.1f} s")
@@ -188,7 +208,12 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         i = min(int(index), len(state.results) - 1)
         return (state.clip.frames[i], state.results[i].y), state.results[i].r, state.results[i].s
 
-    def enhance_full(path, mode, value, pairing, filters, request: gr.Request,
+    def mode_changed(mode, value, state: Preview | None):
+        """The slider is live only for a fixed exposure, and starts at what auto chose."""
+        start = slider_start(state.auto_target if state is not None else None, value)
+        return gr.update(interactive=mode == "value", value=start if mode == "value" else value)
+
+    def enhance_full(path, mode, value, pairing, filters, start, duration, request: gr.Request,
                      progress=gr.Progress(track_tqdm=True)):
         if not path:
             return None, "Drop a dark video or image first."
@@ -196,17 +221,20 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         job = FullRun(work / "runs" / uuid.uuid4().hex)
         runs[request.session_hash] = job
         try:
-            src = uploaded(path)
+            src, span = uploaded(path), parse_span(start or None, duration or None)
             enhancer = enhancers.get(pairing, exposure, filters)
             name = default_output(src, media_kind(src), lossless=False).name
-            out = job.run(lambda target: enhance_path(job.stoppable(enhancer), src, target, progress=True), name)
+            out = job.run(lambda target: enhance_path(job.stoppable(enhancer), src, target, progress=True,
+                                                      span=span), name)
         except Cancelled:
             return None, CANCELLED
         except UserInputError as exc:
             return None, f"llve: error: {exc}"
         finally:
             runs.pop(request.session_hash, None)
-        return str(out), f"done: {out.name} ({describe(pairing, exposure, filters)}), full resolution"
+        part = f"{span.describe()}, " if not span.whole else ""
+        chose = f"; {enhancer.exposure_log.describe()}" if enhancer.exposure_log is not None else ""
+        return str(out), f"done: {out.name} ({part}{describe(pairing, exposure, filters)}), full resolution{chose}"
 
     def cancel(request: gr.Request):
         job = runs.get(request.session_hash)
@@ -225,7 +253,8 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
                 status = gr.Markdown("Drop a dark video or image.", elem_id="status")
                 mode = gr.Radio(["auto", "value"], value="auto", label="Exposure", visible=enhancers.exposure,
                                 elem_id="exposure-mode")
-                value = gr.Slider(0.05, 0.95, value=0.4, step=0.05, label="Target mean brightness (exposure value)",
+                value = gr.Slider(*EXPOSURE[:2], value=0.4, step=EXPOSURE[2], interactive=False,
+                                  label="Target mean brightness (exposure value; auto chooses its own)",
                                   visible=enhancers.exposure, elem_id="exposure-value")
                 pairing = gr.Radio(list(PAIRINGS), value="next", label="Partner frame", elem_id="pairing")
                 filters = gr.Slider(*DENOISE[:2], value=1.0, step=DENOISE[2], visible=enhancers.filters,
@@ -233,6 +262,11 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
                                     elem_id="noise-reduction")
                 side = gr.Radio(list(PREVIEW_SIDES), value=config.preview.max_side,
                                 label="Preview size (longer side, pixels)", elem_id="preview-size")
+                with gr.Row():
+                    start = gr.Textbox(label="Full run from (seconds or HH:MM:SS.ms)", placeholder="0",
+                                       elem_id="run-start")
+                    duration = gr.Textbox(label="for (empty: to the end)", placeholder="to the end",
+                                          elem_id="run-duration")
                 with gr.Row():
                     full = gr.Button("Enhance full video", variant="primary", elem_id="enhance-full")
                     stop = gr.Button("Cancel", variant="stop", elem_id="cancel")
@@ -252,10 +286,17 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         controls = [upload, mode, value, pairing, filters, side, state]
         shown = [state, compare, r_img, s_img, scrub, measures_md, history, status]
         upload.upload(render, controls, shown, trigger_mode="always_last")
-        for control in (mode, value, pairing, filters, side):
+        # Leaving auto sets the slider to auto's choice, then renders once; the slider renders on the user's moves
+        # only (.input), not when the page sets it.
+        mode.input(mode_changed, [mode, value, state], value, queue=False).then(
+            render, controls, shown, trigger_mode="always_last")
+        value.input(render, controls, shown, trigger_mode="always_last")
+        for control in (pairing, filters, side):
             control.change(render, controls, shown, trigger_mode="always_last")
         scrub.change(show, [scrub, state], [compare, r_img, s_img], show_progress="hidden")
-        run = full.click(enhance_full, [upload, mode, value, pairing, filters], [result, status])
+        # The bar is drawn on the result box, so the status line stays readable while the run goes on.
+        run = full.click(enhance_full, [upload, mode, value, pairing, filters, start, duration], [result, status],
+                         show_progress_on=[result])
         stop.click(cancel, None, status, cancels=[run], queue=False)
     return app
 
