@@ -439,6 +439,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("llve: interrupted; no partial output was left under the final name", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the program reading standard output stopped (ffplay closed, head -c)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        print("llve: error: standard output was closed by the program reading it", file=sys.stderr)
+        return 2
     finally:
         set_log_level("info")  # main() may be called again in this process
     return 0

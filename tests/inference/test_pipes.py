@@ -108,3 +108,14 @@ def test_between_two_ffmpegs(tmp_path, tiny_weights, clip):
     ref, _ = decoded(tmp_path / "ref.mkv")
     assert len(frames) == 8 and times == pytest.approx([i / 12 for i in range(8)], abs=1e-3)
     assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(frames, ref)) < 2
+
+
+def test_a_reader_that_stops_early_is_one_line(tmp_path, tiny_weights):
+    """`llve enhance ... -o - | head -c N`: the reader goes away; llve says so in one line, no traceback."""
+    src = write_clip(tmp_path / "big.mp4", synthetic_frames(6, 240, 320), fps=12)  # frames larger than a pipe holds
+    proc = subprocess.Popen([sys.executable, "-m", "llve", "enhance", src, "-o", "-", "--weights", tiny_weights, "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.read(1000).startswith(b"YUV4MPEG2")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(300) == 2 and err.strip() == "llve: error: standard output was closed by the program reading it"

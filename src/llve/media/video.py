@@ -339,12 +339,18 @@ class VideoWriter(contextlib.AbstractContextManager):
     def abort(self) -> None:
         if self._audio_in is not None:
             self._audio_in.close()
-        self.container.close()
-        if is_stdio(self.path):
+        if not is_stdio(self.path):
+            self.container.close()
+            return
+        # A pipe whose reader has gone fails to take the container's trailer: the error that ended the run says so.
+        with contextlib.suppress(OSError, av.FFmpegError):
+            self.container.close()
             sys.stdout.buffer.flush()
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.abort() if exc_type else self.close()
+        if is_stdio(self.path) and exc_type is None:
+            sys.stdout.buffer.flush()  # a closed reader raises here, after a successful close
 
 
 def _open_output(path: Path, fmt: str | None):
