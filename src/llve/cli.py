@@ -135,7 +135,8 @@ def _run_batch(args: argparse.Namespace, spec) -> None:
         if record.status == "failed":
             tqdm.write(f"llve: warning: failed {record.input}: {record.error}", file=sys.stderr)
         elif record.status == "done" and args.say:
-            tqdm.write(f"wrote {record.output}", file=sys.stderr)
+            tqdm.write(f"wrote {record.output}" + (f" ({record.exposure})" if record.exposure else ""),
+                       file=sys.stderr)
 
     summary = run_batch(args.input, args.output, spec, shard=parse_shard(args.shard) if args.shard else Shard(),
                         engine=engine, overwrite=args.overwrite, components_dir=args.components,

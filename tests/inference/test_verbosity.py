@@ -41,3 +41,16 @@ def test_qq_and_log_level_silence_all_but_errors(clip, tiny_weights, capsys):
     assert capsys.readouterr().err.startswith("llve: error: input not found")
     assert main([*args, "-q"]) == 0  # the level does not stick to the process
     assert "llve: warning:" in capsys.readouterr().err
+
+
+def test_each_output_of_a_batch_says_what_auto_chose(tmp_path, capsys):
+    """Several inputs: -q keeps one line per output with the exposure choice, also kept in the manifest."""
+    import json
+
+    clips = [write_clip(tmp_path / f"{n}.mp4", synthetic_frames(3, 32, 48, seed=i), fps=12) for i, n in enumerate("ab")]
+    assert main(["enhance", *map(str, clips), "-o", str(tmp_path / "out"), "-q"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert sorted(line.split(" (exposure auto: target")[0] for line in lines[:2]) == [
+        f"wrote {tmp_path / 'out' / n}_enhanced.mp4" for n in "ab"]
+    records = [json.loads(r) for r in (tmp_path / "out" / "llve-manifest.jsonl").read_text().splitlines()]
+    assert all(r["exposure"].startswith("exposure auto: target") for r in records)

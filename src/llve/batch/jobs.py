@@ -202,6 +202,7 @@ class Record:
     shard: str
     host: str
     finished: str
+    exposure: str | None = None  # what the exposure control chose (the line llve enhance prints), if it ran
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -282,7 +283,9 @@ def enhance_job(enhancer: Enhancer, job: Job, context: Context, progress: bool =
     try:
         out = enhance_path(enhancer, job.input, job.output, components_dir=job.components_dir,
                            lossless=job.lossless, overwrite=job.overwrite, progress=progress, span=job.span)
-        return context.record(job, "done", count_frames(out), time.perf_counter() - start)
+        log = enhancer.exposure_log
+        return dataclasses.replace(context.record(job, "done", count_frames(out), time.perf_counter() - start),
+                                   exposure=log.describe() if log is not None else None)
     except Exception as exc:  # one bad input must not stop a weekend's batch; the manifest keeps the reason
         error = str(exc) if isinstance(exc, UserInputError) else f"{type(exc).__name__}: {exc}"
         return context.record(job, "failed", seconds=time.perf_counter() - start, error=error)
