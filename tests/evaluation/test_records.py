@@ -10,7 +10,8 @@ from llve.media.frames import write_frame
 FRAME_KEYS = ["sequence", "index", "file", "psnr", "ssim", "luma", "luma_gt", "warp_error", "runtime_s", "luma_input",
               "clipped_new", "noise", "detail", "flat_noise"]
 SEQUENCE_KEYS = ["name", "frames", "psnr", "ssim", "flow_source", "warp_error", "warp_error_gt", "flicker",
-                 "flicker_gt", "runtime_per_frame_s", "exposure", "clipped_new", "noise", "relative_flicker", "detail", "flat_noise"]
+                 "flicker_gt", "runtime_per_frame_s", "exposure", "clipped_new", "noise", "relative_flicker", "detail",
+                 "flat_noise"]
 SUMMARY_KEYS = ["sequences", "frames", "psnr_mean_of_sequences", "ssim_mean_of_sequences", "psnr_mean_of_frames",
                 "ssim_mean_of_frames", "warp_error", "warp_error_gt", "flicker", "flicker_gt", "exposure",
                 "exposure_min", "exposure_max", "clipped_new", "clipped_new_max", "noise", "relative_flicker",
