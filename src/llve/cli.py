@@ -394,11 +394,6 @@ def _interrupted(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.func in (_run_enhance, _run_bench, _run_view):
-        # Before torch loads OpenMP: waiting threads sleep instead of spinning. On a machine that runs anything else,
-        # spinning threads that lose their core stall every barrier (fast streaming 1.6 s -> 0.26 s per 960x512 frame
-        # on the 2-core development machine under load). OMP_WAIT_POLICY=ACTIVE in the environment overrides it.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupted)
     try:
