@@ -24,7 +24,12 @@ _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO
 
 
 class OutputConflict(UserInputError):
-    """The target appeared while it was being written; the finished result was kept under another name."""
+    """The target appeared while it was being written; the finished result was kept under another name.
+    Args: kept: that name (None while the result is not yet placed)."""
+
+    def __init__(self, message: str = "", setting: str | None = None, kept: Path | None = None) -> None:
+        super().__init__(message, setting)
+        self.kept = kept
 
 
 def _umask() -> int:
@@ -84,7 +89,7 @@ def _finish(tmp: Path, final: Path, is_dir: bool, overwrite: bool, shown: Path) 
         else:
             raise OutputConflict(f"{shown} appeared while this run was writing it; this run's result is {tmp}")
         raise OutputConflict(f"{shown} appeared while this run was writing it (another run?); it was left as it is "
-                             f"and this run's result was saved as {kept.name} beside it")
+                             f"and this run's result was saved as {kept.name} beside it", kept=kept)
     if is_dir and final.is_dir() and not final.is_symlink():
         # os.replace cannot replace a non-empty folder: move the old one aside, then delete it.
         old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))

@@ -20,11 +20,12 @@ from llve.media.video import VideoWriter, probe_video, read_video
 Kind = Literal["video", "folder", "image"]
 
 
-def input_kind(path: Path) -> Kind:
-    """``folder``, ``image`` or ``video``, from what the path is."""
-    if path.is_dir():
+def input_kind(path: Path, missing_ok: bool = False) -> Kind:
+    """``folder``, ``image`` or ``video``, from what the path is; ``missing_ok``: a missing path's kind is guessed
+    from its name (a batch names its output before that input fails)."""
+    if path.is_dir() or (missing_ok and not path.exists() and not path.suffix):
         return "folder"
-    if not path.exists():
+    if not path.exists() and not missing_ok:
         raise UserInputError(f"input not found: {path}")
     return "image" if path.suffix.lower() in FRAME_EXTENSIONS else "video"
 

@@ -37,6 +37,12 @@ def default_output(path: Path, kind: str, lossless: bool) -> Path:
     return path.with_name(f"{path.stem}_enhanced{suffix}")
 
 
+def component_targets(out: Path, kind: str, components_dir: str | Path) -> dict[str, Path]:
+    """Where ``--components`` writes the R and S terms of the output ``out``."""
+    names = {c: f"{out.name}_{c}" if kind == "folder" else f"{out.stem}_{c}{out.suffix}" for c in COMPONENTS}
+    return {c: Path(components_dir) / name for c, name in names.items()}
+
+
 def _once_per_kind(report: Callable[[str], None]) -> Callable[[str], None]:
     """Say each kind of conversion once, not once per frame of a long folder."""
     seen: set[str] = set()
@@ -63,8 +69,7 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
     check_output(source.path, out, kind, lossless, overwrite)
     targets = {"Y": out}
     if components_dir is not None:
-        names = {c: f"{out.name}_{c}" if kind == "folder" else f"{out.stem}_{c}{out.suffix}" for c in COMPONENTS}
-        targets.update({c: Path(components_dir) / name for c, name in names.items()})
+        targets.update(component_targets(out, kind, components_dir))
         for c in COMPONENTS:
             check_output(source.path, targets[c], kind, lossless, overwrite, what="component")
 
@@ -94,15 +99,16 @@ def batch_outputs(inputs: list[Path], output: str | Path | None, lossless: bool)
     Without ``output`` each result goes next to its input; with it, ``output`` is a folder
     (``llve.batch.jobs.run_batch``
     creates it) that receives every result under its default name. Two inputs may not end up at the same name.
+    A missing input still gets a name (its job fails, the others run).
     """
     if len(set(inputs)) != len(inputs):
         raise UserInputError("an input is named twice")
     if output is None:
-        return [default_output(src, input_kind(src), lossless) for src in inputs]
+        return [default_output(src, input_kind(src, missing_ok=True), lossless) for src in inputs]
     folder = Path(output)
     if folder.exists() and not folder.is_dir():
         raise UserInputError(f"output {folder}: with several inputs, the output names a folder for the results")
-    outs = [folder / default_output(src, input_kind(src), lossless).name for src in inputs]
+    outs = [folder / default_output(src, input_kind(src, missing_ok=True), lossless).name for src in inputs]
     seen: dict[Path, Path] = {}
     for src, out in zip(inputs, outs):
         if seen.setdefault(out, src) != src:  # another input claimed this output first
