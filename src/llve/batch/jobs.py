@@ -231,10 +231,22 @@ def _targets(src: Path, out: Path, components_dir: Path | None) -> list[Path]:
     return [out, *component_targets(out, input_kind(src, missing_ok=True), components_dir).values()]
 
 
+def _refusal(targets: list[Path], given: set, mine: bool, overwrite: bool) -> str | None:
+    """Why a job may not run at all: a path it writes is another input of the run (even ``overwrite`` never
+    replaces one), or a component exists in a folder this input's recorded run did not write to."""
+    clash = next((t for t in targets if _file_key(t) in given), None)
+    if clash is not None:
+        return f"{clash} is another input of this run; refusing to replace it"
+    foreign = next((t for t in targets[1:] if t.exists()), None)
+    if mine and not overwrite and foreign is not None:
+        return f"component {foreign} exists"
+    return None
+
+
 def plan(inputs: list[Path], outputs: list[Path], context: Context, previous: Mapping[str, Record], *,
          overwrite: bool, components_dir: Path | None, lossless: bool) -> tuple[list[Job], list[Record]]:
     """Split this shard's inputs into jobs to run and settled records: ``skipped`` (done before, nothing changed)
-    or ``failed`` (a path it would write is another input of this run, which even ``overwrite`` never replaces).
+    or ``failed`` (:func:`_refusal`).
 
     ``previous``: the newest record per output name (:func:`read_manifests`).
     """
@@ -247,19 +259,20 @@ def plan(inputs: list[Path], outputs: list[Path], context: Context, previous: Ma
             continue
         job = Job(src, out, fp, overwrite, components_dir, lossless)
         targets = _targets(src, out, components_dir)
-        clash = next((t for t in targets if _file_key(t) in given), None)
-        if clash is not None:
-            settled.append(context.record(job, "failed", error=f"{clash} is another input of this run; "
-                                                               "refusing to replace it"))
-            continue
         before = previous.get(out.name)
-        done_before = before is not None and before.status != "failed" and all(t.exists() for t in targets)
-        # Skipping needs the same name, bytes and mtime (the same file, wherever it is mounted); replacing an
-        # output needs the very path it was made from.
-        ours = done_before and before.input == str(src.absolute())
-        unchanged = (done_before and fp is not None and Path(before.input).name == src.name
-                     and before.input_fingerprint == fp and before.weights == context.weights
-                     and before.settings == context.settings)
+        recorded = before is not None and before.status != "failed" and out.exists()
+        # Replacing an output needs the very path it was made from; its components, the same folder.
+        ours = recorded and before.input == str(src.absolute())
+        moved = ours and before.settings.components_dir != context.settings.components_dir
+        refusal = _refusal(targets, given, moved, overwrite)
+        if refusal is not None:
+            settled.append(context.record(job, "failed", error=refusal))
+            continue
+        # Skipping needs the same name, bytes and mtime (the same file, wherever it is mounted), and every
+        # component still there.
+        unchanged = (recorded and all(t.exists() for t in targets) and fp is not None
+                     and Path(before.input).name == src.name and before.input_fingerprint == fp
+                     and before.weights == context.weights and before.settings == context.settings)
         if unchanged and not overwrite:
             settled.append(dataclasses.replace(context.record(job, "skipped"), frames=before.frames))
             continue
@@ -310,8 +323,8 @@ def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: Enh
                          overwrite=overwrite, lossless=lossless,
                          components_dir=Path(components_dir) if components_dir is not None else None)
     records: list[Record] = []
-    bar = tqdm(total=len(jobs), unit="input", desc="inputs", disable=not progress or len(jobs) < 2)
     log = ManifestLog(manifest) if manifest else None
+    bar = tqdm(total=len(jobs), unit="input", desc="inputs", disable=not progress or len(jobs) < 2)
     with contextlib.closing(log) if log else contextlib.nullcontext(), bar:
         def keep(record: Record) -> None:
             if log is not None:
