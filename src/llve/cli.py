@@ -79,6 +79,8 @@ def _run_enhance(args: argparse.Namespace) -> None:
     spec = EnhancerSpec(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
                         backend=args.backend, exposure=args.exposure, temporal_filter=args.temporal_filter,
                         spatial_filter=args.spatial_filter, denoise=args.denoise)
+    if args.engine != "ray" and (args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task):
+        raise UserInputError("--ray-address, --cpus-per-task and --gpus-per-task need --engine ray")
     if len(args.input) == 1 and args.shard is None and args.engine == "local":
         from llve.run.enhance import enhance_path
 
@@ -104,8 +106,6 @@ def _run_batch(args: argparse.Namespace, spec) -> None:
         from llve.batch.ray_engine import RaySettings, ray_engine
 
         engine = ray_engine(RaySettings(args.ray_address, args.cpus_per_task, args.gpus_per_task))
-    elif args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task:
-        raise UserInputError("--ray-address, --cpus-per-task and --gpus-per-task need --engine ray")
 
     def said(record) -> None:
         if record.status == "failed":

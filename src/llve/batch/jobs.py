@@ -76,17 +76,28 @@ def parse_shard(text: str, environ: Mapping[str, str] = os.environ) -> Shard:
         except ValueError:
             raise UserInputError(f"shard {text}: expected K/N (e.g. 2/8) or auto") from None
         return Shard(k, n)
-    rank, world = int(environ.get("RANK", 0)), int(environ.get("WORLD_SIZE", 1))
+    rank, world = _env_int(environ, "RANK", 0), _env_int(environ, "WORLD_SIZE", 1)
     task, tasks = 0, 1
     if "SLURM_ARRAY_TASK_ID" in environ:
-        first = int(environ.get("SLURM_ARRAY_TASK_MIN", 0))
-        step = int(environ.get("SLURM_ARRAY_TASK_STEP", 1))
-        tasks = int(environ.get("SLURM_ARRAY_TASK_COUNT", 0))
-        task, off_grid = divmod(int(environ["SLURM_ARRAY_TASK_ID"]) - first, step)
+        first = _env_int(environ, "SLURM_ARRAY_TASK_MIN", 0)
+        step = _env_int(environ, "SLURM_ARRAY_TASK_STEP", 1)
+        tasks = _env_int(environ, "SLURM_ARRAY_TASK_COUNT", 0)
+        if step < 1:
+            raise UserInputError(f"shard auto: SLURM_ARRAY_TASK_STEP={step}: need a step of at least 1",
+                                 setting="shard")
+        task, off_grid = divmod(_env_int(environ, "SLURM_ARRAY_TASK_ID", 0) - first, step)
         if off_grid or not 0 <= task < tasks:
             raise UserInputError(f"shard auto: Slurm array task {environ['SLURM_ARRAY_TASK_ID']} is not one of "
                                  f"{tasks} evenly spaced tasks from {first}", setting="shard")
     return Shard(task * world + rank + 1, tasks * world)
+
+
+def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    """A scheduler's variable as an integer; a malformed one is named, not a traceback."""
+    try:
+        return int(environ.get(name, default))
+    except ValueError:
+        raise UserInputError(f"shard auto: {name}={environ[name]!r} is not an integer", setting="shard") from None
 
 
 def assign_shards(sizes: list[int], keys: list[str], count: int) -> list[int]:

@@ -33,8 +33,9 @@ class RaySettings:
     gpus_per_task: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.cpus_per_task <= 0 or self.gpus_per_task < 0:
-            raise UserInputError("cpus_per_task must be > 0 and gpus_per_task >= 0", setting="ray")
+        if not (0 < self.cpus_per_task < math.inf and 0 <= self.gpus_per_task < math.inf):  # NaN fails both
+            raise UserInputError(f"cpus_per_task must be > 0 and gpus_per_task >= 0, both finite (got "
+                                 f"{self.cpus_per_task:g} and {self.gpus_per_task:g})", setting="ray")
 
 
 class EnhanceWorker:
