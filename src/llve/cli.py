@@ -6,7 +6,6 @@ library. A :class:`~llve.core.errors.UserInputError` anywhere becomes ``llve: er
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import sys
@@ -172,7 +171,7 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_test(args: argparse.Namespace) -> None:
-    from llve.core.config import from_dict, load_yaml
+    from llve.core.config import from_dict, load_yaml, replace
     from llve.evaluate.protocol import EvalConfig, evaluate_to_folder
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
@@ -181,9 +180,9 @@ def _run_test(args: argparse.Namespace) -> None:
                                    ("temporal_filter", args.temporal_filter),
                                    ("spatial_filter", args.spatial_filter), ("denoise", args.denoise))
                  if v is not None}
-    cfg = dataclasses.replace(cfg, **overrides)
+    cfg = replace(cfg, **overrides)
     data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
-    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
+    cfg = replace(cfg, data=replace(cfg.data, **data_overrides))
     out = Path(args.out or f"results/{Path(args.config).stem}_{cfg.method}")
     results, paths = evaluate_to_folder(cfg, out, save_images=args.save_images, progress=not args.quiet,
                                         warn=warn)
