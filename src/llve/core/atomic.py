@@ -38,6 +38,18 @@ def _umask() -> int:
     return mask
 
 
+NAME_MAX = 255  # bytes in one file name on the usual file systems (ext4, XFS, btrfs, APFS, NTFS)
+
+
+def _hidden_prefix(name: str, tag: str, suffix: str = "") -> str:
+    """``.NAME.TAG-`` for a temporary name beside ``name``, NAME shortened so that the whole name (with the 8 random
+    characters and ``suffix`` that follow) fits where ``name`` itself fits."""
+    room = NAME_MAX - len(f"..{tag}-".encode()) - 8 - len(suffix.encode())
+    while len(name.encode()) > room:
+        name = name[:-1]
+    return f".{name}.{tag}-"
+
+
 def _make_parents(folder: Path) -> list[Path]:
     """Create ``folder`` and its missing parents; return the ones created, deepest first (to undo on failure)."""
     missing = list(itertools.takewhile(lambda parent: not parent.exists(), (folder, *folder.parents)))
@@ -92,7 +104,7 @@ def _finish(tmp: Path, final: Path, is_dir: bool, overwrite: bool, shown: Path) 
                              f"and this run's result was saved as {kept.name} beside it", kept=kept)
     if is_dir and final.is_dir() and not final.is_symlink():
         # os.replace cannot replace a non-empty folder: move the old one aside, then delete it.
-        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+        old = Path(tempfile.mkdtemp(prefix=_hidden_prefix(final.name, "old"), dir=final.parent))
         os.replace(final, old / "x")
         os.replace(tmp, final)
         shutil.rmtree(old, ignore_errors=True)
@@ -115,10 +127,11 @@ def atomic_output(final: str | os.PathLike, is_dir: bool = False, overwrite: boo
     try:
         created = _make_parents(final.parent)
         if is_dir:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+            tmp = Path(tempfile.mkdtemp(prefix=_hidden_prefix(final.name, "tmp"), dir=final.parent))
             os.chmod(tmp, 0o777 & ~_umask())
         else:
-            fd, name = tempfile.mkstemp(prefix=f".{final.stem}.tmp-", suffix=final.suffix, dir=final.parent)
+            fd, name = tempfile.mkstemp(prefix=_hidden_prefix(final.stem, "tmp", final.suffix), suffix=final.suffix,
+                                        dir=final.parent)
             os.close(fd)
             tmp = Path(name)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets the usual permissions

@@ -55,15 +55,16 @@ class FrameSource:
 class FrameSink(contextlib.AbstractContextManager):
     """Writes results keyed like ``source``'s frames (kind, size, frame rate, timestamps) to ``path``, a video file,
     folder or image as the source; ``lossless``: FFV1 video or PNG frames; ``audio``: copy the source video's audio
-    stream; ``comment``: a video's comment tag (images and frames carry none). A context manager."""
+    stream; ``comment``: a video's comment tag (images and frames carry none); ``shown``: the output's name in
+    messages, where ``path`` is a temporary name. A context manager."""
 
     def __init__(self, source: FrameSource, path: str | Path, lossless: bool = False, audio: bool = False,
-                 comment: str | None = None):
+                 comment: str | None = None, shown: str | Path | None = None):
         self.kind, self.path, self.lossless = source.kind, Path(path), lossless
         self.video = None
         if self.kind == "video":
             self.video = VideoWriter(self.path, source.info, lossless, audio_from=source.path if audio else None,
-                                     comment=comment)
+                                     comment=comment, shown=shown)
 
     def write(self, key, rgb: np.ndarray) -> None:
         if self.video is not None:

@@ -78,7 +78,8 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
                for k, p in targets.items()}
         # Entered after the temporary outputs: every sink is closed before any output gets its final name.
         comment = enhancer.describe()
-        sinks = {k: stack.enter_context(FrameSink(source, p, lossless, audio=k == "Y", comment=comment))
+        sinks = {k: stack.enter_context(FrameSink(source, p, lossless, audio=k == "Y", comment=comment,
+                                                  shown=targets[k]))
                  for k, p in tmp.items()}
         # Decoding runs ahead and encoding behind on helper threads (llve.media.background); entered last, the
         # writer thread is finished before the sinks close.
