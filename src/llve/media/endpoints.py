@@ -52,6 +52,21 @@ class FrameSource:
         return ((file, read_frame(file, self.on_convert)) for file in self.files)
 
 
+def frame_name(file: Path, lossless: bool) -> str:
+    """The output name of a folder's frame: its own, or PNG when lossless."""
+    return file.stem + ".png" if lossless else file.name
+
+
+def check_frame_names(files: list[Path], lossless: bool) -> None:
+    """Refuse frames that would be written to one name (``a.jpg`` and ``a.png`` are both ``a.png`` when lossless)."""
+    seen: dict[str, Path] = {}
+    for file in files:
+        name = frame_name(file, lossless)
+        if seen.setdefault(name, file) != file:
+            raise UserInputError(f"frames {seen[name].name} and {file.name} would both be written as {name}; "
+                                 "rename one")
+
+
 class FrameSink(contextlib.AbstractContextManager):
     """Writes results keyed like ``source``'s frames (kind, size, frame rate, timestamps) to ``path``, a video file,
     folder or image as the source; ``lossless``: FFV1 video or PNG frames; ``audio``: copy the source video's audio
@@ -72,7 +87,7 @@ class FrameSink(contextlib.AbstractContextManager):
         elif self.kind == "image":
             write_frame(self.path, rgb)
         else:
-            write_frame(self.path / (key.stem + (".png" if self.lossless else key.suffix)), rgb)
+            write_frame(self.path / frame_name(key, self.lossless), rgb)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.video is not None:

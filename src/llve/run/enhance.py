@@ -16,10 +16,10 @@ from tqdm import tqdm
 from llve.core.atomic import atomic_output
 from llve.core.errors import UserInputError, warn
 from llve.media.background import OrderedWorker, prefetch
-from llve.media.endpoints import FrameSink, FrameSource, input_kind
+from llve.media.endpoints import FrameSink, FrameSource, check_frame_names, input_kind
 from llve.media.video import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS
 from llve.run.enhancer import Enhancer
-from llve.run.outputs import check_output
+from llve.run.outputs import check_components_dir, check_output
 
 COMPONENTS = ("R", "S")
 
@@ -67,8 +67,11 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
     kind = source.kind
     out = Path(out) if out else default_output(source.path, kind, lossless)
     check_output(source.path, out, kind, lossless, overwrite)
+    if kind == "folder":
+        check_frame_names(source.files, lossless)
     targets = {"Y": out}
     if components_dir is not None:
+        check_components_dir(out, Path(components_dir))
         targets.update(component_targets(out, kind, components_dir))
         for c in COMPONENTS:
             check_output(source.path, targets[c], kind, lossless, overwrite, what="component")
