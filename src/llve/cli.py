@@ -400,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupted)
+        hangup = getattr(signal, "SIGHUP", None)  # the terminal closed (none on Windows)
+        if hangup is not None and signal.getsignal(hangup) == signal.SIG_DFL:  # under nohup it stays ignored
+            signal.signal(hangup, _interrupted)
     try:
         args.func(args)
     except UserInputError as exc:
