@@ -381,9 +381,17 @@ FLAG_ADVICE = {
 }
 
 
-def error_line(exc: UserInputError) -> str:
-    """``llve: error: <the library's message>; <the flag that resolves it>``."""
-    advice = FLAG_ADVICE.get(exc.setting or "")
+# Where a subcommand names the same setting with another flag.
+COMMAND_ADVICE = {
+    "test": {"output": "choose another --out folder"},
+    "export": {"output": "choose another --onnx path"},
+}
+
+
+def error_line(exc: UserInputError, command: str | None = None) -> str:
+    """``llve: error: <the library's message>; <the flag of ``command`` that resolves it>``."""
+    setting = exc.setting or ""
+    advice = COMMAND_ADVICE.get(command or "", {}).get(setting) or FLAG_ADVICE.get(setting)
     return f"llve: error: {exc}" + (f"; {advice}" if advice else "")
 
 
@@ -406,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except UserInputError as exc:
-        print(error_line(exc), file=sys.stderr)
+        print(error_line(exc, args.command), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("llve: interrupted; no partial output was left under the final name", file=sys.stderr)

@@ -56,6 +56,17 @@ def _once_per_kind(report: Callable[[str], None]) -> Callable[[str], None]:
     return note
 
 
+def _enter_output(stack: contextlib.ExitStack, path: Path, is_dir: bool, overwrite: bool, component: bool) -> Path:
+    """A temporary output for ``path``; a component that cannot be written names the components folder as the
+    setting to change, not the output."""
+    try:
+        return stack.enter_context(atomic_output(path, is_dir=is_dir, overwrite=overwrite))
+    except UserInputError as exc:
+        if component and exc.setting == "output":
+            raise UserInputError(str(exc), setting="components") from None
+        raise
+
+
 def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = None, *,
                  components_dir: str | Path | None = None, lossless: bool = False, overwrite: bool = False,
                  progress: bool = True) -> Path:
@@ -77,8 +88,7 @@ def enhance_path(enhancer: Enhancer, src: str | Path, out: str | Path | None = N
             check_output(source.path, targets[c], kind, lossless, overwrite, what="component")
 
     with contextlib.ExitStack() as stack:
-        tmp = {k: stack.enter_context(atomic_output(p, is_dir=kind == "folder", overwrite=overwrite))
-               for k, p in targets.items()}
+        tmp = {k: _enter_output(stack, p, kind == "folder", overwrite, component=k != "Y") for k, p in targets.items()}
         # Entered after the temporary outputs: every sink is closed before any output gets its final name.
         comment = enhancer.describe()
         sinks = {k: stack.enter_context(FrameSink(source, p, lossless, audio=k == "Y", comment=comment,
