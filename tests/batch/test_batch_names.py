@@ -3,6 +3,9 @@ input fails alone."""
 import hashlib
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from llve.batch.jobs import Context, EnhancerSpec, Job, Settings, Shard, fingerprint
 from llve.batch.ray_engine import EnhanceWorker
 from llve.cli import main
@@ -59,3 +62,19 @@ def test_a_ray_worker_never_adopts_an_output_that_appeared_while_its_job_waited(
     worker = EnhanceWorker(EnhancerSpec(str(tiny_weights)), threads=1)  # the actor's class, run in this process
     record = worker.enhance(job, Context("w", Settings(), Shard()))
     assert record.status == "failed" and "exists" in record.error and digest(foreign) == before
+
+
+@settings(max_examples=8, deadline=None)
+@given(names=st.lists(st.sampled_from(["a", "a_enhanced", "a_enhanced_enhanced", "b", "b_enhanced"]), min_size=2,
+                      max_size=4, unique=True), into_folder=st.booleans())
+def test_overwrite_never_changes_an_input_whatever_the_names(tmp_path_factory, tiny_weights, names, into_folder):
+    folder = tmp_path_factory.mktemp("names")
+    clips = [write_clip(folder / f"{n}.mp4", synthetic_frames(2 + i, 16, 16, seed=i)) for i, n in enumerate(names)]
+    before = [digest(c) for c in clips]
+    output = ["-o", str(folder)] if into_folder else []
+    assert enhance(*clips, *output, "--overwrite", "--weights", tiny_weights) in (0, 2)
+    assert [digest(c) for c in clips] == before
+    for i, clip in enumerate(clips):  # each output that is not another input is made from its own input
+        out = folder / f"{clip.stem}_enhanced.mp4"
+        if out not in clips:
+            assert len(decode(out)) == 2 + i

@@ -1,13 +1,18 @@
 """The manifest outlasts bad days: torn, binary and foreign lines, full disks, a rival run, moved components."""
+import contextlib
+import dataclasses
 import errno
 import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import llve.batch.manifest as manifest_module
 import llve.run.enhance as enhance_module
 from llve.batch.jobs import EnhancerSpec, read_manifests, run_batch
+from llve.batch.manifest import ManifestLog, Record, Settings
 from llve.cli import main
 from tests.batch.helpers import make_clips, manifest_lines
 
@@ -126,3 +131,19 @@ def test_components_moved_to_a_folder_holding_someone_elses_file_refuse_it(tmp_p
     assert "clip0_enhanced_R.mp4 exists" in capsys.readouterr().err and theirs.read_bytes() == before
     assert {Path(r["input"]).name: r["status"] for r in manifest_lines(out)[-2:]} == {"clip0.mp4": "failed",
                                                                                      "clip1.mp4": "done"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(junk=st.lists(st.binary(max_size=40) | st.text(max_size=40).map(str.encode), max_size=6),
+       torn=st.booleans())
+def test_any_junk_between_records_is_skipped_and_every_record_still_counts(tmp_path_factory, junk, torn):
+    folder = tmp_path_factory.mktemp("m")
+    records = [Record(f"/in/v{i}.mp4", f"/out/v{i}_enhanced.mp4", "done", 3, 0.1, None, "w", Settings(), None, "0",
+                      "1/1", "h", f"2026-01-01T00:00:0{i}") for i in range(3)]
+    lines = [r.to_json().encode() for r in records]
+    body = b"\n".join(lines[:1] + [j.replace(b"\n", b" ") for j in junk] + lines[1:]) + b"\n"
+    (folder / "llve-manifest.jsonl").write_bytes(body + (b'{"input": "/in/x' if torn else b""))
+    with contextlib.closing(ManifestLog(folder / "llve-manifest.jsonl")) as log:  # the next run: on a fresh line
+        log.write(dataclasses.replace(records[0], output="/out/w_enhanced.mp4"))
+    latest = read_manifests(folder)
+    assert sorted(latest) == ["v0_enhanced.mp4", "v1_enhanced.mp4", "v2_enhanced.mp4", "w_enhanced.mp4"]
