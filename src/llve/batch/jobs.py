@@ -2,12 +2,13 @@
 
 ``llve enhance INPUTS... -o OUTDIR`` plans the work here: each input becomes a :class:`Job`, unless the manifests
 already in ``OUTDIR`` say it was done from the same input bytes (size + mtime) with the same weights and settings,
-in which case it is ``skipped`` and its output is left untouched. ``--shard K/N`` keeps only this process's share
-(:func:`assign_shards`: stable across machines, balanced by input size). An engine then runs the jobs (a plain loop
-here, Ray in :mod:`llve.batch.ray_engine`), each through :func:`enhance_job`, which calls the same
+in which case it is ``skipped`` and its output is left untouched; a job that would write over another input of the
+same run is ``failed`` (:func:`plan` owns which names a batch may write). ``--shard K/N`` keeps only this process's
+share (:func:`assign_shards`: stable across machines, balanced by input size). An engine then runs the jobs (a plain
+loop here, Ray in :mod:`llve.batch.ray_engine`), each through :func:`enhance_job`, which calls the same
 :func:`llve.run.enhance.enhance_path` as a single-input ``llve enhance``. Every finished input appends one JSON line
-(a :class:`Record`) to ``OUTDIR/llve-manifest.jsonl``, or ``llve-manifest.K-of-N.jsonl`` for shard K of N, so the
-shards of one batch never write the same file; :func:`read_manifests` reads them all together.
+(a :class:`Record`, :mod:`llve.batch.manifest`) to ``OUTDIR/llve-manifest.jsonl``, or ``llve-manifest.K-of-N.jsonl``
+for shard K of N.
 """
 from __future__ import annotations
 
