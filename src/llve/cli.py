@@ -6,7 +6,6 @@ library. A :class:`~llve.core.errors.UserInputError` anywhere becomes ``llve: er
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import sys
@@ -79,6 +78,8 @@ def _run_enhance(args: argparse.Namespace) -> None:
     spec = EnhancerSpec(weights=args.weights, device=args.device, fp16=args.fp16, tile=args.tile,
                         backend=args.backend, exposure=args.exposure, temporal_filter=args.temporal_filter,
                         spatial_filter=args.spatial_filter, denoise=args.denoise)
+    if args.engine != "ray" and (args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task):
+        raise UserInputError("--ray-address, --cpus-per-task and --gpus-per-task need --engine ray")
     if len(args.input) == 1 and args.shard is None and args.engine == "local":
         from llve.run.enhance import enhance_path
 
@@ -104,8 +105,6 @@ def _run_batch(args: argparse.Namespace, spec) -> None:
         from llve.batch.ray_engine import RaySettings, ray_engine
 
         engine = ray_engine(RaySettings(args.ray_address, args.cpus_per_task, args.gpus_per_task))
-    elif args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task:
-        raise UserInputError("--ray-address, --cpus-per-task and --gpus-per-task need --engine ray")
 
     def said(record) -> None:
         if record.status == "failed":
@@ -172,7 +171,7 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_test(args: argparse.Namespace) -> None:
-    from llve.core.config import from_dict, load_yaml
+    from llve.core.config import from_dict, load_yaml, replace
     from llve.evaluate.protocol import EvalConfig, evaluate_to_folder
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
@@ -181,9 +180,9 @@ def _run_test(args: argparse.Namespace) -> None:
                                    ("temporal_filter", args.temporal_filter),
                                    ("spatial_filter", args.spatial_filter), ("denoise", args.denoise))
                  if v is not None}
-    cfg = dataclasses.replace(cfg, **overrides)
+    cfg = replace(cfg, **overrides)
     data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
-    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
+    cfg = replace(cfg, data=replace(cfg.data, **data_overrides))
     out = Path(args.out or f"results/{Path(args.config).stem}_{cfg.method}")
     results, paths = evaluate_to_folder(cfg, out, save_images=args.save_images, progress=not args.quiet,
                                         warn=warn)
@@ -382,9 +381,17 @@ FLAG_ADVICE = {
 }
 
 
-def error_line(exc: UserInputError) -> str:
-    """``llve: error: <the library's message>; <the flag that resolves it>``."""
-    advice = FLAG_ADVICE.get(exc.setting or "")
+# Where a subcommand names the same setting with another flag.
+COMMAND_ADVICE = {
+    "test": {"output": "choose another --out folder"},
+    "export": {"output": "choose another --onnx path"},
+}
+
+
+def error_line(exc: UserInputError, command: str | None = None) -> str:
+    """``llve: error: <the library's message>; <the flag of ``command`` that resolves it>``."""
+    setting = exc.setting or ""
+    advice = COMMAND_ADVICE.get(command or "", {}).get(setting) or FLAG_ADVICE.get(setting)
     return f"llve: error: {exc}" + (f"; {advice}" if advice else "")
 
 
@@ -396,10 +403,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupted)
+        hangup = getattr(signal, "SIGHUP", None)  # the terminal closed (none on Windows)
+        if hangup is not None and signal.getsignal(hangup) == signal.SIG_DFL:  # under nohup it stays ignored
+            signal.signal(hangup, _interrupted)
     try:
         args.func(args)
     except UserInputError as exc:
-        print(error_line(exc), file=sys.stderr)
+        print(error_line(exc, args.command), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("llve: interrupted; no partial output was left under the final name", file=sys.stderr)

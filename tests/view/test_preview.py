@@ -175,3 +175,22 @@ def test_the_noise_reduction_is_offered_where_the_filters_run_and_reaches_the_en
     assert describe("next", "auto", 0.0) == "partner: next, exposure: auto, noise reduction: 0"
     assert describe("next", None) == "partner: next"
     assert not Enhancers(recording(False), None, "cpu").filters   # the paper's networks: no filters to scale
+
+
+def test_a_truncated_upload_is_said_on_the_page_not_only_on_stderr(tmp_path, tiny_weights):
+    import av
+
+    with av.open(str(tmp_path / "fs.mp4"), "w", options={"movflags": "faststart"}) as c:
+        s = c.add_stream("libx264", rate=12)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for rgb in synthetic_frames(60, 48, 64):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        c.mux(s.encode(None))
+    data = (tmp_path / "fs.mp4").read_bytes()
+    src = tmp_path / "cut_fs.mp4"
+    src.write_bytes(data[: len(data) // 2])
+    run = FullRun(tmp_path / "run")
+    enhancer = Enhancer(weights=tiny_weights, device="cpu")
+    run.run(lambda target: enhance_path(run.stoppable(enhancer), src, target, progress=False), "out.mp4", about=src)
+    assert len(run.warnings) == 1 and run.warnings[0].startswith("cut_fs.mp4 is ")
+    assert "truncated" in run.warnings[0] and str(tmp_path) not in run.warnings[0]

@@ -61,6 +61,9 @@ class SamplingConfig:
     def __post_init__(self):
         if self.radius < 0:
             raise ValueError("radius must be >= 0")
+        for name, pair in (("size", self.size), ("crop", self.crop)):
+            if pair is not None and min(pair) < 1:
+                raise ValueError(f"{name} must be at least 1x1 pixels (got {pair[0]}x{pair[1]})")
         frame = self.crop or self.size
         if self.transpose and (frame is None or frame[0] != frame[1]):
             raise ValueError("transpose needs square frames (a square crop or size): a batch mixes both orientations")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -61,11 +62,17 @@ def videos_in(folder: Path) -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.iterdir(), key=natural_key) if p.suffix.lower() in VIDEO_EXTENSIONS}
 
 
+def ffmpeg_name(path: str | Path) -> str:
+    """The name to give FFmpeg for a file: absolute, so that a relative name such as ``12:30 night.mp4`` is not
+    read as a protocol (``12:``)."""
+    return os.path.abspath(path)
+
+
 def _open(path: Path):
     if not path.is_file():
         raise UserInputError(f"input not found: {path}")
     try:
-        container = av.open(str(path))
+        container = av.open(ffmpeg_name(path))
     except av.EOFError:
         raise UserInputError(f"video {path} has no frames (empty or cut short)") from None
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
@@ -190,14 +197,18 @@ def read_video(path: str | Path) -> Iterator[tuple[np.ndarray, int | None]]:
 class VideoWriter(contextlib.AbstractContextManager):
     """Encode RGB frames to ``path`` (its suffix picks the container) at ``info``'s size and frame rate (from
     :func:`probe_video`), as H.264 or, if ``lossless``, FFV1 in RGB; the audio stream of ``audio_from``, if it has
-    one, is copied; ``comment`` goes into the container's comment tag. Use as a context manager."""
+    one, is copied; ``comment`` goes into the container's comment tag; ``shown``: the name messages give the output
+    (the final name where ``path`` is a temporary one). Use as a context manager."""
 
     def __init__(self, path: str | Path, info: VideoInfo, lossless: bool = False,
-                 audio_from: str | Path | None = None, crf: int = 18, comment: str | None = None):
+                 audio_from: str | Path | None = None, crf: int = 18, comment: str | None = None,
+                 shown: str | Path | None = None):
         self.path = Path(path)
+        shown = Path(shown or path)
         self.info = info
         # Temporary names keep the suffix, so FFmpeg's guess by extension works; only say what it cannot guess.
-        self.container = av.open(str(self.path), mode="w", format={".m4v": "mp4"}.get(self.path.suffix.lower()))
+        self.container = av.open(ffmpeg_name(self.path), mode="w",
+                                 format={".m4v": "mp4"}.get(self.path.suffix.lower()))
         if comment:  # the container's "comment" tag (how the file was made); must be set before the first frame
             self.container.metadata["comment"] = comment
         if lossless:
@@ -216,7 +227,7 @@ class VideoWriter(contextlib.AbstractContextManager):
         if info.display_matrix is not None:
             self.stream.set_display_matrix(list(info.display_matrix))
             if self.path.suffix.lower() not in ROTATING_CONTAINERS:
-                warn(f"{self.path.name}: the input is shown rotated or flipped on playback, which "
+                warn(f"{shown.name}: the input is shown rotated or flipped on playback, which "
                      f"{self.path.suffix} cannot record; the output plays as stored (use .mp4, .mov or .mkv)")
         # Same time base as the input, so each frame keeps its exact timestamp (variable frame rate included).
         self.stream.time_base = info.time_base
@@ -225,7 +236,7 @@ class VideoWriter(contextlib.AbstractContextManager):
         self._last_pts: int | None = None
         self._audio_in, self._audio_out = None, None
         if audio_from is not None and info.has_audio:
-            self._audio_in = av.open(str(audio_from))
+            self._audio_in = av.open(ffmpeg_name(audio_from))
             try:
                 self._audio_out = self.container.add_stream_from_template(self._audio_in.streams.audio[0])
             except (av.FFmpegError, ValueError) as exc:
