@@ -6,7 +6,6 @@ library. A :class:`~llve.core.errors.UserInputError` anywhere becomes ``llve: er
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import sys
@@ -100,6 +99,8 @@ def _run_enhance(args: argparse.Namespace) -> None:
                         backend=args.backend, exposure=args.exposure, temporal_filter=args.temporal_filter,
                         spatial_filter=args.spatial_filter, denoise=args.denoise)
     args.span = parse_span(args.start, args.duration)
+    if args.engine != "ray" and (args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task):
+        raise UserInputError("--ray-address, --cpus-per-task and --gpus-per-task need --engine ray")
     if len(args.input) == 1 and args.shard is None and args.engine == "local":
         from llve.run.enhance import enhance_path
 
@@ -128,8 +129,6 @@ def _run_batch(args: argparse.Namespace, spec) -> None:
         from llve.batch.ray_engine import RaySettings, ray_engine
 
         engine = ray_engine(RaySettings(args.ray_address, args.cpus_per_task, args.gpus_per_task))
-    elif args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task:
-        raise UserInputError("--ray-address, --cpus-per-task and --gpus-per-task need --engine ray")
 
     def said(record) -> None:
         if record.status == "failed":
@@ -197,7 +196,7 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_test(args: argparse.Namespace) -> None:
-    from llve.core.config import from_dict, load_yaml
+    from llve.core.config import from_dict, load_yaml, replace
     from llve.evaluate.protocol import EvalConfig, evaluate_to_folder
 
     cfg = from_dict(EvalConfig, load_yaml(args.config))
@@ -206,9 +205,9 @@ def _run_test(args: argparse.Namespace) -> None:
                                    ("temporal_filter", args.temporal_filter),
                                    ("spatial_filter", args.spatial_filter), ("denoise", args.denoise))
                  if v is not None}
-    cfg = dataclasses.replace(cfg, **overrides)
+    cfg = replace(cfg, **overrides)
     data_overrides = {k: v for k, v in (("root", args.root), ("pairing", args.pairing)) if v is not None}
-    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_overrides))
+    cfg = replace(cfg, data=replace(cfg.data, **data_overrides))
     out = Path(args.out or f"results/{Path(args.config).stem}_{cfg.method}")
     results, paths = evaluate_to_folder(cfg, out, save_images=args.save_images, progress=args.bar, warn=warn)
     if args.say:
@@ -407,9 +406,17 @@ FLAG_ADVICE = {
 }
 
 
-def error_line(exc: UserInputError) -> str:
-    """``llve: error: <the library's message>; <the flag that resolves it>``."""
-    advice = FLAG_ADVICE.get(exc.setting or "")
+# Where a subcommand names the same setting with another flag.
+COMMAND_ADVICE = {
+    "test": {"output": "choose another --out folder"},
+    "export": {"output": "choose another --onnx path"},
+}
+
+
+def error_line(exc: UserInputError, command: str | None = None) -> str:
+    """``llve: error: <the library's message>; <the flag of ``command`` that resolves it>``."""
+    setting = exc.setting or ""
+    advice = COMMAND_ADVICE.get(command or "", {}).get(setting) or FLAG_ADVICE.get(setting)
     return f"llve: error: {exc}" + (f"; {advice}" if advice else "")
 
 
@@ -421,13 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = "error" if getattr(args, "quiet", 0) >= 2 else getattr(args, "log_level", "info")
     args.bar, args.say = getattr(args, "quiet", 0) == 0 and level == "info", level == "info"  # -q: no bar
-    if args.func in (_run_enhance, _run_bench, _run_view):
-        # Before torch loads OpenMP: waiting threads sleep instead of spinning. On a machine that runs anything else,
-        # spinning threads that lose their core stall every barrier (fast streaming 1.6 s -> 0.26 s per 960x512 frame
-        # on the 2-core development machine under load). OMP_WAIT_POLICY=ACTIVE in the environment overrides it.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupted)
+        hangup = getattr(signal, "SIGHUP", None)  # the terminal closed (none on Windows)
+        if hangup is not None and signal.getsignal(hangup) == signal.SIG_DFL:  # under nohup it stays ignored
+            signal.signal(hangup, _interrupted)
     set_log_level(level)
     try:
         with warnings.catch_warnings():
@@ -435,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
                 warnings.simplefilter("ignore")
             args.func(args)
     except UserInputError as exc:
-        print(error_line(exc), file=sys.stderr)
+        print(error_line(exc, args.command), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("llve: interrupted; no partial output was left under the final name", file=sys.stderr)

@@ -1,5 +1,6 @@
 """ONNX export of the streaming step: ONNX Runtime equals PyTorch within 1e-3 at sizes other than the traced one,
 and the streaming enhancer runs an exported file unchanged."""
+import dataclasses
 import subprocess
 import sys
 
@@ -82,3 +83,17 @@ def test_cli_export_refuses_mismatch_and_overwrite(tmp_path):
     r = subprocess.run(run + ["--onnx", str(tmp_path / "o.onnx"), "--model", "official",
                               "--weights", str(tmp_path / "w.safetensors")], capture_output=True, text=True)
     assert r.returncode == 2 and "holds a 'fast' network" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_onnxruntime_keeps_the_bundled_weights_exposure_control_and_noise_filters():
+    frames = [np.clip(f.astype(int) - 10, 0, 255).astype(np.uint8) for f in synthetic_frames(4, 48, 64)]
+    torch_enhancer, onnx_enhancer = Enhancer(device="cpu"), Enhancer(device="cpu", backend="onnxruntime")
+    assert onnx_enhancer.exposure_control and onnx_enhancer.filters == torch_enhancer.filters == (True, True)
+    assert onnx_enhancer.describe() == torch_enhancer.describe()
+    for exposure in ("auto", 0.3):
+        a = list(Enhancer(device="cpu", exposure=exposure).enhance_frames(frames)) if exposure != "auto" else \
+            list(torch_enhancer.enhance_frames(frames))
+        onnx_enhancer.options = dataclasses.replace(onnx_enhancer.options, exposure=exposure)
+        b = list(onnx_enhancer.enhance_frames(frames))
+        diff = [np.abs(x.astype(int) - y.astype(int)) for x, y in zip(a, b)]
+        assert max(d.max() for d in diff) <= 1 and np.mean([d.mean() for d in diff]) < 0.05

@@ -185,3 +185,22 @@ def test_the_steady_sample_does_not_read_as_added_flicker():
     clip = load_clip(Path(__file__).resolve().parents[2] / "examples" / "dark_tree.mp4")
     m = measure(clip.frames, [r.y for r in Enhancer(device="cpu").decompose_frames(clip.frames)])
     assert m.flicker_floor > 1e-3 and m.relative_flicker <= 1.05
+
+
+def test_a_truncated_upload_is_said_on_the_page_not_only_on_stderr(tmp_path, tiny_weights):
+    import av
+
+    with av.open(str(tmp_path / "fs.mp4"), "w", options={"movflags": "faststart"}) as c:
+        s = c.add_stream("libx264", rate=12)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for rgb in synthetic_frames(60, 48, 64):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        c.mux(s.encode(None))
+    data = (tmp_path / "fs.mp4").read_bytes()
+    src = tmp_path / "cut_fs.mp4"
+    src.write_bytes(data[: len(data) // 2])
+    run = FullRun(tmp_path / "run")
+    enhancer = Enhancer(weights=tiny_weights, device="cpu")
+    run.run(lambda target: enhance_path(run.stoppable(enhancer), src, target, progress=False), "out.mp4", about=src)
+    assert len(run.warnings) == 1 and run.warnings[0].startswith("cut_fs.mp4 is ")
+    assert "truncated" in run.warnings[0] and str(tmp_path) not in run.warnings[0]

@@ -2,9 +2,14 @@
 
 The CLI turns :class:`UserInputError` into a one-line message and exit status 2; anything else is a bug and keeps
 its traceback. :func:`warn` prints the one-line ``llve: warning: ...`` form every command uses, unless the command
-was asked for errors only (:func:`set_log_level`, ``-qq``).
+was asked for errors only (:func:`set_log_level`, ``-qq``); :func:`heard_warnings` also collects them where stderr
+is not seen.
 """
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
+
+_listeners: list[Callable[[str], None]] = []
 
 LOG_LEVELS = ("info", "warning", "error")  # what a command prints: everything, warnings and errors, errors only
 _log_level = ["info"]
@@ -21,6 +26,21 @@ def set_log_level(level: str) -> None:
 def warn(message: str) -> None:
     if _log_level[0] != "error":
         print(f"llve: warning: {message}", file=sys.stderr)
+    for listener in list(_listeners):
+        listener(message)
+
+
+@contextlib.contextmanager
+def heard_warnings() -> Iterator[list[str]]:
+    """Also collect every warning said while the block runs, on any thread (decoding runs on a helper thread): for
+    a user who does not see stderr, such as the viewer's. Concurrent blocks hear each other's warnings too."""
+    heard: list[str] = []
+    listener = heard.append
+    _listeners.append(listener)
+    try:
+        yield heard
+    finally:
+        _listeners.remove(listener)
 
 
 class UserInputError(Exception):

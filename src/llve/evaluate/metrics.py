@@ -9,6 +9,9 @@ Scales, fixed here once and documented in ``docs/evaluation.md``:
 * The warping error is a mean squared difference of intensities in **[0, 1]** (not 0-255): multiply by 65025
   to get 8-bit units. Published E_warp numbers differ by orders of magnitude for exactly this reason.
 * Brightness flicker is in 8-bit **luma units** (0-255), luma = 0.299 R + 0.587 G + 0.114 B.
+* Detail and flat-region noise compare band-pass luma (difference of Gaussians, sigma 1 and 3) of an output with
+  its ground truth's, after scaling the output to the ground truth's mean brightness (:func:`detail_ratio`,
+  :func:`flat_noise`): a noise figure always comes with a detail figure, so smoothing cannot pass for restoration.
 """
 from __future__ import annotations
 
@@ -177,3 +180,40 @@ def relative_flicker(input_lumas: Sequence[float], output_lumas: Sequence[float]
     if f_in is None or f_out is None:
         return None
     return max(f_out, floor) / max(f_in, floor)
+
+
+BAND_SIGMAS = (1.0, 3.0)  # difference-of-Gaussians band: texture a few pixels wide, not edges of large objects
+ENERGY_WINDOW = 9         # pixels: local band-pass energy is averaged over this square
+TEXTURED_SHARE = 0.3      # the ground truth's most textured 30% of pixels are where detail is scored
+FLAT_SHARE = 0.2          # its flattest 20% are where noise is scored
+
+
+def _band(luma: np.ndarray) -> np.ndarray:
+    fine, coarse = (cv2.GaussianBlur(luma, (0, 0), s) for s in BAND_SIGMAS)
+    return fine - coarse
+
+
+def _band_pair(out: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Band-pass luma of ``out`` (scaled to ``gt``'s mean brightness) and of ``gt``, and ``gt``'s local energy."""
+    _check_pair(out, gt)
+    y_gt = (gt.astype(np.float32) @ np.float32(LUMA))
+    y_out = (out.astype(np.float32) @ np.float32(LUMA))
+    y_out *= float(y_gt.mean()) / max(float(y_out.mean()), 1e-3)
+    b_out, b_gt = _band(y_out), _band(y_gt)
+    return b_out, b_gt, cv2.blur(b_gt * b_gt, (ENERGY_WINDOW, ENERGY_WINDOW))
+
+
+def detail_ratio(out: np.ndarray, gt: np.ndarray) -> float:
+    """Band-pass energy of ``out`` over ``gt``'s where ``gt`` is textured (its most textured TEXTURED_SHARE of
+    pixels): 1 keeps all the texture, below 1 smears it, above 1 adds noise or halos. uint8 RGB images."""
+    b_out, b_gt, energy = _band_pair(out, gt)
+    textured = energy >= np.quantile(energy, 1 - TEXTURED_SHARE)
+    return float((b_out[textured] ** 2).sum() / max(float((b_gt[textured] ** 2).sum()), 1e-6))
+
+
+def flat_noise(out: np.ndarray, gt: np.ndarray) -> float:
+    """Noise left where ``gt`` is flattest (its least textured FLAT_SHARE of pixels): RMS band-pass luma of ``out``
+    there, in 8-bit levels at ``gt``'s mean brightness, minus nothing (a clean output of a flat area scores ~0)."""
+    b_out, _, energy = _band_pair(out, gt)
+    flat = energy <= np.quantile(energy, FLAT_SHARE)
+    return float(np.sqrt(np.mean(b_out[flat] ** 2)))

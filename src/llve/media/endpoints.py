@@ -22,13 +22,15 @@ from llve.media.video import VideoWriter, is_stdio, probe_video, read_video
 Kind = Literal["video", "folder", "image"]
 
 
-def input_kind(path: Path) -> Kind:
-    """``folder``, ``image`` or ``video``, from what the path is (``-``, standard input, is a video)."""
+def input_kind(path: Path, missing_ok: bool = False) -> Kind:
+    """``folder``, ``image`` or ``video``, from what the path is (``-``, standard input, is a video);
+    ``missing_ok``: a missing path's kind is guessed from its name (a batch names its output before that input
+    fails)."""
     if is_stdio(path):
         return "video"
-    if path.is_dir():
+    if path.is_dir() or (missing_ok and not path.exists() and not path.suffix):
         return "folder"
-    if not path.exists():
+    if not path.exists() and not missing_ok:
         raise UserInputError(f"input not found: {path}")
     return "image" if path.suffix.lower() in FRAME_EXTENSIONS else "video"
 
@@ -64,14 +66,30 @@ class FrameSource:
         return ((file, read_frame(file, self.on_convert)) for file in self.files)
 
 
+def frame_name(file: Path, lossless: bool) -> str:
+    """The output name of a folder's frame: its own, or PNG when lossless."""
+    return file.stem + ".png" if lossless else file.name
+
+
+def check_frame_names(files: list[Path], lossless: bool) -> None:
+    """Refuse frames that would be written to one name (``a.jpg`` and ``a.png`` are both ``a.png`` when lossless)."""
+    seen: dict[str, Path] = {}
+    for file in files:
+        name = frame_name(file, lossless)
+        if seen.setdefault(name, file) != file:
+            raise UserInputError(f"frames {seen[name].name} and {file.name} would both be written as {name}; "
+                                 "rename one")
+
+
 class FrameSink(contextlib.AbstractContextManager):
     """Writes results keyed like ``source``'s frames (kind, size, frame rate, timestamps) to ``path``, a video file,
     folder or image as the source; ``lossless``: FFV1 video or PNG frames; ``audio``: copy the source video's audio
     stream (of the source's span); ``comment``: a video's comment tag (images and frames carry none); ``fmt``: a
-    video's container, FFmpeg's name (default: by the suffix; Y4M on standard output). A context manager."""
+    video's container, FFmpeg's name (default: by the suffix; Y4M on standard output); ``shown``: the output's name
+    in messages, where ``path`` is a temporary name. A context manager."""
 
     def __init__(self, source: FrameSource, path: str | Path, lossless: bool = False, audio: bool = False,
-                 comment: str | None = None, fmt: str | None = None):
+                 comment: str | None = None, fmt: str | None = None, shown: str | Path | None = None):
         self.kind, self.path, self.lossless = source.kind, Path(path), lossless
         self.video = None
         if is_stdio(self.path) and self.kind != "video":
@@ -80,7 +98,7 @@ class FrameSink(contextlib.AbstractContextManager):
         if self.kind == "video":
             audio_from = source.path if audio and source.stdin is None else None
             self.video = VideoWriter(self.path, source.info, lossless, audio_from=audio_from, comment=comment,
-                                     span=source.span, fmt=fmt)
+                                     span=source.span, fmt=fmt, shown=shown)
 
     def write(self, key, rgb: np.ndarray) -> None:
         if self.video is not None:
@@ -88,7 +106,7 @@ class FrameSink(contextlib.AbstractContextManager):
         elif self.kind == "image":
             write_frame(self.path, rgb)
         else:
-            write_frame(self.path / (key.stem + (".png" if self.lossless else key.suffix)), rgb)
+            write_frame(self.path / frame_name(key, self.lossless), rgb)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self.video is not None:

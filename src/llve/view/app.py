@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from llve.core.errors import UserInputError
+from llve.core.errors import UserInputError, heard_warnings
 from llve.media.span import parse_span
 from llve.run.enhance import default_output, enhance_path
 from llve.run.enhancer import Enhancer
@@ -33,6 +33,7 @@ from llve.view.preview import (
     load_clip,
     measure,
     media_kind,
+    warnings_about,
 )
 
 INSTALL_HINT = "llve view needs the optional 'view' extra: pip install 'llve[view]'"
@@ -172,7 +173,8 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         exposure = exposure_value(mode, value) if enhancers.exposure else None
         try:
             start = time.perf_counter()
-            clip = load_clip(uploaded(path), replace(config.preview, max_side=int(side)))
+            with heard_warnings() as heard:
+                clip = load_clip(uploaded(path), replace(config.preview, max_side=int(side)))
             enhancer = enhancers.get(pairing, exposure, filters)
             results = []
             for result in progress.tqdm(enhancer.decompose_frames(clip.frames), total=len(clip.frames),
@@ -194,9 +196,10 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         log = enhancer.exposure_log if exposure == "auto" else None
         chosen = log.summary()["target_max"] if log is not None and log.records else None
         preview = Preview(path, clip, results, with_row(history, row), chosen)  # HISTORY_HEADERS
+        said = "".join(f"; warning: {message}" for message in warnings_about(heard, Path(path)))
         status = (f"preview: {len(results)} frame(s) at {w}x{h} (upload {clip.width}x{clip.height}, "
                   f"{clip.total_frames or '?'} frames), {describe(pairing, exposure, filters)}, "
-                  f"rendered in {seconds:.1f} s")
+                  f"rendered in {seconds:.1f} s{said}")
         first = results[0]
         yield (preview, (clip.frames[0], first.y), first.r, first.s,
                gr.update(maximum=max(1, len(results) - 1), value=0, visible=len(results) > 1),
@@ -225,7 +228,7 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
             enhancer = enhancers.get(pairing, exposure, filters)
             name = default_output(src, media_kind(src), lossless=False).name
             out = job.run(lambda target: enhance_path(job.stoppable(enhancer), src, target, progress=True,
-                                                      span=span), name)
+                                                      span=span), name, about=src)
         except Cancelled:
             return None, CANCELLED
         except UserInputError as exc:
@@ -234,7 +237,9 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
             runs.pop(request.session_hash, None)
         part = f"{span.describe()}, " if not span.whole else ""
         chose = f"; {enhancer.exposure_log.describe()}" if enhancer.exposure_log is not None else ""
-        return str(out), f"done: {out.name} ({part}{describe(pairing, exposure, filters)}), full resolution{chose}"
+        said = "".join(f"; warning: {message}" for message in job.warnings)  # e.g. a truncated upload
+        return str(out), (f"done: {out.name} ({part}{describe(pairing, exposure, filters)}), full resolution"
+                          f"{chose}{said}")
 
     def cancel(request: gr.Request):
         job = runs.get(request.session_hash)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from llve.core.errors import UserInputError
+from llve.core.errors import UserInputError, heard_warnings
 from llve.core.image import mean_luma_255
 from llve.evaluate.metrics import flicker_floor, newly_clipped, noise_change, noise_sigma, relative_flicker
 from llve.media.frames import FRAME_EXTENSIONS, downscale, read_frame
@@ -56,6 +56,12 @@ def media_kind(path: str | Path) -> str:
     except UserInputError:
         raise UserInputError(f"{path.name} is not a video or an image this viewer can read") from None
     return "video"
+
+
+def warnings_about(heard: list[str], src: Path) -> list[str]:
+    """The warnings among ``heard`` that name ``src`` (other sessions' are not this page's), with its file name
+    for its path (an upload's path is a temporary folder the user never chose)."""
+    return [message.replace(str(src), src.name) for message in heard if str(src) in message]
 
 
 def load_clip(path: str | Path, settings: PreviewSettings = PreviewSettings()) -> Clip:
@@ -157,6 +163,7 @@ class FullRun:
 
     def __init__(self, folder: Path):
         self.folder = folder
+        self.warnings: list[str] = []
         self._stop = threading.Event()
         self._started = threading.Event()
         self._finished = threading.Event()
@@ -165,14 +172,17 @@ class FullRun:
         """``enhancer`` as the run must use it, so that :meth:`cancel` can stop it."""
         return _Stoppable(enhancer, self._stop)
 
-    def run(self, enhance: Callable[[Path], Path], name: str) -> Path:
-        """Call ``enhance(folder / name)``; return its output, or raise :class:`Cancelled`."""
+    def run(self, enhance: Callable[[Path], Path], name: str, about: Path | None = None) -> Path:
+        """Call ``enhance(folder / name)``; return its output, or raise :class:`Cancelled`. The warnings said about
+        the input ``about`` meanwhile (a truncated upload) are kept in :attr:`warnings` for the page."""
         self._started.set()
         try:
             if self._stop.is_set():
                 raise Cancelled
             self.folder.mkdir(parents=True, exist_ok=True)
-            out = enhance(self.folder / name)
+            with heard_warnings() as heard:
+                out = enhance(self.folder / name)
+            self.warnings = warnings_about(heard, about) if about is not None else []
             if self._stop.is_set():  # cancel() came as the run finished: the result is not wanted either
                 raise Cancelled
             return out
