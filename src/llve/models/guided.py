@@ -85,6 +85,11 @@ def affine_fit(x_low: torch.Tensor, y_low: torch.Tensor, radius: int, eps: float
     return torch.cat([_box(a, radius), _box(b, radius)], 1)
 
 
+def _shrink(x: torch.Tensor, size) -> torch.Tensor:
+    """Area average to ``size`` (in the plain layout: pooling channels-last frames is several times slower)."""
+    return F.adaptive_avg_pool2d(x.contiguous(), size)
+
+
 def _up(x: torch.Tensor, size) -> torch.Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
@@ -103,7 +108,9 @@ def noise_floor(local: torch.Tensor, share: float = 0.5) -> torch.Tensor:
     the finest Haar coefficients at zero (a median-absolute-deviation estimate then reads no noise at all); the
     median window of the frame, whatever its fine detail is made of, is what texture must stand out of.
     """
-    return local.mean(1, keepdim=True).flatten(1).quantile(share, dim=1).view(-1, 1, 1, 1)
+    values = local.mean(1, keepdim=True).flatten(1)
+    values = values[:, :: max(1, values.shape[1] // 65536)]  # a median needs no more than ~65k samples
+    return values.quantile(share, dim=1).view(-1, 1, 1, 1)
 
 
 class GuidedSTCD(FastSTCD):
@@ -132,7 +139,7 @@ class GuidedSTCD(FastSTCD):
 
     def encode(self, x: torch.Tensor) -> GuidedFeatures:
         size = self.low_size(*x.shape[-2:])
-        low = x if tuple(x.shape[-2:]) == size else F.adaptive_avg_pool2d(x, size)  # (B, 3, h, w)
+        low = x if tuple(x.shape[-2:]) == size else _shrink(x, size)  # (B, 3, h, w)
         return GuidedFeatures(x, low, super().encode(low))
 
     def upsample(self, d: Decomposition, f: GuidedFeatures) -> Decomposition:
@@ -144,6 +151,7 @@ class GuidedSTCD(FastSTCD):
         if f.full.shape[-2:] == f.low.shape[-2:]:
             return d
         cfg, x = self.cfg, f.full.contiguous()
+        d = Decomposition(*(t.contiguous() for t in d))
         if cfg.detail == 0:
             y_fit = affine_fit(f.low, d.y, cfg.radius, cfg.eps)
             a, b, a_s, b_s = _up(torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1),
@@ -154,7 +162,7 @@ class GuidedSTCD(FastSTCD):
         gain = _box(d.y, cfg.radius) / _box(f.low, cfg.radius).clamp_min(1 / 255)
         fine = _up(f.low, x.shape[-2:])
         detail = x - fine
-        local = F.adaptive_avg_pool2d(detail * detail, f.low.shape[-2:])
+        local = _shrink(detail * detail, f.low.shape[-2:])
         planes = torch.cat([d.y, gain, local, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
         y_up, gain_up, local_up, a_s, b_s = _up(planes, x.shape[-2:]).chunk(5, 1)
         # Shot noise: the variance grows with the signal; detail below a few noise deviations is dropped.
