@@ -22,6 +22,7 @@ upsampling differ.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -41,13 +42,13 @@ class GuidedSTCDConfig(FastSTCDConfig):
         eps: regularisation of the fit, relative to the window's squared mean brightness: larger keeps less of
             the input's full-resolution variation (less noise, less texture).
         detail: strength of the noise threshold on the input's own fine detail (0: Y is guided-upsampled like S;
-            1.5: detail whose local variance is below 1.5x the noise's is dropped, above it kept increasingly).
+            4: detail whose local variance is below 4x the frame's median is dropped, above it kept increasingly).
     """
 
-    low_side: int = 272
+    low_side: int = 540
     radius: int = 1
     eps: float = 0.01
-    detail: float = 1.5
+    detail: float = 4.0
 
     def __post_init__(self):
         super().__post_init__()
@@ -84,6 +85,11 @@ def affine_fit(x_low: torch.Tensor, y_low: torch.Tensor, radius: int, eps: float
     return torch.cat([_box(a, radius), _box(b, radius)], 1)
 
 
+def _shrink(x: torch.Tensor, size) -> torch.Tensor:
+    """Area average to ``size`` (in the plain layout: pooling channels-last frames is several times slower)."""
+    return F.adaptive_avg_pool2d(x.contiguous(), size)
+
+
 def _up(x: torch.Tensor, size) -> torch.Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
@@ -95,29 +101,36 @@ def guided_upsample(x_low: torch.Tensor, y_low: torch.Tensor, x_full: torch.Tens
     return a * x_full + b
 
 
-def noise_variance(x: torch.Tensor, rows: int = 256) -> torch.Tensor:
-    """Per-image noise variance of (B, 3, H, W) frames: the median absolute finest Haar diagonal of the luma (a
-    robust deviation estimate that texture and edges barely move), on about ``rows`` row pairs (B, 1, 1, 1)."""
-    step = max(1, x.shape[-2] // (2 * rows)) * 2
-    pairs = x.unfold(-2, 2, step)  # (B, 3, H/step, W, 2): two neighbouring rows every ``step``
-    luma = pairs[:, 0] * 0.299 + pairs[:, 1] * 0.587 + pairs[:, 2] * 0.114
-    w = luma.shape[-2] // 2 * 2
-    a, b, c, d = luma[..., 0:w:2, 0], luma[..., 1:w:2, 0], luma[..., 0:w:2, 1], luma[..., 1:w:2, 1]
-    sigma = ((a - b - c + d).abs() / 2).flatten(1).median(dim=1).values / 0.6745
-    return (sigma * sigma).view(-1, 1, 1, 1)
+def noise_floor(local: torch.Tensor, share: float = 0.5) -> torch.Tensor:
+    """Per-image variance of the detail that is not texture: the median of the local detail variance (B, 1, 1, 1).
+
+    Most of a dark frame's fine detail is noise, and a compressed frame's is block edges and ringing that leave
+    the finest Haar coefficients at zero (a median-absolute-deviation estimate then reads no noise at all); the
+    median window of the frame, whatever its fine detail is made of, is what texture must stand out of.
+    """
+    values = local.mean(1, keepdim=True).flatten(1)
+    values = values[:, :: max(1, values.shape[1] // 65536)]  # a median needs no more than ~65k samples
+    return values.quantile(share, dim=1).view(-1, 1, 1, 1)
 
 
 class GuidedSTCD(FastSTCD):
-    """FastSTCD at low resolution plus full-resolution guided upsampling. Any input size (no size multiple).
+    """FastSTCD at low resolution plus full-resolution guided upsampling. Frames whose short side is at most
+    ``low_side`` are the fast network's exactly (same size multiple, same padding).
 
     Args:
         cfg: the fast network's settings and the upsampling's, see :class:`GuidedSTCDConfig`.
     """
 
-    size_multiple = 1
-
     def __init__(self, cfg: GuidedSTCDConfig = GuidedSTCDConfig()):
         super().__init__(cfg)
+
+    def as_fast(self) -> FastSTCD:
+        """The same parameters as the plain fast network, which runs at full resolution (what ONNX exports: the
+        two agree up to ``low_side``)."""
+        fields = {f.name: getattr(self.cfg, f.name) for f in dataclasses.fields(FastSTCDConfig)}
+        fast = FastSTCD(FastSTCDConfig(**fields))
+        fast.load_state_dict(self.state_dict())
+        return fast
 
     def low_size(self, height: int, width: int) -> tuple[int, int]:
         """The network's input size for a frame: short side about ``low_side``, both a multiple of 8."""
@@ -126,7 +139,7 @@ class GuidedSTCD(FastSTCD):
 
     def encode(self, x: torch.Tensor) -> GuidedFeatures:
         size = self.low_size(*x.shape[-2:])
-        low = x if tuple(x.shape[-2:]) == size else F.adaptive_avg_pool2d(x, size)  # (B, 3, h, w)
+        low = x if tuple(x.shape[-2:]) == size else _shrink(x, size)  # (B, 3, h, w)
         return GuidedFeatures(x, low, super().encode(low))
 
     def upsample(self, d: Decomposition, f: GuidedFeatures) -> Decomposition:
@@ -138,6 +151,7 @@ class GuidedSTCD(FastSTCD):
         if f.full.shape[-2:] == f.low.shape[-2:]:
             return d
         cfg, x = self.cfg, f.full.contiguous()
+        d = Decomposition(*(t.contiguous() for t in d))
         if cfg.detail == 0:
             y_fit = affine_fit(f.low, d.y, cfg.radius, cfg.eps)
             a, b, a_s, b_s = _up(torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1),
@@ -148,11 +162,11 @@ class GuidedSTCD(FastSTCD):
         gain = _box(d.y, cfg.radius) / _box(f.low, cfg.radius).clamp_min(1 / 255)
         fine = _up(f.low, x.shape[-2:])
         detail = x - fine
-        local = F.adaptive_avg_pool2d(detail * detail, f.low.shape[-2:])
+        local = _shrink(detail * detail, f.low.shape[-2:])
         planes = torch.cat([d.y, gain, local, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
         y_up, gain_up, local_up, a_s, b_s = _up(planes, x.shape[-2:]).chunk(5, 1)
         # Shot noise: the variance grows with the signal; detail below a few noise deviations is dropped.
-        noise = noise_variance(x) * (fine / fine.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-4)).clamp_(0.25, 4)
+        noise = noise_floor(local) * (fine / fine.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-4)).clamp_(0.25, 4)
         weight = (1 - cfg.detail * noise / local_up.clamp_min(1e-10)).clamp_(0, 1)
         return self._assembled((y_up + gain_up * weight * detail).clamp_(0, 1), a_s * x + b_s)
 

@@ -37,7 +37,7 @@ from torch import nn
 
 from llve.core.atomic import atomic_output
 from llve.core.errors import UserInputError
-from llve.models import Decomposition, arch_name
+from llve.models import Decomposition, GuidedSTCD, arch_name
 from llve.models.fast import DEFAULT_EXPOSURE
 from llve.models.stream_step import StreamStep
 
@@ -60,13 +60,16 @@ def _quiet_exporter() -> Iterator[None]:
 
 def export_onnx(model: nn.Module, path: str | Path, height: int = 64, width: int = 96,
                 exporter: str = "dynamo") -> Path:
-    """Write ``model``'s streaming step as ONNX (fp32), traced at ``height`` x ``width`` but size-dynamic.
+    """Write ``model``'s streaming step as ONNX (fp32), traced at ``height`` x ``width`` but size-dynamic. A guided
+    network is written as the fast network with its parameters (the same results up to its ``low_side``).
 
     ``exporter``: ``dynamo`` (``torch.export``, PyTorch's supported path) or ``torchscript`` (the older tracer:
     same graph semantics, about 10x faster to export, deprecated by PyTorch).
     """
     if exporter not in ("dynamo", "torchscript"):
         raise UserInputError(f"unknown exporter '{exporter}' (choose dynamo or torchscript)")
+    if isinstance(model, GuidedSTCD):  # its low-resolution path depends on the frame size: the graph is the fast one
+        model = model.as_fast()
     model = copy.deepcopy(model).float().cpu().eval()
     m = model.size_multiple
     height, width = max(m, height - height % m), max(m, width - width % m)
