@@ -118,3 +118,19 @@ def test_the_public_api_names_the_stream_settings():
     from llve.stream.options import StreamOptions as declared
 
     assert StreamOptions is declared
+
+
+def test_the_api_gets_the_same_openmp_wait_policy_as_the_command_line():
+    """Python API users never pass through cli.main: the package sets the policy before PyTorch loads OpenMP."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from llve import Enhancer; import os, sys, llve; "
+            "print(os.environ.get('OMP_WAIT_POLICY'), llve.TORCH_LOADED_FIRST, 'torch' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["PASSIVE", "False", "True"]  # set first, then torch was loaded by Enhancer's import
+    env["OMP_WAIT_POLICY"] = "ACTIVE"  # the user's own setting wins
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split()[0] == "ACTIVE"

@@ -241,6 +241,28 @@ def test_several_inputs_with_an_unwritable_output_folder(tmp_path, tiny_weights)
                         "--weights", tiny_weights, "--quiet"), "afile")
 
 
+def test_a_batch_never_replaces_another_of_its_inputs_and_a_missing_one_fails_alone(tmp_path, tiny_weights):
+    a = write_clip(tmp_path / "a.mp4", synthetic_frames(3, 32, 48))
+    b = write_clip(tmp_path / "a_enhanced.mp4", synthetic_frames(5, 32, 48, seed=1))
+    before = b.read_bytes()
+    line = one_line_error(llve("enhance", a, b, tmp_path / "missing.mp4", "-o", tmp_path, "--overwrite",
+                               "--weights", tiny_weights, "--quiet"), "2 of 3 inputs failed")
+    assert "missing.mp4" in line and b.read_bytes() == before
+    assert frame_count(tmp_path / "a_enhanced_enhanced.mp4") == 5
+
+
+def test_a_manifest_with_torn_and_binary_lines_still_resumes(tmp_path, tiny_weights):
+    clips = [write_clip(tmp_path / f"v{i}.mp4", synthetic_frames(3, 32, 48, seed=i)) for i in range(4)]
+    out = tmp_path / "out"
+    llve("enhance", *clips[:2], "-o", out, "--weights", tiny_weights, "--quiet", check_rc=0)
+    with open(out / "llve-manifest.jsonl", "ab") as f:
+        f.write(b'\xff\xfe\n{"error": null, "finished": "2026-12-07T09:1')
+    llve("enhance", *clips[2:], "-o", out, "--weights", tiny_weights, "--quiet", check_rc=0)
+    proc = llve("enhance", *clips, "-o", out, "--weights", tiny_weights, check_rc=0)
+    assert "0 done, 4 skipped" in proc.stderr and "Traceback" not in proc.stderr
+    assert llve("manifest", out, check_rc=0).stdout.startswith("4 inputs: 0 done, 4 skipped, 0 failed")
+
+
 def test_bad_device_and_malformed_weights_metadata(tmp_path, tiny_weights):
     from safetensors.torch import load_file, save_file
 

@@ -6,14 +6,15 @@ library. A :class:`~llve.core.errors.UserInputError` anywhere becomes ``llve: er
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 
-from llve.core.errors import UserInputError, warn
+from llve import __version__
+from llve.core.errors import LOG_LEVELS, UserInputError, set_log_level, warn
 
 FILTER_SETTINGS = ("auto", "on", "off")  # --temporal-filter / --spatial-filter, as llve.stream.options.StreamOptions
 
@@ -21,10 +22,16 @@ FILTER_SETTINGS = ("auto", "on", "off")  # --temporal-filter / --spatial-filter,
 def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("enhance", help="brighten a dark video, frame folder or image",
                        description="Enhance a low-light video (any format PyAV decodes), a folder of frames "
-                                   "(png/jpg/bmp/npy) or a single image.")
-    p.add_argument("input", nargs="+", help="video file, frame folder or image (several: each in turn)")
+                                   "(png/jpg/bmp/npy) or a single image. '-' reads a video from standard input "
+                                   "(Y4M, NUT, Matroska) and writes one to standard output (Y4M unless -f names "
+                                   "another container); progress and messages go to standard error.")
+    p.add_argument("input", nargs="+", help="video file, frame folder or image (several: each in turn); - for "
+                                            "standard input")
     p.add_argument("-o", "--output", help="output path of the same kind (default: next to the input, suffix "
-                                          "_enhanced); with several inputs, a folder for all results")
+                                          "_enhanced; standard output for standard input); - for standard output; "
+                                          "with several inputs, a folder for all results")
+    p.add_argument("-f", "--format", metavar="FMT", help="output container as FFmpeg names it (yuv4mpegpipe, "
+                                                         "matroska, nut, ...); default: by the suffix, Y4M for -")
     p.add_argument("--weights", help="weights file (.safetensors, official .pth, or an llve checkpoint); "
                                      "default: the bundled weights")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: auto)")
@@ -37,6 +44,9 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--components", metavar="DIR", help="also write the R (view-independent) and S "
                                                        "(view-dependent) streams into DIR")
     p.add_argument("--lossless", action="store_true", help="FFV1 video (in .mkv/.avi) or PNG frames")
+    p.add_argument("--start", metavar="TIME", help="begin a video at TIME: seconds (12.5) or [HH:]MM:SS[.ms], as "
+                                                   "ffmpeg -ss; the output starts at 0 with that part's audio")
+    p.add_argument("--duration", metavar="TIME", help="enhance TIME of a video (as ffmpeg -t); default: to the end")
     p.add_argument("--exposure", default="auto", metavar="auto|VALUE",
                    help="target mean brightness of the output in (0, 1), e.g. 0.45; auto (default) picks it from "
                         "the scene and adapts slowly, like a camera")
@@ -48,7 +58,7 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing output (the input only if -o names it; a folder output only if it "
                         "holds nothing but frames)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_verbosity(p)
     b = p.add_argument_group("many inputs", "with several inputs and -o OUTDIR, OUTDIR/llve-manifest*.jsonl records "
                                             "each input; a rerun skips what is done and unchanged")
     b.add_argument("--shard", metavar="K/N", help="enhance only shard K of N (1-based, balanced by size, the same "
@@ -61,6 +71,14 @@ def _add_enhance(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--cpus-per-task", type=float, default=1.0, help="CPUs per Ray worker (default 1)")
     b.add_argument("--gpus-per-task", type=float, default=0.0, help="GPUs per Ray worker (default 0)")
     p.set_defaults(func=_run_enhance)
+
+
+def _add_verbosity(p: argparse.ArgumentParser) -> None:
+    """-q / -qq / --log-level; main() turns them into args.bar (progress bars) and args.say (result lines)."""
+    p.add_argument("-q", "--quiet", action="count", default=0,
+                   help="-q: no progress bar (the result line stays); -qq: nothing but errors (--log-level error)")
+    p.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="info (default): progress, results and "
+                   "warnings; warning: warnings and errors; error: errors only")
 
 
 def _add_noise_filters(p: argparse.ArgumentParser, default: str | None, temporal_help: str, spatial_help: str
@@ -81,20 +99,25 @@ def _filter_flags(args: argparse.Namespace) -> dict:
 
 def _run_enhance(args: argparse.Namespace) -> None:
     from llve.batch.jobs import EnhancerConfig
+    from llve.media.span import parse_span
     from llve.stream.options import StreamOptions
 
     stream = StreamOptions(tile=args.tile, precision="fp16" if args.fp16 else "fp32", exposure=args.exposure,
                            **_filter_flags(args))
     spec = EnhancerConfig(weights=args.weights, device=args.device, backend=args.backend, stream=stream)
+    args.span = parse_span(args.start, args.duration)
+    if args.engine != "ray" and (args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task):
+        raise UserInputError("--ray-address, --cpus-per-task and --gpus-per-task need --engine ray")
     if len(args.input) == 1 and args.shard is None and args.engine == "local":
         from llve.run.enhance import enhance_path
 
         enhancer = spec.build()
         out = enhance_path(enhancer, args.input[0], args.output, components_dir=args.components,
-                           lossless=args.lossless, overwrite=args.overwrite, progress=not args.quiet)
-        if not args.quiet:
-            control = enhancer.exposure_controller
-            print(f"wrote {out} ({control.describe()})" if control else f"wrote {out}", file=sys.stderr)
+                           lossless=args.lossless, overwrite=args.overwrite, progress=args.bar,
+                           fmt=args.format, span=args.span)
+        if args.say:
+            control, name = enhancer.exposure_controller, "standard output" if str(out) == "-" else out
+            print(f"wrote {name} ({control.describe()})" if control else f"wrote {name}", file=sys.stderr)
     else:
         _run_batch(args, spec)
 
@@ -104,6 +127,8 @@ def _run_batch(args: argparse.Namespace, spec) -> None:
 
     from llve.batch.jobs import Shard, parse_shard, run_batch
 
+    if "-" in args.input or args.output == "-" or args.format:
+        raise UserInputError("standard input and output (-) and -f take one input, not several")
     if (args.shard or args.engine == "ray") and not args.output:
         raise UserInputError("--shard and --engine ray need -o OUTDIR (a folder every process sees)")
     engine = None
@@ -111,19 +136,18 @@ def _run_batch(args: argparse.Namespace, spec) -> None:
         from llve.batch.ray_engine import RayConfig, ray_engine
 
         engine = ray_engine(RayConfig(args.ray_address, args.cpus_per_task, args.gpus_per_task))
-    elif args.ray_address or args.cpus_per_task != 1.0 or args.gpus_per_task:
-        raise UserInputError("--ray-address, --cpus-per-task and --gpus-per-task need --engine ray")
 
     def said(record) -> None:
         if record.status == "failed":
             tqdm.write(f"llve: warning: failed {record.input}: {record.error}", file=sys.stderr)
-        elif record.status == "done" and not args.quiet:
-            tqdm.write(f"wrote {record.output}", file=sys.stderr)
+        elif record.status == "done" and args.say:
+            tqdm.write(f"wrote {record.output}" + (f" ({record.exposure})" if record.exposure else ""),
+                       file=sys.stderr)
 
     summary = run_batch(args.input, args.output, spec, shard=parse_shard(args.shard) if args.shard else Shard(),
                         engine=engine, overwrite=args.overwrite, components_dir=args.components,
-                        lossless=args.lossless, progress=not args.quiet, on_record=said)
-    if not args.quiet:
+                        lossless=args.lossless, progress=args.bar, on_record=said, span=args.span)
+    if args.say:
         where = f"; manifest {summary.manifest}" if summary.manifest else ""
         print(f"{summary.count('done')} done, {summary.count('skipped')} skipped (done before, unchanged), "
               f"{summary.count('failed')} failed{where}", file=sys.stderr)
@@ -174,11 +198,12 @@ def _add_test(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-images", action="store_true", help="also write every scored output frame as PNG")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N (overrides the config)")
     p.add_argument("--fp16", action="store_true", help="half-precision network on CUDA (overrides the config)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    _add_verbosity(p)
     p.set_defaults(func=_run_test)
 
 
 def _run_test(args: argparse.Namespace) -> None:
+    from llve.core.config import replace
     from llve.evaluate.config import load_eval_config
     from llve.evaluate.protocol import evaluate_to_folder
 
@@ -189,14 +214,13 @@ def _run_test(args: argparse.Namespace) -> None:
         overrides["gt_exposure"] = args.exposure == "gt"
     given = {"pairing": args.pairing, "precision": "fp16" if args.fp16 else None,
              "exposure": None if args.exposure == "gt" else args.exposure, **_filter_flags(args)}
-    stream = dataclasses.replace(cfg.stream, **{k: v for k, v in given.items() if v is not None})
-    cfg = dataclasses.replace(cfg, **overrides, stream=stream)
+    stream = replace(cfg.stream, **{k: v for k, v in given.items() if v is not None})
+    cfg = replace(cfg, **overrides, stream=stream)
     if args.root is not None:
-        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, root=args.root))
+        cfg = replace(cfg, data=replace(cfg.data, root=args.root))
     out = Path(args.out or f"results/{Path(args.config).stem}_{cfg.method}")
-    results, paths = evaluate_to_folder(cfg, out, save_images=args.save_images, progress=not args.quiet,
-                                        warn=warn)
-    if not args.quiet:
+    results, paths = evaluate_to_folder(cfg, out, save_images=args.save_images, progress=args.bar, warn=warn)
+    if args.say:
         s = results.summary
         for key in ("psnr_mean_of_sequences", "psnr_mean_of_frames", "ssim_mean_of_sequences", "ssim_mean_of_frames",
                     "warp_error", "flicker", "exposure", "clipped_new", "noise", "relative_flicker",
@@ -221,7 +245,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exposure", type=float, nargs=2, metavar=("LO", "HI"), default=(1 / 20, 1 / 4),
                    help="range of the exposure scale (default 0.05 0.25)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true")
+    _add_verbosity(p)
     p.set_defaults(func=_run_synth)
 
 
@@ -234,8 +258,8 @@ def _run_synth(args: argparse.Namespace) -> None:
         raise UserInputError("need 0 < exposure LO <= HI <= 1, --stride >= 1 and --still-frames >= 2")
     opts = SynthConfig(max_frames=args.max_frames, stride=args.stride, max_side=args.max_side,
                         still_frames=args.still_frames, seed=args.seed, ranges=SynthRanges(exposure=(lo, hi)))
-    names = synthesize(args.inputs, args.output, opts, stills=args.stills, progress=not args.quiet)
-    if not args.quiet:
+    names = synthesize(args.inputs, args.output, opts, stills=args.stills, progress=args.bar)
+    if args.say:
         print(f"wrote {len(names)} sequences to {args.output}", file=sys.stderr)
 
 
@@ -367,6 +391,7 @@ def _run_view(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llve", description="Low-light video enhancement (STCD).")
+    parser.add_argument("--version", action="version", version=f"llve {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_enhance, _add_manifest, _add_synth, _add_train, _add_test, _add_bench, _add_export,
                 _add_view):
@@ -390,9 +415,17 @@ FLAG_ADVICE = {
 }
 
 
-def error_line(exc: UserInputError) -> str:
-    """``llve: error: <the library's message>; <the flag that resolves it>``."""
-    advice = FLAG_ADVICE.get(exc.setting or "")
+# Where a subcommand names the same setting with another flag.
+COMMAND_ADVICE = {
+    "test": {"output": "choose another --out folder"},
+    "export": {"output": "choose another --onnx path"},
+}
+
+
+def error_line(exc: UserInputError, command: str | None = None) -> str:
+    """``llve: error: <the library's message>; <the flag of ``command`` that resolves it>``."""
+    setting = exc.setting or ""
+    advice = COMMAND_ADVICE.get(command or "", {}).get(setting) or FLAG_ADVICE.get(setting)
     return f"llve: error: {exc}" + (f"; {advice}" if advice else "")
 
 
@@ -402,21 +435,31 @@ def _interrupted(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.func in (_run_enhance, _run_bench, _run_view):
-        # Before torch loads OpenMP: waiting threads sleep instead of spinning. On a machine that runs anything else,
-        # spinning threads that lose their core stall every barrier (fast streaming 1.6 s -> 0.26 s per 960x512 frame
-        # on the 2-core development machine under load). OMP_WAIT_POLICY=ACTIVE in the environment overrides it.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    level = "error" if getattr(args, "quiet", 0) >= 2 else getattr(args, "log_level", "info")
+    args.bar, args.say = getattr(args, "quiet", 0) == 0 and level == "info", level == "info"  # -q: no bar
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupted)
+        hangup = getattr(signal, "SIGHUP", None)  # the terminal closed (none on Windows)
+        if hangup is not None and signal.getsignal(hangup) == signal.SIG_DFL:  # under nohup it stays ignored
+            signal.signal(hangup, _interrupted)
+    set_log_level(level)
     try:
-        args.func(args)
+        with warnings.catch_warnings():
+            if level == "error":  # Python's warnings (PyTorch's, ...) too
+                warnings.simplefilter("ignore")
+            args.func(args)
     except UserInputError as exc:
-        print(error_line(exc), file=sys.stderr)
+        print(error_line(exc, args.command), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("llve: interrupted; no partial output was left under the final name", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the program reading standard output stopped (ffplay closed, head -c)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        print("llve: error: standard output was closed by the program reading it", file=sys.stderr)
+        return 2
+    finally:
+        set_log_level("info")  # main() may be called again in this process
     return 0
 
 

@@ -1,4 +1,7 @@
 """Frame reading: conversions are made and reported; folder order is natural; layouts are checked."""
+import struct
+import zlib
+
 import cv2
 import numpy as np
 import pytest
@@ -40,6 +43,17 @@ def test_unreadable_image(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"junk")
     with pytest.raises(UserInputError, match="cannot read image"):
         read_frame(tmp_path / "bad.png")
+
+
+def test_an_image_declaring_huge_dimensions_is_unreadable_not_a_crash(tmp_path):
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0))
+    (tmp_path / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+                                        + chunk(b"IEND", b""))
+    with pytest.raises(UserInputError, match="cannot read image .*huge.png"):
+        read_frame(tmp_path / "huge.png")
 
 
 def _tree(root, low, gt, seqs, counts):

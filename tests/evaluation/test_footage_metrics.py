@@ -4,7 +4,14 @@ import pytest
 
 from llve.core.image import mean_luma_255 as mean_luma
 from llve.evaluate.baselines import BASELINES, gamma_nlm
-from llve.evaluate.metrics import log_flicker, newly_clipped, noise_sigma, relative_flicker
+from llve.evaluate.metrics import (
+    flicker_floor,
+    log_flicker,
+    newly_clipped,
+    noise_change,
+    noise_sigma,
+    relative_flicker,
+)
 
 
 def test_newly_clipped_counts_only_pixels_the_enhancement_clipped():
@@ -30,10 +37,30 @@ def test_relative_flicker_by_hand():
     inp = [10.0, 20.0, 10.0]                   # |ln 2| twice
     out = [100.0, 100.0 * 2 ** 0.5, 100.0]     # |ln sqrt 2| twice
     assert log_flicker(inp) == pytest.approx(np.log(2))
-    expected = (np.log(2) / 2 + 1e-3) / (np.log(2) + 1e-3)
-    assert relative_flicker(inp, out) == pytest.approx(expected)
+    assert relative_flicker(inp, out) == pytest.approx(0.5)
     assert relative_flicker([5.0, 5.0], [50.0, 50.0]) == pytest.approx(1.0)   # steady in, steady out
     assert relative_flicker([5.0], [50.0]) is None
+    # Changes below the floor count as none: steady within its noise in, 0.2% steps out, floor 0.3%.
+    assert relative_flicker([30.4, 30.43, 30.4], [124.0, 124.25, 124.0], floor=0.003) == pytest.approx(1.0)
+    assert relative_flicker([30.4, 30.43, 30.4], [124.0, 130.0, 124.0], floor=0.003) == pytest.approx(
+        np.log(130 / 124) / 0.003)
+
+
+def test_noise_change_is_what_noise_alone_moves_the_mean():
+    """White noise of deviation 4 on 128x128 pixels at mean 40: the frame mean's change has deviation
+    4 * sqrt(2) / 128, so |change| / 40 averages sqrt(2 / pi) * 4 * sqrt(2) / 128 / 40; motion does not count."""
+    rng = np.random.default_rng(0)
+    scene = np.full((128, 128, 3), 40.0)
+    frames = [np.clip(scene + rng.normal(0, 4, scene.shape[:2])[..., None], 0, 255).round().astype(np.uint8)
+              for _ in range(6)]
+    expected = np.sqrt(2 / np.pi) * 4 * np.sqrt(2) / 128 / 40
+    changes = [noise_change(a, b) for a, b in zip(frames, frames[1:])]
+    assert np.mean(changes) == pytest.approx(expected, rel=0.25)
+    moved = frames[1].copy()
+    moved[:16, :16] = 200  # a bright thing enters one block
+    assert noise_change(frames[0], moved) == pytest.approx(changes[0], rel=0.25)
+    assert flicker_floor(changes) == pytest.approx(max(1e-3, 3 * np.mean(changes)))
+    assert flicker_floor([]) == 1e-3
 
 
 def test_gamma_nlm_brightens_and_removes_noise():

@@ -1,6 +1,7 @@
 """Metrics agree with hand computation and scikit-image; temporal metrics see motion-consistent vs flickering clips."""
 import math
 
+import cv2
 import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
@@ -122,3 +123,25 @@ def test_streaming_and_protocol_conversions_agree():
     image = values[: 3 * 1085].reshape(31, 35, 3)
     tensor = torch.from_numpy(image).permute(2, 0, 1)[None]
     assert np.array_equal(torch_to_uint8(tensor), float_to_uint8(image))
+
+
+def _textured(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = cv2.resize(rng.integers(40, 200, (24, 32, 3)).astype(np.uint8), (128, 96), interpolation=cv2.INTER_NEAREST)
+    base[:, :48] = 120  # a flat area beside the texture
+    return base
+
+
+def test_detail_ratio_is_one_for_the_truth_below_for_blur_and_blind_to_brightness():
+    gt = _textured()
+    assert metrics.detail_ratio(gt, gt) == pytest.approx(1.0)
+    assert metrics.detail_ratio(cv2.GaussianBlur(gt, (0, 0), 2.0), gt) < 0.5
+    darker = (gt.astype(np.float32) * 0.6).round().astype(np.uint8)
+    assert metrics.detail_ratio(darker, gt) == pytest.approx(1.0, abs=0.03)
+
+
+def test_flat_noise_sees_noise_on_flat_areas_and_not_texture():
+    gt = _textured()
+    noisy = np.clip(gt + np.random.default_rng(1).normal(0, 6, gt.shape), 0, 255).astype(np.uint8)
+    assert metrics.flat_noise(gt, gt) < 0.5
+    assert metrics.flat_noise(noisy, gt) > 3 * max(metrics.flat_noise(gt, gt), 0.3)

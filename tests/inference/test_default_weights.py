@@ -7,9 +7,26 @@ from llve.run.enhancer import DEFAULT_WEIGHTS, Enhancer
 from tests.conftest import synthetic_frames, write_clip
 
 
-def test_bundled_weights_are_small_fast_safetensors():
+def test_bundled_weights_are_small_guided_safetensors_that_equal_the_fast_network_up_to_540p():
+    import dataclasses
+
+    import torch
+
+    from llve.models import build_model
+    from llve.models.weights import load_model
+
     assert DEFAULT_WEIGHTS.is_file() and DEFAULT_WEIGHTS.stat().st_size < 10 * 2**20
-    assert arch_name(Enhancer(device="cpu").model) == "fast"
+    assert arch_name(Enhancer(device="cpu").model) == "guided"
+    guided = load_model(DEFAULT_WEIGHTS).eval()
+    assert guided.cfg.low_side == 540
+    fast = build_model("fast", **{f.name: getattr(guided.cfg, f.name)
+                                  for f in dataclasses.fields(build_model("fast").cfg)}).eval()
+    fast.load_state_dict(guided.state_dict())
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        a = guided.decompose_first(guided.encode(x), guided.encode(x))
+        b = fast.decompose_first(fast.encode(x), fast.encode(x))
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
 
 
 def test_no_flag_enhance_brightens_a_dark_clip(tmp_path):

@@ -268,7 +268,8 @@ def test_cli_subprocess_on_real_dark_clip(tmp_path, tiny_weights):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
-def test_sigterm_leaves_no_partial_file(tmp_path, tiny_weights):
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGHUP"])  # a kill, a closed terminal
+def test_sigterm_or_sighup_leaves_no_partial_file(tmp_path, tiny_weights, signum):
     import signal
     import time
 
@@ -278,7 +279,7 @@ def test_sigterm_leaves_no_partial_file(tmp_path, tiny_weights):
     deadline = time.time() + 120
     while not list(tmp_path.glob(".out.tmp-*")) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(getattr(signal, signum))
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 0:
         pytest.skip("finished before the signal arrived")

@@ -136,3 +136,14 @@ def test_denoise_says_it_is_ignored_where_no_noise_filter_runs(capsys):
     Enhancer(model=paper_net, device="cpu")
     Enhancer(model=build_model("fast", width=16, exposure=True), device="cpu", options=StreamOptions(denoise=2.0))
     assert "ignored" not in capsys.readouterr().err
+
+
+def test_denoise_with_both_filters_off_says_so_not_that_the_weights_lack_control(capsys):
+    from llve.models import build_model
+    from llve.run.enhancer import Enhancer
+
+    torch.manual_seed(0)
+    Enhancer(model=build_model("fast", width=16, exposure=True), device="cpu",
+             options=StreamOptions(denoise=2.0, temporal_filter="off", spatial_filter="off"))
+    err = capsys.readouterr().err
+    assert "both noise filters are set off" in err and "exposure control" not in err

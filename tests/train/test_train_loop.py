@@ -110,6 +110,19 @@ def test_config_errors_name_the_key(tmp_path):
     assert result.returncode == 2 and "train.epochs" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("where, key, value", [
+    ("optim", "lr", math.nan), ("optim", "lr", math.inf), ("optim", "eta_min", math.nan),
+    ("optim", "betas", [0.9, 1.5]), ("sampling", "crop", [0, 0]), ("sampling", "size", [16, 0])])
+def test_impossible_numbers_are_refused_with_their_section(tmp_path, where, key, value):
+    bad = tiny_config(tmp_path, 2)
+    section = bad["train"]["optim"] if where == "optim" else bad["data"]["sampling"]
+    section[key] = value
+    if where == "sampling":
+        section["transpose"] = False
+    with pytest.raises(UserInputError, match=f"{'train.optim' if where == 'optim' else 'data.sampling'}: .*{key}"):
+        from_dict(TrainConfig, bad)
+
+
 OFFICIAL = """
 name: SDSD_indoor_model2
 use_tb_logger: true

@@ -124,3 +124,22 @@ def test_gradients_reach_every_parameter_of_the_network():
     for name, p in model.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
     assert sum(p.grad.abs().sum().item() > 0 for p in model.parameters()) == len(list(model.parameters()))
+
+
+def test_structure_and_gradient_terms_see_blur_that_the_pixel_loss_barely_sees():
+    from llve.train.losses import charbonnier, gradient, structure
+
+    g = torch.Generator().manual_seed(0)
+    gt = torch.rand(1, 3, 32, 32, generator=g) * 0.5 + 0.25
+    blurred = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(gt, [1] * 4, mode="replicate"), 3, stride=1)
+    n = gt.numel()
+    assert structure(gt, gt).item() == pytest.approx(0, abs=1e-3) and gradient(gt, gt).item() / n < 2e-3
+    pixel_change = charbonnier(blurred, gt).item() / n
+    assert structure(blurred, gt).item() / n > 3 * pixel_change      # 1 - SSIM punishes smearing texture
+    assert gradient(blurred, gt).item() / n > pixel_change
+
+
+def test_structure_terms_are_off_by_default_and_weighted_when_on():
+    from llve.train.losses import LossConfig
+
+    assert LossConfig().structure == 0 and LossConfig().gradient == 0

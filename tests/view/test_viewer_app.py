@@ -41,14 +41,25 @@ def test_open_host_warns_and_busy_port_is_one_line(monkeypatch, tmp_path, capsys
     assert list(tmp_path.iterdir()) == []  # its temporary folder is gone
 
 
+def history_rows(page) -> list[str]:
+    """The settings column of the history table, newest first, once the page has drawn the latest render."""
+    page.wait_for_timeout(500)
+    return [line for line in page.locator("#history").inner_text().splitlines() if line.startswith("partner:")]
+
+
 class ExposureEnhancer(Enhancer):
-    """The real Enhancer, whose output is set to exactly the target brightness: shows the value reached it."""
+    """The real Enhancer, whose output is set to exactly the target brightness: shows the value reached it.
+    ``renders`` lists the exposure of every preview rendered."""
+
+    renders: list = []
 
     def __init__(self, weights, device, options):
         super().__init__(weights, device, options)
+        self.setting = options.exposure
         self.target = 0.5 if options.exposure == "auto" else options.exposure
 
     def decompose_frames(self, frames):
+        ExposureEnhancer.renders.append(self.setting)
         for result in super().decompose_frames(frames):
             level = np.full_like(result.y, round(255 * self.target))
             yield type(result)(level, result.r, result.s)
@@ -77,16 +88,32 @@ def test_exposure_control_in_the_browser(tmp_path):
         with chromium_page() as page:
             page.goto(f"http://127.0.0.1:{port}")
             expect(page.locator("#exposure-mode")).to_be_visible()
+            ExposureEnhancer.renders.clear()
             upload(page, clip)
-            status, measures = page.locator("#status"), page.locator("#measures")
+            status, measures, history = page.locator("#status"), page.locator("#measures"), page.locator("#history")
+            number = page.locator("#exposure-value input[type=number]")
             expect(status).to_contain_text("exposure: auto", timeout=120_000)
             expect(measures).to_contain_text("0.502")  # round(255 * 0.5) / 255
-            page.locator("#exposure-mode").get_by_label("value").check()
-            expect(status).to_contain_text("exposure: 0.40", timeout=120_000)
-            number = page.locator("#exposure-value input[type=number]")
+            expect(number).to_be_disabled()  # auto chooses its own target: the slider is not live
+            assert history_rows(page) == ["partner: next, exposure: auto"]
+            expect(history).to_contain_text("64x48, 6 frame(s)")  # the preview size tells rows apart
+
+            page.locator("#exposure-mode").get_by_label("value").check()  # starts at auto's choice, renders once
+            expect(number).to_be_enabled()
+            start = float(number.input_value())
+            expect(status).to_contain_text(f"exposure: {start:.2f}", timeout=120_000)
+            assert history_rows(page) == [f"partner: next, exposure: {start:.2f}", "partner: next, exposure: auto"]
+            assert 0.3 <= start <= 0.6 and start != 0.4, start  # not the slider's stale initial value
             number.fill("0.8")
             number.press("Enter")
             expect(status).to_contain_text("exposure: 0.80", timeout=120_000)
             expect(measures).to_contain_text("0.800")  # the preview really ran with the new target
+            page.locator("#exposure-mode").get_by_label("auto").check()
+            expect(number).to_be_disabled()
+            expect(status).to_contain_text("exposure: auto", timeout=120_000)
+            # auto again: its row moves to the top instead of being listed twice
+            assert history_rows(page) == ["partner: next, exposure: auto", "partner: next, exposure: 0.80",
+                                          f"partner: next, exposure: {start:.2f}"]
+            assert ExposureEnhancer.renders == ["auto", start, 0.8, "auto"]  # one render per change, none stale
     finally:
         app.close()

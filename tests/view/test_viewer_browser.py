@@ -43,14 +43,20 @@ def test_upload_preview_control_full_run_download(tmp_path):
         expect(status).to_contain_text("partner: self", timeout=PREVIEW_S)
         expect(page.locator("#history")).to_contain_text("partner: next")  # both settings listed for comparison
 
+        expect(page.locator("#history")).to_contain_text("128x72, 16 frame(s)")  # rows name the preview size
+
+        page.locator("#run-start input, #run-start textarea").first.fill("0.5")  # a part, as llve enhance --start
+        page.locator("#run-duration input, #run-duration textarea").first.fill("00:00:01")
         page.click("#enhance-full")
-        expect(status).to_contain_text("done: dark_enhanced.mp4", timeout=RUN_S)
+        expect(status).to_contain_text("done: dark_enhanced.mp4 (from 0.5 s for 1 s", timeout=RUN_S)
+        if offered:  # the done line says what auto chose, as llve enhance's result line does
+            expect(status).to_contain_text("exposure auto: target")
         with page.expect_download() as download:
             page.locator("#result a[download]").click()
         result = tmp_path / "downloaded.mp4"
         download.value.save_as(result)
         info = probe_video(result)
-        assert (info.frames, info.width, info.height) == (16, 128, 72)
+        assert (info.frames, info.width, info.height) == (8, 128, 72)  # 0.5 s to 1.5 s at 8 fps
 
         # Only what was uploaded or produced can be fetched: not system files, not the user's own clip.
         for path in ("/etc/passwd", str(clip)):
@@ -91,6 +97,9 @@ def test_cancel_leaves_nothing_behind(tmp_path):
             page.wait_for_timeout(100)
             deadline_ms -= 100
         assert list(runs.glob("*/.long_enhanced.tmp-*")), "the full run never started writing"
+        # The run's progress bar is drawn on the result box; the status line stays readable.
+        expect(page.locator("#result .progress-bar")).to_have_count(1)
+        expect(page.locator("#status .progress-text, #status .progress-bar")).to_have_count(0)
         page.click("#cancel")
         expect(page.locator("#status")).to_contain_text("cancelled; nothing was kept", timeout=PREVIEW_S)
         deadline_ms = 60_000

@@ -2,12 +2,13 @@
 
 ``llve enhance INPUTS... -o OUTDIR`` plans the work here: each input becomes a :class:`Job`, unless the manifests
 already in ``OUTDIR`` say it was done from the same input bytes (size + mtime) with the same weights and settings,
-in which case it is ``skipped`` and its output is left untouched. ``--shard K/N`` keeps only this process's share
-(:func:`assign_shards`: stable across machines, balanced by input size). An engine then runs the jobs (a plain loop
-here, Ray in :mod:`llve.batch.ray_engine`), each through :func:`enhance_job`, which calls the same
+in which case it is ``skipped`` and its output is left untouched; a job that would write over another input of the
+same run is ``failed`` (:func:`plan` owns which names a batch may write). ``--shard K/N`` keeps only this process's
+share (:func:`assign_shards`: stable across machines, balanced by input size). An engine then runs the jobs (a plain
+loop here, Ray in :mod:`llve.batch.ray_engine`), each through :func:`enhance_job`, which calls the same
 :func:`llve.run.enhance.enhance_path` as a single-input ``llve enhance``. Every finished input appends one JSON line
-(a :class:`Record`) to ``OUTDIR/llve-manifest.jsonl``, or ``llve-manifest.K-of-N.jsonl`` for shard K of N, so the
-shards of one batch never write the same file; :func:`read_manifests` reads them all together.
+(a :class:`Record`, :mod:`llve.batch.manifest`) to ``OUTDIR/llve-manifest.jsonl``, or ``llve-manifest.K-of-N.jsonl``
+for shard K of N.
 """
 from __future__ import annotations
 
@@ -15,27 +16,35 @@ import contextlib
 import dataclasses
 import datetime
 import hashlib
-import json
 import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from llve import __version__
-from llve.core.config import from_dict
-from llve.core.errors import UserInputError, warn
+from llve.batch.manifest import (  # noqa: F401 (read_manifests, manifest_report: the batch API in one place)
+    MANIFEST_STEM,
+    Fingerprint,
+    ManifestLog,
+    OutputConfig,
+    Record,
+    Status,
+    Summary,
+    manifest_report,
+    read_manifests,
+)
+from llve.core.atomic import OutputConflict
+from llve.core.errors import UserInputError
+from llve.media.span import Span
 from llve.stream.options import StreamOptions
 
 if TYPE_CHECKING:
     from llve.run.enhancer import Enhancer
-
-Status = Literal["done", "failed", "skipped"]
-MANIFEST_STEM = "llve-manifest"
 
 
 @dataclass(frozen=True)
@@ -70,17 +79,28 @@ def parse_shard(text: str, environ: Mapping[str, str] = os.environ) -> Shard:
         except ValueError:
             raise UserInputError(f"shard {text}: expected K/N (e.g. 2/8) or auto") from None
         return Shard(k, n)
-    rank, world = int(environ.get("RANK", 0)), int(environ.get("WORLD_SIZE", 1))
+    rank, world = _env_int(environ, "RANK", 0), _env_int(environ, "WORLD_SIZE", 1)
     task, tasks = 0, 1
     if "SLURM_ARRAY_TASK_ID" in environ:
-        first = int(environ.get("SLURM_ARRAY_TASK_MIN", 0))
-        step = int(environ.get("SLURM_ARRAY_TASK_STEP", 1))
-        tasks = int(environ.get("SLURM_ARRAY_TASK_COUNT", 0))
-        task, off_grid = divmod(int(environ["SLURM_ARRAY_TASK_ID"]) - first, step)
+        first = _env_int(environ, "SLURM_ARRAY_TASK_MIN", 0)
+        step = _env_int(environ, "SLURM_ARRAY_TASK_STEP", 1)
+        tasks = _env_int(environ, "SLURM_ARRAY_TASK_COUNT", 0)
+        if step < 1:
+            raise UserInputError(f"shard auto: SLURM_ARRAY_TASK_STEP={step}: need a step of at least 1",
+                                 setting="shard")
+        task, off_grid = divmod(_env_int(environ, "SLURM_ARRAY_TASK_ID", 0) - first, step)
         if off_grid or not 0 <= task < tasks:
             raise UserInputError(f"shard auto: Slurm array task {environ['SLURM_ARRAY_TASK_ID']} is not one of "
                                  f"{tasks} evenly spaced tasks from {first}", setting="shard")
     return Shard(task * world + rank + 1, tasks * world)
+
+
+def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    """A scheduler's variable as an integer; a malformed one is named, not a traceback."""
+    try:
+        return int(environ.get(name, default))
+    except ValueError:
+        raise UserInputError(f"shard auto: {name}={environ[name]!r} is not an integer", setting="shard") from None
 
 
 def assign_shards(sizes: list[int], keys: list[str], count: int) -> list[int]:
@@ -97,14 +117,6 @@ def assign_shards(sizes: list[int], keys: list[str], count: int) -> list[int]:
     return shard_of
 
 
-@dataclass(frozen=True)
-class Fingerprint:
-    """What says an input is unchanged: bytes and newest modification time (of its frames, for a folder)."""
-
-    size: int
-    mtime_ns: int
-
-
 def fingerprint(path: Path) -> Fingerprint | None:
     """None for an input that cannot be read (its job fails with the reason)."""
     try:
@@ -116,16 +128,6 @@ def fingerprint(path: Path) -> Fingerprint | None:
         return Fingerprint(stat.st_size, stat.st_mtime_ns)
     except OSError:
         return None
-
-
-@dataclass(frozen=True)
-class OutputConfig:
-    """Everything besides the weights and the input that changes an output; a change means redo."""
-
-    stream: StreamOptions = StreamOptions()
-    backend: str = "torch"
-    lossless: bool = False
-    components: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,86 +162,15 @@ class EnhancerConfig:
 @dataclass(frozen=True)
 class Job:
     """One input to enhance into one output. Args: overwrite: may replace an existing output (asked for, or our own
-    output of an older input); output_was_absent: no output existed when the job was planned (so one that exists
-    later is this job's)."""
+    output of an older input)."""
 
     input: Path
     output: Path
     fingerprint: Fingerprint | None
     overwrite: bool = False
-    output_was_absent: bool = True
     components_dir: Path | None = None
     lossless: bool = False
-
-
-@dataclass(frozen=True)
-class Record:
-    """One manifest line: the outcome for one input. ``output`` is an absolute path; times are seconds."""
-
-    input: str
-    output: str
-    status: Status
-    frames: int | None
-    seconds: float
-    error: str | None
-    weights: str
-    settings: OutputConfig
-    input_fingerprint: Fingerprint | None
-    llve_version: str
-    shard: str
-    host: str
-    finished: str
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-
-def _upgrade_record(line: dict) -> dict:
-    """A manifest line of the older layout (stream settings beside ``backend`` in ``settings``, ``fp16`` for the
-    precision) in the current one, so a batch written before resumes; a current line is returned as it is."""
-    settings = line.get("settings")
-    if not isinstance(settings, dict) or "stream" in settings:
-        return line
-    settings = dict(settings)
-    stream = {k: settings.pop(k) for k in ("tile", "exposure", "temporal_filter", "spatial_filter", "denoise")
-              if k in settings}
-    stream["precision"] = "fp16" if settings.pop("fp16", False) else "fp32"
-    return {**line, "settings": {**settings, "stream": stream}}
-
-
-def read_manifests(folder: str | Path) -> dict[str, Record]:
-    """The newest record per output (by file name in ``folder``), over every shard's manifest there.
-
-    A line that does not parse (e.g. the last one of a killed run) is ignored with a warning.
-    """
-    latest: dict[str, Record] = {}
-    for path in sorted(Path(folder).glob(f"{MANIFEST_STEM}*.jsonl")):
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = from_dict(Record, _upgrade_record(json.loads(line)))
-            except (ValueError, UserInputError) as exc:
-                warn(f"{path.name} line {number} ignored: {exc}")
-                continue
-            name = Path(record.output).name
-            if name not in latest or record.finished >= latest[name].finished:
-                latest[name] = record
-    return latest
-
-
-def manifest_report(folder: str | Path, jsonl: bool = False) -> tuple[str, list[Record]]:
-    """What ``llve manifest OUTDIR`` prints: a summary over all shards (or the newest records as JSON lines),
-    and the failed records."""
-    latest = read_manifests(folder)
-    if not latest:
-        raise UserInputError(f"no {MANIFEST_STEM}*.jsonl in {folder}")
-    summary = Summary(sorted(latest.values(), key=lambda r: r.output), manifest=None)
-    if jsonl:
-        return "\n".join(r.to_json() for r in summary.records), summary.failed
-    lines = [f"{len(summary.records)} inputs: {summary.count('done')} done, {summary.count('skipped')} skipped, "
-             f"{summary.count('failed')} failed", *(f"failed {r.input}: {r.error}" for r in summary.failed)]
-    return "\n".join(lines), summary.failed
+    span: Span = Span()
 
 
 def count_frames(output: Path) -> int | None:
@@ -263,12 +194,13 @@ class Context:
     shard: Shard
 
     def record(self, job: Job, status: Status, frames: int | None = None, seconds: float = 0.0,
-               error: str | None = None) -> Record:
+               error: str | None = None, kept_as: Path | None = None) -> Record:
         return Record(input=str(job.input.absolute()), output=str(job.output.absolute()), status=status,
                       frames=frames, seconds=round(seconds, 3), error=error, weights=self.weights,
                       settings=self.settings, input_fingerprint=job.fingerprint, llve_version=__version__,
                       shard=str(self.shard), host=socket.gethostname(),
-                      finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"))
+                      finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+                      kept_as=str(kept_as.absolute()) if kept_as is not None else None)
 
 
 def enhance_job(enhancer: Enhancer, job: Job, context: Context, progress: bool = False) -> Record:
@@ -281,53 +213,85 @@ def enhance_job(enhancer: Enhancer, job: Job, context: Context, progress: bool =
     start = time.perf_counter()
     try:
         out = enhance_path(enhancer, job.input, job.output, components_dir=job.components_dir,
-                           lossless=job.lossless, overwrite=job.overwrite, progress=progress)
-        return context.record(job, "done", count_frames(out), time.perf_counter() - start)
+                           lossless=job.lossless, overwrite=job.overwrite, progress=progress, span=job.span)
+        control = enhancer.exposure_controller
+        return dataclasses.replace(context.record(job, "done", count_frames(out), time.perf_counter() - start),
+                                   exposure=control.describe() if control is not None else None)
+    except OutputConflict as exc:  # another run wrote this output meanwhile: it stands, ours is beside it
+        return context.record(job, "failed", seconds=time.perf_counter() - start, error=str(exc), kept_as=exc.kept)
     except Exception as exc:  # one bad input must not stop a weekend's batch; the manifest keeps the reason
         error = str(exc) if isinstance(exc, UserInputError) else f"{type(exc).__name__}: {exc}"
         return context.record(job, "failed", seconds=time.perf_counter() - start, error=error)
 
 
+def _file_key(path: Path) -> tuple | str:
+    """Names one file however it is spelled: device and inode where it exists, else its resolved path."""
+    try:
+        stat = path.stat()
+        return stat.st_dev, stat.st_ino
+    except OSError:
+        return os.path.realpath(path)
+
+
+def _targets(src: Path, out: Path, components_dir: Path | None) -> list[Path]:
+    """Every path the job for ``src`` writes: its output and, with ``components_dir``, its R and S."""
+    from llve.media.endpoints import input_kind
+    from llve.run.enhance import component_targets
+
+    if components_dir is None:
+        return [out]
+    return [out, *component_targets(out, input_kind(src, missing_ok=True), components_dir).values()]
+
+
+def _refusal(targets: list[Path], given: set, mine: bool, overwrite: bool) -> str | None:
+    """Why a job may not run at all: a path it writes is another input of the run (even ``overwrite`` never
+    replaces one), or a component exists in a folder this input's recorded run did not write to."""
+    clash = next((t for t in targets if _file_key(t) in given), None)
+    if clash is not None:
+        return f"{clash} is another input of this run; refusing to replace it"
+    foreign = next((t for t in targets[1:] if t.exists()), None)
+    if mine and not overwrite and foreign is not None:
+        return f"component {foreign} exists"
+    return None
+
+
 def plan(inputs: list[Path], outputs: list[Path], context: Context, previous: Mapping[str, Record], *,
          overwrite: bool, components_dir: Path | None, lossless: bool) -> tuple[list[Job], list[Record]]:
-    """Split this shard's inputs into jobs to run and ``skipped`` records (done before, nothing changed).
+    """Split this shard's inputs into jobs to run and settled records: ``skipped`` (done before, nothing changed)
+    or ``failed`` (:func:`_refusal`).
 
     ``previous``: the newest record per output name (:func:`read_manifests`).
     """
     prints = [fingerprint(p) for p in inputs]
     shard_of = assign_shards([fp.size if fp else 0 for fp in prints], [o.name for o in outputs], context.shard.count)
-    jobs, skipped = [], []
+    given = {_file_key(p) for p in inputs}
+    jobs, settled = [], []
     for src, out, fp, shard in zip(inputs, outputs, prints, shard_of):
         if shard != context.shard.index:
             continue
-        job = Job(src, out, fp, overwrite, not out.exists(), components_dir, lossless)
+        job = Job(src, out, fp, overwrite, components_dir, lossless,
+                  Span(context.settings.start, context.settings.duration))
+        targets = _targets(src, out, components_dir)
         before = previous.get(out.name)
-        done_before = before is not None and before.status != "failed" and out.exists()
-        # Skipping needs the same name, bytes and mtime (the same file, wherever it is mounted); replacing an
-        # output needs the very path it was made from.
-        ours = done_before and before.input == str(src.absolute())
-        unchanged = (done_before and fp is not None and Path(before.input).name == src.name
-                     and before.input_fingerprint == fp and before.weights == context.weights
-                     and before.settings == context.settings)
+        recorded = before is not None and before.status != "failed" and out.exists()
+        # Replacing an output needs the very path it was made from; its components, the same folder.
+        ours = recorded and before.input == str(src.absolute())
+        moved = ours and before.settings.components_dir != context.settings.components_dir
+        refusal = _refusal(targets, given, moved, overwrite)
+        if refusal is not None:
+            settled.append(context.record(job, "failed", error=refusal))
+            continue
+        # Skipping needs the same name, bytes and mtime (the same file, wherever it is mounted), and every
+        # component still there.
+        unchanged = (recorded and all(t.exists() for t in targets) and fp is not None
+                     and Path(before.input).name == src.name and before.input_fingerprint == fp
+                     and before.weights == context.weights and before.settings == context.settings)
         if unchanged and not overwrite:
-            skipped.append(dataclasses.replace(context.record(job, "skipped"), frames=before.frames))
+            settled.append(dataclasses.replace(context.record(job, "skipped"), frames=before.frames))
             continue
         # Our own output of an older input, weights or settings is replaced; anything else only with --overwrite.
         jobs.append(dataclasses.replace(job, overwrite=overwrite or ours))
-    return jobs, skipped
-
-
-@dataclass(frozen=True)
-class Summary:
-    records: list[Record]
-    manifest: Path | None
-
-    def count(self, status: Status) -> int:
-        return sum(r.status == status for r in self.records)
-
-    @property
-    def failed(self) -> list[Record]:
-        return [r for r in self.records if r.status == "failed"]
+    return jobs, settled
 
 
 Engine = Callable[[list[Job], EnhancerConfig, Context], Iterator[Record]]
@@ -347,8 +311,9 @@ def local_engine(progress: bool = True) -> Engine:
 def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: EnhancerConfig, *,
               shard: Shard = Shard(), engine: Engine | None = None, overwrite: bool = False,
               components_dir: str | Path | None = None, lossless: bool = False, progress: bool = True,
-              on_record: Callable[[Record], None] = lambda record: None) -> Summary:
-    """Enhance this shard's share of ``inputs`` into the folder ``output``, appending to its manifest there.
+              on_record: Callable[[Record], None] = lambda record: None, span: Span = Span()) -> Summary:
+    """Enhance this shard's share of ``inputs`` (each video only in ``span``) into the folder ``output``, appending
+    to its manifest there.
 
     Without ``output`` each result goes next to its input and there is no manifest (so no resume).
     ``on_record`` hears of each record as it is kept. Failures are recorded, never raised; bad arguments
@@ -358,7 +323,9 @@ def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: Enh
 
     inputs = [Path(p) for p in inputs]
     outputs = batch_outputs(inputs, output, lossless)
-    settings = OutputConfig(spec.stream, spec.backend, lossless, components_dir is not None)
+    settings = OutputConfig(spec.stream, spec.backend, lossless, components_dir is not None,
+                            os.path.abspath(components_dir) if components_dir is not None else None, span.start,
+                            span.duration)
     context = Context(spec.identity(), settings, shard)
     manifest = Path(output) / shard.manifest_name if output is not None else None
     if manifest is not None:
@@ -366,21 +333,20 @@ def run_batch(inputs: Iterable[str | Path], output: str | Path | None, spec: Enh
             manifest.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UserInputError(f"cannot create output folder {output}: {exc.strerror or exc}") from None
-    jobs, skipped = plan(inputs, outputs, context, read_manifests(output) if output is not None else {},
+    jobs, settled = plan(inputs, outputs, context, read_manifests(output) if output is not None else {},
                          overwrite=overwrite, lossless=lossless,
                          components_dir=Path(components_dir) if components_dir is not None else None)
     records: list[Record] = []
+    log = ManifestLog(manifest) if manifest else None
     bar = tqdm(total=len(jobs), unit="input", desc="inputs", disable=not progress or len(jobs) < 2)
-    with (open(manifest, "a") if manifest else contextlib.nullcontext()) as log, bar:
+    with contextlib.closing(log) if log else contextlib.nullcontext(), bar:
         def keep(record: Record) -> None:
             if log is not None:
-                log.write(record.to_json() + "\n")
-                log.flush()
-                os.fsync(log.fileno())  # a killed run loses at most the line being written
+                log.write(record)
             records.append(record)
             on_record(record)
 
-        for record in skipped:
+        for record in settled:
             keep(record)
         for record in (engine or local_engine(progress))(jobs, spec, context):
             keep(record)

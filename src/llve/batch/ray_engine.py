@@ -3,9 +3,10 @@
 Each worker is an actor that loads the network once and then enhances input after input through
 :func:`llve.batch.jobs.enhance_job`, the path every engine shares. A worker that dies (killed, out of memory, node lost)
 is restarted by Ray, which reloads the network and runs its unfinished task again; an attempt that died leaves at
-most a hidden temporary file, never a partial output. The driver keeps one task in flight per worker, hands the
-next input to whichever worker finishes, and yields records for :func:`llve.batch.jobs.run_batch` to write. Ray is the
-optional extra ``llve[ray]``.
+most a hidden temporary file, never a partial output. A retry never adopts an output that exists by then (it may be
+another program's file): one that died after its final rename is recorded as failed, "output exists". The driver
+keeps one task in flight per worker, hands the next input to whichever worker finishes, and yields records for
+:func:`llve.batch.jobs.run_batch` to write. Ray is the optional extra ``llve[ray]``.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from llve.batch.jobs import Context, Engine, EnhancerConfig, Job, Record, count_frames, enhance_job
+from llve.batch.jobs import Context, Engine, EnhancerConfig, Job, Record, enhance_job
 from llve.core.errors import UserInputError
 
 RETRIES = 3  # attempts after a worker died in the middle of an input
@@ -32,8 +33,9 @@ class RayConfig:
     gpus_per_task: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.cpus_per_task <= 0 or self.gpus_per_task < 0:
-            raise UserInputError("cpus_per_task must be > 0 and gpus_per_task >= 0", setting="ray")
+        if not (0 < self.cpus_per_task < math.inf and 0 <= self.gpus_per_task < math.inf):  # NaN fails both
+            raise UserInputError(f"cpus_per_task must be > 0 and gpus_per_task >= 0, both finite (got "
+                                 f"{self.cpus_per_task:g} and {self.gpus_per_task:g})", setting="ray")
 
 
 class EnhanceWorker:
@@ -53,9 +55,8 @@ class EnhanceWorker:
         return self.error
 
     def enhance(self, job: Job, context: Context) -> Record:
-        if job.output_was_absent and not job.overwrite and job.output.exists():
-            # No output when planned: an earlier attempt of this task wrote it (atomically), then died.
-            return context.record(job, "done", count_frames(job.output))
+        # An output that exists now is never taken for this job's: a file that appeared while the job waited is
+        # another program's, and is refused here exactly as on the local engine.
         return enhance_job(self.enhancer, job, context)
 
 

@@ -24,13 +24,30 @@ _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO
 
 
 class OutputConflict(UserInputError):
-    """The target appeared while it was being written; the finished result was kept under another name."""
+    """The target appeared while it was being written; the finished result was kept under another name.
+    Args: kept: that name (None while the result is not yet placed)."""
+
+    def __init__(self, message: str = "", setting: str | None = None, kept: Path | None = None) -> None:
+        super().__init__(message, setting)
+        self.kept = kept
 
 
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+NAME_MAX = 255  # bytes in one file name on the usual file systems (ext4, XFS, btrfs, APFS, NTFS)
+
+
+def _hidden_prefix(name: str, tag: str, suffix: str = "") -> str:
+    """``.NAME.TAG-`` for a temporary name beside ``name``, NAME shortened so that the whole name (with the 8 random
+    characters and ``suffix`` that follow) fits where ``name`` itself fits."""
+    room = NAME_MAX - len(f"..{tag}-".encode()) - 8 - len(suffix.encode())
+    while len(name.encode()) > room:
+        name = name[:-1]
+    return f".{name}.{tag}-"
 
 
 def _make_parents(folder: Path) -> list[Path]:
@@ -84,10 +101,10 @@ def _finish(tmp: Path, final: Path, is_dir: bool, overwrite: bool, shown: Path) 
         else:
             raise OutputConflict(f"{shown} appeared while this run was writing it; this run's result is {tmp}")
         raise OutputConflict(f"{shown} appeared while this run was writing it (another run?); it was left as it is "
-                             f"and this run's result was saved as {kept.name} beside it")
+                             f"and this run's result was saved as {kept.name} beside it", kept=kept)
     if is_dir and final.is_dir() and not final.is_symlink():
         # os.replace cannot replace a non-empty folder: move the old one aside, then delete it.
-        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+        old = Path(tempfile.mkdtemp(prefix=_hidden_prefix(final.name, "old"), dir=final.parent))
         os.replace(final, old / "x")
         os.replace(tmp, final)
         shutil.rmtree(old, ignore_errors=True)
@@ -110,10 +127,11 @@ def atomic_output(final: str | os.PathLike, is_dir: bool = False, overwrite: boo
     try:
         created = _make_parents(final.parent)
         if is_dir:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+            tmp = Path(tempfile.mkdtemp(prefix=_hidden_prefix(final.name, "tmp"), dir=final.parent))
             os.chmod(tmp, 0o777 & ~_umask())
         else:
-            fd, name = tempfile.mkstemp(prefix=f".{final.stem}.tmp-", suffix=final.suffix, dir=final.parent)
+            fd, name = tempfile.mkstemp(prefix=_hidden_prefix(final.stem, "tmp", final.suffix), suffix=final.suffix,
+                                        dir=final.parent)
             os.close(fd)
             tmp = Path(name)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets the usual permissions

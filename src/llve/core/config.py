@@ -90,6 +90,15 @@ def from_dict(cls: type[T], data: Any, where: str = "") -> T:
         raise UserInputError(f"{label}: {exc}") from None
 
 
+def replace(cfg: T, **changes: Any) -> T:
+    """``dataclasses.replace`` for overrides from the command line: a value ``__post_init__`` refuses is a one-line
+    error, as the same value in the YAML file is."""
+    try:
+        return dataclasses.replace(cfg, **changes)
+    except (ValueError, TypeError) as exc:
+        raise UserInputError(f"{type(cfg).__name__}: {exc}") from None
+
+
 def load_yaml(path: str | Path) -> dict:
     """Read a YAML file into a dict, with a one-line error for a missing or malformed file."""
     path = Path(path)

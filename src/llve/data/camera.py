@@ -8,8 +8,12 @@ The model follows how a camera forms a dark image (documented in docs/synthesis.
    same normalised units, so ``Var[x_noisy] = x / full_well + read_noise**2`` grows linearly with the signal;
 4. what real cameras add on top: low-frequency chroma noise (colour blotches left by demosaicing and the
    camera's own denoiser) and row/column banding (per-line read-out offsets);
-5. back to sRGB with the forward curve, clip, quantise to 8 bits; optionally JPEG-compress the dark frame, as a
-   phone's video codec compresses dark footage (blocks, lost shadow detail).
+5. back to sRGB with the forward curve, then the camera's own tone curve: a black level that crushes the
+   deepest shadows and an S-shaped contrast curve (a dark capture is not a gain of the reference: real LOL pairs
+   differ by such a curve, not by a factor), clip, quantise to 8 bits;
+6. compression, as footage is compressed before anyone enhances it: a JPEG round trip, or a real H.264 / HEVC
+   round trip through PyAV (:func:`codec_round_trip`; a whole sequence at once, so inter-frame prediction and its
+   artefacts are real).
 
 A real camera keeps its noise model for a whole sequence, so parameters are drawn once per sequence from a
 seed and written to a sidecar JSON next to the frames.
@@ -33,7 +37,9 @@ class LowLightParams:
     (R, G, B) gains, mean 1; full_well: photo-electrons at the (pre-exposure) white level (shot noise variance is
     x / full_well); read_noise, chroma, banding: standard deviations in linear [0, 1] units of the Gaussian read noise,
     of the low-frequency colour noise (per channel) and of the per-row and per-column offsets; seed: of the noise
-    stream, so a sequence is reproducible; jpeg_quality: 0 for none, else the JPEG quality of the dark frame."""
+    stream, so a sequence is reproducible; jpeg_quality: 0 for none, else the JPEG quality of the dark frame;
+    black_level: share of the sRGB range crushed to black; contrast: exponent of the S-curve ``y^c / (y^c + (1-y)^c)``
+    (1: none); codec: ``""``, ``h264`` or ``hevc``, with quality ``crf`` (x264/x265 constant rate factor)."""
 
     exposure: float
     cast: tuple[float, float, float]
@@ -43,6 +49,10 @@ class LowLightParams:
     chroma: float = 0.0
     banding: float = 0.0
     jpeg_quality: int = 0
+    black_level: float = 0.0
+    contrast: float = 1.0
+    codec: str = ""
+    crf: int = 23
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,10 @@ class SynthRanges:
     banding: tuple[float, float] = (0.0, 0.0015)
     jpeg: float = 0.5                               # probability of compression
     jpeg_quality: tuple[int, int] = (40, 90)
+    black_level: tuple[float, float] = (0.0, 0.0)   # (0.0, 0.03) for a camera that crushes its shadows
+    contrast: tuple[float, float] = (1.0, 1.0)      # (1.0, 1.5) for a camera's S-shaped tone curve
+    codec: float = 0.0                              # probability of a video codec round trip instead of JPEG
+    crf: tuple[int, int] = (20, 32)
 
 
 def draw_params(rng: np.random.Generator, ranges: SynthRanges = SynthRanges()) -> LowLightParams:
@@ -66,10 +80,14 @@ def draw_params(rng: np.random.Generator, ranges: SynthRanges = SynthRanges()) -
     cast = 1.0 + rng.uniform(-ranges.cast_strength, ranges.cast_strength, 3)
     cast = cast / cast.mean()
     quality = int(rng.integers(ranges.jpeg_quality[0], ranges.jpeg_quality[1] + 1)) if rng.random() < ranges.jpeg else 0
+    codec = ("h264", "hevc")[int(rng.integers(2))] if rng.random() < ranges.codec else ""
     return LowLightParams(exposure=log_uniform(*ranges.exposure), cast=tuple(float(c) for c in cast),
                           full_well=log_uniform(*ranges.full_well), read_noise=log_uniform(*ranges.read_noise),
                           seed=int(rng.integers(2**31)), chroma=float(rng.uniform(*ranges.chroma)),
-                          banding=float(rng.uniform(*ranges.banding)), jpeg_quality=quality)
+                          banding=float(rng.uniform(*ranges.banding)), jpeg_quality=0 if codec else quality,
+                          black_level=float(rng.uniform(*ranges.black_level)),
+                          contrast=float(rng.uniform(*ranges.contrast)), codec=codec,
+                          crf=int(rng.integers(ranges.crf[0], ranges.crf[1] + 1)))
 
 
 def darken_linear(linear: np.ndarray, p: LowLightParams, rng: np.random.Generator) -> np.ndarray:
@@ -91,11 +109,58 @@ def compress(rgb: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1].copy() if ok else rgb
 
 
+def tone_curve(srgb: np.ndarray, black_level: float, contrast: float) -> np.ndarray:
+    """The camera's rendering of sRGB values in [0, 1]: shadows below ``black_level`` crushed to black, then an
+    S-curve of exponent ``contrast`` about mid-grey (deeper shadows, brighter highlights)."""
+    y = np.clip((srgb - black_level) / (1.0 - black_level), 0.0, 1.0)
+    if contrast == 1.0:
+        return y
+    a, b = np.power(y, contrast), np.power(1.0 - y, contrast)
+    return a / np.maximum(a + b, 1e-12)
+
+
+def codec_round_trip(frames: list[np.ndarray], codec: str, crf: int) -> list[np.ndarray]:
+    """HxWx3 uint8 RGB frames through a real H.264 or HEVC encoder and decoder (PyAV, 4:2:0, in memory)."""
+    import io
+
+    import av
+
+    encoder = {"h264": "libx264", "hevc": "libx265"}[codec]
+    h, w = frames[0].shape[:2]
+    even = [f[: h - h % 2, : w - w % 2] for f in frames]  # 4:2:0 needs even sizes
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="matroska") as out:
+        stream = out.add_stream(encoder, rate=24)
+        stream.width, stream.height, stream.pix_fmt = even[0].shape[1], even[0].shape[0], "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "fast"}
+        if encoder == "libx265":
+            stream.options = {**stream.options, "x265-params": "log-level=error"}
+        for f in even:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")))
+        out.mux(stream.encode(None))
+    buffer.seek(0)
+    with av.open(buffer, "r") as src:
+        decoded = [fr.to_ndarray(format="rgb24") for fr in src.decode(video=0)]
+    if h % 2 or w % 2:  # the dropped edge row or column repeats its neighbour
+        decoded = [np.pad(f, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") for f in decoded]
+    return decoded
+
+
+def darken_frames(frames: list[np.ndarray], p: LowLightParams, rng: np.random.Generator) -> list[np.ndarray]:
+    """Clean HxWx3 uint8 sRGB frames of one sequence -> their low-light uint8 versions, compressed together."""
+    dark = []
+    for rgb in frames:
+        linear = srgb_to_linear(rgb.astype(np.float64) / 255.0)
+        toned = tone_curve(linear_to_srgb(darken_linear(linear, p, rng)), p.black_level, p.contrast)
+        dark.append(np.round(toned * 255.0).astype(np.uint8))
+    if p.codec:
+        return codec_round_trip(dark, p.codec, p.crf)
+    return [compress(d, p.jpeg_quality) for d in dark] if p.jpeg_quality else dark
+
+
 def darken(rgb: np.ndarray, p: LowLightParams, rng: np.random.Generator) -> np.ndarray:
     """One clean HxWx3 uint8 sRGB frame -> its low-light uint8 version."""
-    linear = srgb_to_linear(rgb.astype(np.float64) / 255.0)
-    dark = np.round(linear_to_srgb(darken_linear(linear, p, rng)) * 255.0).astype(np.uint8)
-    return compress(dark, p.jpeg_quality) if p.jpeg_quality else dark
+    return darken_frames([rgb], p, rng)[0]
 
 
 def _shoulder_rate(gain: float, knee: float) -> float:

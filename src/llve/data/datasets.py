@@ -29,7 +29,7 @@ from torch.utils.data import Dataset
 
 from llve.core.errors import UserInputError
 from llve.core.image import mean_luma_unit
-from llve.data.camera import darken, draw_params, reexpose
+from llve.data.camera import SynthRanges, darken_frames, draw_params, reexpose
 from llve.data.motion import MotionConfig, random_motion
 from llve.data.sequences import PairedSequence
 from llve.data.sources import SourceConfig, load_frame, resolve
@@ -45,7 +45,8 @@ class SamplingConfig:
     random (width, height) window (the same for both frames); radius: partner frame distance (official 1);
     hflip, vflip, transpose: random augmentations (transpose + flips give all 90-degree rotations);
     motion: random motion for static image pairs; reexpose: (min, max) linear gain, drawn log-uniformly, that
-    re-exposes the ground truth of a training item with probability ``reexpose_prob`` (None: never)."""
+    re-exposes the ground truth of a training item with probability ``reexpose_prob`` (None: never); camera: the
+    ranges the low-light camera of ``synthesize`` sources is drawn from (tone curve and video codec included)."""
 
     size: tuple[int, int] | None = None
     crop: tuple[int, int] | None = None
@@ -56,10 +57,14 @@ class SamplingConfig:
     motion: MotionConfig = field(default_factory=MotionConfig)
     reexpose: tuple[float, float] | None = None
     reexpose_prob: float = 0.7
+    camera: SynthRanges = field(default_factory=SynthRanges)
 
     def __post_init__(self):
         if self.radius < 0:
             raise ValueError("radius must be >= 0")
+        for name, pair in (("size", self.size), ("crop", self.crop)):
+            if pair is not None and min(pair) < 1:
+                raise ValueError(f"{name} must be at least 1x1 pixels (got {pair[0]}x{pair[1]})")
         frame = self.crop or self.size
         if self.transpose and (frame is None or frame[0] != frame[1]):
             raise ValueError("transpose needs square frames (a square crop or size): a batch mixes both orientations")
@@ -199,9 +204,9 @@ class PairDataset(Dataset):
         else:
             pair, name = self._image_pair(self.sources[s], unit, rng), unit[0]
         if self.sources[s].synthesize:  # new dark frames from the ground truth: one camera, noise per frame
-            camera = draw_params(rng)
-            noise = np.random.default_rng(camera.seed)
-            pair = replace(pair, low1=darken(pair.gt1, camera, noise), low2=darken(pair.gt2, camera, noise))
+            camera = draw_params(rng, self.sampling.camera)
+            low1, low2 = darken_frames([pair.gt1, pair.gt2], camera, np.random.default_rng(camera.seed))
+            pair = replace(pair, low1=low1, low2=low2)
         cfg = self.sampling
         if self.split == "train" and cfg.reexpose and rng.random() < cfg.reexpose_prob:
             gain = float(np.exp(rng.uniform(*np.log(cfg.reexpose))))

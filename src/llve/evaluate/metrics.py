@@ -9,6 +9,9 @@ Scales, fixed here once and documented in ``docs/evaluation.md``:
 * The warping error is a mean squared difference of intensities in **[0, 1]** (not 0-255): multiply by 65025
   to get 8-bit units. Published E_warp numbers differ by orders of magnitude for exactly this reason.
 * Brightness flicker is in 8-bit **luma units** (0-255), luma = 0.299 R + 0.587 G + 0.114 B.
+* Detail and flat-region noise compare band-pass luma (difference of Gaussians, sigma 1 and 3) of an output with
+  its ground truth's, after scaling the output to the ground truth's mean brightness (:func:`detail_ratio`,
+  :func:`flat_noise`): a noise figure always comes with a detail figure, so smoothing cannot pass for restoration.
 """
 from __future__ import annotations
 
@@ -97,7 +100,9 @@ def warping_error(out_t: np.ndarray, out_next: np.ndarray, forward: np.ndarray, 
 CLIP_LEVEL = 250          # 8-bit value at or above which a pixel counts as clipped (any channel)
 NOISE_REFERENCE = 128.0   # noise is measured after scaling the luma to this mean, so brightness does not count
 NOISE_LEVEL = 2           # ... at the scale of 2x2 blocks (haar_noise)
-FLICKER_FLOOR = 1e-3      # added to both flickers of relative_flicker (0.1% brightness change per frame)
+FLICKER_FLOOR = 1e-3      # the least floor of relative_flicker (0.1% brightness change per frame)
+NOISE_BLOCK = 16          # pixels: block means see noise correlated up to this size (codecs, blotches)
+CHANGE_DETECTION = 3.0    # a change of brightness counts once it is 3x what the input's noise alone makes
 
 
 def newly_clipped(inp: np.ndarray, out: np.ndarray, level: int = CLIP_LEVEL) -> float:
@@ -139,14 +144,76 @@ def log_flicker(lumas: Sequence[float]) -> float | None:
     return float(np.mean(np.abs(np.diff(np.log(np.maximum(np.asarray(lumas, np.float64), 1e-3))))))
 
 
-def relative_flicker(input_lumas: Sequence[float], output_lumas: Sequence[float]) -> float | None:
-    """Output's log flicker over the input's: ``(F_out + FLICKER_FLOOR) / (F_in + FLICKER_FLOOR)``.
+def noise_change(previous: np.ndarray, frame: np.ndarray, block: int = NOISE_BLOCK) -> float:
+    """The change of log mean luma between two consecutive RGB frames that their noise alone makes.
+
+    The frame difference is averaged over ``block`` x ``block`` blocks; the robust deviation of those block means
+    (MAD: motion moves few blocks, noise moves all) divided by the square root of their number is the deviation
+    of the whole frame's mean change, and sqrt(2/pi) of it its expected absolute value, taken relative to the
+    mean luma. Blocks see noise that spans several pixels, which a per-pixel estimate would undercount.
+    """
+    _check_pair(previous, frame)
+    a, b = previous.astype(np.float32) @ LUMA_WEIGHTS, frame.astype(np.float32) @ LUMA_WEIGHTS
+    block = max(1, min(block, a.shape[0] // 2, a.shape[1] // 2))
+    h, w = a.shape[0] // block * block, a.shape[1] // block * block
+    means = (b[:h, :w] - a[:h, :w]).reshape(h // block, block, w // block, block).mean(axis=(1, 3))
+    sigma = 1.4826 * float(np.median(np.abs(means - np.median(means))))
+    return math.sqrt(2 / math.pi) * sigma / math.sqrt(means.size) / max(float(a.mean()), 1e-3)
+
+
+def flicker_floor(noise_changes: Sequence[float]) -> float:
+    """The floor of :func:`relative_flicker` for an input whose consecutive frames have these
+    :func:`noise_change` values: ``CHANGE_DETECTION`` times their mean, at least ``FLICKER_FLOOR``."""
+    return max(FLICKER_FLOOR, CHANGE_DETECTION * float(np.mean(noise_changes))) if noise_changes else FLICKER_FLOOR
+
+
+def relative_flicker(input_lumas: Sequence[float], output_lumas: Sequence[float],
+                     floor: float = FLICKER_FLOOR) -> float | None:
+    """Output's log flicker over the input's, each at least ``floor``: ``max(F_out, floor) / max(F_in, floor)``.
 
     ``F`` is :func:`log_flicker`, so a global brightness gain does not change it; above 1.0 the enhancement
-    flickers more than the footage it was given. The floor keeps a steady input from turning tiny output
-    changes into huge ratios. None below two frames.
+    flickers more than the footage it was given. ``floor`` (:func:`flicker_floor`) is the change the input's noise
+    could make: an input steady within its noise is compared as if it changed by that much, so the ratio of two
+    changes too small to see is 1 (as steady as the input), not an alarm. None below two frames.
     """
     f_in, f_out = log_flicker(input_lumas), log_flicker(output_lumas)
     if f_in is None or f_out is None:
         return None
-    return (f_out + FLICKER_FLOOR) / (f_in + FLICKER_FLOOR)
+    return max(f_out, floor) / max(f_in, floor)
+
+
+BAND_SIGMAS = (1.0, 3.0)  # difference-of-Gaussians band: texture a few pixels wide, not edges of large objects
+ENERGY_WINDOW = 9         # pixels: local band-pass energy is averaged over this square
+TEXTURED_SHARE = 0.3      # the ground truth's most textured 30% of pixels are where detail is scored
+FLAT_SHARE = 0.2          # its flattest 20% are where noise is scored
+
+
+def _band(luma: np.ndarray) -> np.ndarray:
+    fine, coarse = (cv2.GaussianBlur(luma, (0, 0), s) for s in BAND_SIGMAS)
+    return fine - coarse
+
+
+def _band_pair(out: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Band-pass luma of ``out`` (scaled to ``gt``'s mean brightness) and of ``gt``, and ``gt``'s local energy."""
+    _check_pair(out, gt)
+    y_gt = (gt.astype(np.float32) @ np.float32(LUMA))
+    y_out = (out.astype(np.float32) @ np.float32(LUMA))
+    y_out *= float(y_gt.mean()) / max(float(y_out.mean()), 1e-3)
+    b_out, b_gt = _band(y_out), _band(y_gt)
+    return b_out, b_gt, cv2.blur(b_gt * b_gt, (ENERGY_WINDOW, ENERGY_WINDOW))
+
+
+def detail_ratio(out: np.ndarray, gt: np.ndarray) -> float:
+    """Band-pass energy of ``out`` over ``gt``'s where ``gt`` is textured (its most textured TEXTURED_SHARE of
+    pixels): 1 keeps all the texture, below 1 smears it, above 1 adds noise or halos. uint8 RGB images."""
+    b_out, b_gt, energy = _band_pair(out, gt)
+    textured = energy >= np.quantile(energy, 1 - TEXTURED_SHARE)
+    return float((b_out[textured] ** 2).sum() / max(float((b_gt[textured] ** 2).sum()), 1e-6))
+
+
+def flat_noise(out: np.ndarray, gt: np.ndarray) -> float:
+    """Noise left where ``gt`` is flattest (its least textured FLAT_SHARE of pixels): RMS band-pass luma of ``out``
+    there, in 8-bit levels at ``gt``'s mean brightness, minus nothing (a clean output of a flat area scores ~0)."""
+    b_out, _, energy = _band_pair(out, gt)
+    flat = energy <= np.quantile(energy, FLAT_SHARE)
+    return float(np.sqrt(np.mean(b_out[flat] ** 2)))

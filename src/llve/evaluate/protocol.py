@@ -140,16 +140,17 @@ class _Reader:
 
 
 def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: float) -> FrameRecord:
-    psnr = ssim = luma_gt = None
+    psnr = ssim = luma_gt = detail = flat = None
     if pair.gt is not None:
         if pair.gt.shape != out.shape:
             raise UserInputError(f"sequence {name}, frame {t} ({pair.file}): output is {out.shape[1]}x{out.shape[0]} "
                                  f"but ground truth is {pair.gt.shape[1]}x{pair.gt.shape[0]}")
         psnr, ssim, luma_gt = metrics.psnr(out, pair.gt), metrics.ssim(out, pair.gt), mean_luma_255(pair.gt)
+        detail, flat = metrics.detail_ratio(out, pair.gt), metrics.flat_noise(out, pair.gt)
     # The no-reference measures of real footage (docs/evaluation.md) need only the input and the output.
     return FrameRecord(name, t, pair.file, psnr, ssim, mean_luma_255(out), luma_gt, None, seconds,
                        luma_input=mean_luma_255(pair.low), clipped_new=metrics.newly_clipped(pair.low, out),
-                       noise=metrics.noise_sigma(out))
+                       noise=metrics.noise_sigma(out), detail=detail, flat_noise=flat)
 
 
 def _gt_brightness(src: ClipSource) -> float:
@@ -182,6 +183,8 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
         pair, res = keyed
         out = float_to_uint8(res.y)
         rec = _frame_record(src.name, t, pair, out, times[-1])
+        if prev is not None:
+            rec.noise_change = metrics.noise_change(prev[0].low, pair.low)
         if flow is not None and prev is not None:
             prev_pair, prev_out = prev
             fwd, bwd = flow(prev_pair.gt, pair.gt) if per_frame_gt else flow(prev_out, out)
@@ -197,6 +200,7 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
         prev = (pair, out)
     temporal = flow is not None and len(records) > 1
     lumas = [r.luma for r in records]
+    floor = metrics.flicker_floor([r.noise_change for r in records if r.noise_change is not None])
     results.frames.extend(records)
     results.sequences.append(SequenceRecord(
         src.name, len(records), psnr=mean(r.psnr for r in records), ssim=mean(r.ssim for r in records),
@@ -206,8 +210,9 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
         flicker=metrics.brightness_flicker(lumas),
         flicker_gt=metrics.brightness_flicker([r.luma_gt for r in records]) if per_frame_gt else None,
         runtime_per_frame_s=mean(times), exposure=mean(lumas), clipped_new=mean(r.clipped_new for r in records),
-        noise=mean(r.noise for r in records),
-        relative_flicker=metrics.relative_flicker([r.luma_input for r in records], lumas)))
+        noise=mean(r.noise for r in records), detail=mean(r.detail for r in records),
+        flat_noise=mean(r.flat_noise for r in records),
+        relative_flicker=metrics.relative_flicker([r.luma_input for r in records], lumas, floor), flicker_floor=floor))
     return times
 
 

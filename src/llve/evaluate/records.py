@@ -14,7 +14,8 @@ import numpy as np
 
 from llve.evaluate.config import EvalConfig
 
-SCHEMA_VERSION = 2  # 2: no-reference measures (luma_input, clipped_new, noise, exposure, relative_flicker)
+SCHEMA_VERSION = 4  # 2: no-reference measures (luma_input, clipped_new, noise, ...); 3: detail, flat_noise;
+# 4: relative flicker against the input's noise (noise_change per frame, flicker_floor per sequence)
 
 
 def _of_present(reduce):
@@ -44,6 +45,9 @@ class FrameRecord:
     luma_input: float
     clipped_new: float
     noise: float
+    detail: float | None = None      # band-pass energy kept where the ground truth is textured (1: all)
+    flat_noise: float | None = None  # band-pass RMS where the ground truth is flat (8-bit levels)
+    noise_change: float | None = None  # of the input from the previous frame (metrics.noise_change)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,9 @@ class SequenceRecord:
     clipped_new: float | None
     noise: float | None
     relative_flicker: float | None
+    detail: float | None = None
+    flat_noise: float | None = None
+    flicker_floor: float | None = None  # metrics.flicker_floor of the input
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,8 @@ class Summary:
     relative_flicker_max: float | None
     runtime_per_frame_s: float | None
     runtime_first_frame_s: float | None
+    detail: float | None = None
+    flat_noise: float | None = None
 
     @classmethod
     def of(cls, seqs: list[SequenceRecord], frames: list[FrameRecord], times: list[float]) -> Summary:
@@ -104,6 +113,7 @@ class Summary:
             clipped_new_max=most(s.clipped_new for s in seqs), noise=mean(s.noise for s in seqs),
             relative_flicker=mean(s.relative_flicker for s in seqs),
             relative_flicker_max=most(s.relative_flicker for s in seqs),
+            detail=mean(s.detail for s in seqs), flat_noise=mean(s.flat_noise for s in seqs),
             # The first frame carries one-off costs (allocation, cuDNN autotuning); it is reported on its own.
             runtime_per_frame_s=mean(times[1:] if len(times) > 1 else times),
             runtime_first_frame_s=times[0] if times else None)

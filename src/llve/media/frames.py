@@ -83,7 +83,11 @@ def read_frame(path: str | Path, on_convert: Callable[[str], None] | None = None
             raise UserInputError(f"cannot read {path}: {exc}") from None
         return to_rgb_uint8(img, str(path), on_convert)
     jpeg = path.suffix.lower() in JPEG_EXTENSIONS  # OpenCV turns by EXIF unless told IMREAD_UNCHANGED
-    img = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR if jpeg else cv2.IMREAD_UNCHANGED)
+    try:
+        img = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR if jpeg else cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # e.g. a header that declares more pixels than OpenCV's limit
+        raise UserInputError(f"cannot read image {path} (OpenCV refused it: {getattr(exc, 'err', '') or exc})"
+                             ) from None
     if img is None:
         raise UserInputError(f"cannot read image {path} (missing, unreadable or not an image)")
     return to_rgb_uint8(img, str(path), on_convert, bgr=True)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from llve.core.errors import UserInputError
 from llve.models.fast import FastFeatures, FastSTCD, FastSTCDConfig
+from llve.models.guided import GuidedSTCD, GuidedSTCDConfig
 from llve.models.stcd import STCD, Decomposition, Features, PairOutput, STCDConfig
 
 ARCHITECTURES: dict[str, tuple[type, type]] = {
     "official": (STCD, STCDConfig),
     "fast": (FastSTCD, FastSTCDConfig),
+    "guided": (GuidedSTCD, GuidedSTCDConfig),
 }
 
 
@@ -36,5 +38,6 @@ def arch_name(model) -> str:
     raise KeyError(type(model).__name__)
 
 
-__all__ = ["ARCHITECTURES", "STCD", "STCDConfig", "FastSTCD", "FastSTCDConfig", "FastFeatures", "Decomposition",
+__all__ = ["ARCHITECTURES", "STCD", "STCDConfig", "FastSTCD", "FastSTCDConfig", "FastFeatures", "GuidedSTCD",
+           "GuidedSTCDConfig", "Decomposition",
            "Features", "PairOutput", "build_model", "arch_name"]

@@ -72,8 +72,11 @@ class Enhancer:
             warn("these weights have no exposure control; the exposure setting is ignored")
         self.filters = self.options.active_filters(self.exposure_control)  # (temporal, spatial) run
         if self.options.denoise not in (0.0, 1.0) and not any(self.filters):
-            warn("no noise filter runs for these weights (auto turns them on only with exposure control); "
-                 "the denoise setting is ignored (a temporal or spatial filter setting of 'on' runs them)")
+            if self.options.temporal_filter == self.options.spatial_filter == "off":
+                warn("both noise filters are set off; the denoise setting is ignored")
+            else:
+                warn("no noise filter runs for these weights (auto turns them on only with exposure control); "
+                     "the denoise setting is ignored (a temporal or spatial filter setting of 'on' runs them)")
 
     def describe(self) -> str:
         """The settings that made an output, for its comment tag: a file says how it was enhanced."""

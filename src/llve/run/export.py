@@ -37,7 +37,8 @@ from torch import nn
 
 from llve.core.atomic import atomic_output
 from llve.core.errors import UserInputError
-from llve.models import Decomposition, arch_name
+from llve.models import Decomposition, GuidedSTCD, arch_name
+from llve.models.fast import DEFAULT_EXPOSURE
 from llve.models.stream_step import StreamStep
 
 OPSET = 18
@@ -59,40 +60,47 @@ def _quiet_exporter() -> Iterator[None]:
 
 def export_onnx(model: nn.Module, path: str | Path, height: int = 64, width: int = 96,
                 exporter: str = "dynamo") -> Path:
-    """Write ``model``'s streaming step as ONNX (fp32), traced at ``height`` x ``width`` but size-dynamic.
+    """Write ``model``'s streaming step as ONNX (fp32), traced at ``height`` x ``width`` but size-dynamic. A guided
+    network is written as the fast network with its parameters (the same results up to its ``low_side``).
 
     ``exporter``: ``dynamo`` (``torch.export``, PyTorch's supported path) or ``torchscript`` (the older tracer:
     same graph semantics, about 10x faster to export, deprecated by PyTorch).
     """
     if exporter not in ("dynamo", "torchscript"):
         raise UserInputError(f"unknown exporter '{exporter}' (choose dynamo or torchscript)")
+    if isinstance(model, GuidedSTCD):  # its low-resolution path depends on the frame size: the graph is the fast one
+        model = model.as_fast()
     model = copy.deepcopy(model).float().cpu().eval()
     m = model.size_multiple
     height, width = max(m, height - height % m), max(m, width - width % m)
     step = StreamStep(model).eval()
     layout = step.layout
-    frame, *prev = step.example_inputs(2, height, width)  # batch 2: a traced 1 would be specialised to a constant
+    args = step.example_inputs(2, height, width)  # batch 2: a traced 1 would be specialised to a constant
     names = [n for n, _, _ in layout]
-    inputs, outputs = ["frame", *(f"prev_{n}" for n in names)], ["y", "r", "s", *(f"next_{n}" for n in names)]
+    target = ["exposure"] if step.exposure else []
+    inputs, outputs = ["frame", *target, *(f"prev_{n}" for n in names)], ["y", "r", "s", *(f"next_{n}" for n in names)]
     meta = {"llve.arch": arch_name(model), "llve.core.config": json.dumps(dataclasses.asdict(model.cfg)),
-            "llve.size_multiple": str(m), "llve.features": json.dumps(layout), "llve.graph": "stream_step"}
+            "llve.size_multiple": str(m), "llve.features": json.dumps(layout), "llve.graph": "stream_step",
+            "llve.exposure": str(int(step.exposure))}
     path = Path(path)
     with atomic_output(path) as tmp, _quiet_exporter():
         if exporter == "dynamo":
             # Every spatial size is a fixed multiple of the same two block counts: the graph stays size-generic.
             h, w = torch.export.Dim("h_blocks", min=1, max=1024), torch.export.Dim("w_blocks", min=1, max=1024)
             batch = torch.export.Dim("batch", min=1, max=64)
-            shapes = [{0: batch, 2: h * (m // s), 3: w * (m // s)} for _, _, s in layout]
-            program = torch.onnx.export(step, (frame, *prev), dynamo=True, opset_version=OPSET, verbose=False,
+            shapes = [{0: batch} for _ in target] + [{0: batch, 2: h * (m // s), 3: w * (m // s)}
+                                                     for _, _, s in layout]
+            program = torch.onnx.export(step, args, dynamo=True, opset_version=OPSET, verbose=False,
                                         input_names=inputs, output_names=outputs,
                                         dynamic_shapes=({0: batch, 2: h * m, 3: w * m}, tuple(shapes)))
             onnx_model = program.model_proto
         else:
             axes = {name: {0: "batch", 2: "height", 3: "width"} for name in ("frame", "y", "r", "s")}
+            axes.update({name: {0: "batch"} for name in target})
             for n, _, s in layout:
                 axes[f"prev_{n}"] = axes[f"next_{n}"] = {0: "batch", 2: f"height/{s}", 3: f"width/{s}"}
             buffer = io.BytesIO()
-            torch.onnx.export(step, (frame, *prev), buffer, dynamo=False, opset_version=OPSET,
+            torch.onnx.export(step, args, buffer, dynamo=False, opset_version=OPSET,
                               input_names=inputs, output_names=outputs, dynamic_axes=axes)
             onnx_model = onnx.load_from_string(buffer.getvalue())
         for key, value in meta.items():
@@ -107,6 +115,11 @@ class OnnxFeatures:
 
     frame: np.ndarray
     tensors: list[np.ndarray] | None = None
+
+    @property
+    def pixels(self) -> torch.Tensor:
+        """The frame as a tensor, as the PyTorch networks' features hold it (the stream reads its batch size)."""
+        return torch.from_numpy(self.frame)
 
 
 class OnnxStreamingModel:
@@ -141,12 +154,18 @@ class OnnxStreamingModel:
         self.arch = meta["llve.arch"]
         self.size_multiple = int(meta["llve.size_multiple"])
         self.layout = [tuple(item) for item in json.loads(meta["llve.features"])]
+        # A network with exposure control exported with its target brightness as an input (older files: none).
+        self.exposure_control = "exposure" in {i.name for i in self.session.get_inputs()}
 
     def encode(self, x: torch.Tensor) -> OnnxFeatures:
         return OnnxFeatures(x.detach().float().cpu().contiguous().numpy())
 
-    def _step(self, prev: list[np.ndarray], frame: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def _step(self, prev: list[np.ndarray], frame: np.ndarray, exposure: torch.Tensor | None = None
+              ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         feeds = {"frame": frame, **{f"prev_{n}": t for (n, _, _), t in zip(self.layout, prev)}}
+        if self.exposure_control:  # the network's own default where the stream asks for none
+            feeds["exposure"] = (np.full(frame.shape[:1], DEFAULT_EXPOSURE, np.float32) if exposure is None
+                                 else exposure.detach().float().cpu().reshape(-1).numpy())
         out = self.session.run(None, feeds)
         return out[:3], out[3:]
 
@@ -157,8 +176,9 @@ class OnnxStreamingModel:
             _, f.tensors = self._step(zeros, f.frame)
         return f.tensors
 
-    def decompose_first(self, f1: OnnxFeatures, f2: OnnxFeatures) -> Decomposition:
-        (y, r, s), partner = self._step(self._features(f1), f2.frame)
+    def decompose_first(self, f1: OnnxFeatures, f2: OnnxFeatures, exposure: torch.Tensor | None = None
+                        ) -> Decomposition:
+        (y, r, s), partner = self._step(self._features(f1), f2.frame, exposure)
         if f2.tensors is None:
             f2.tensors = partner
         return Decomposition(*(torch.from_numpy(t) for t in (y, r, s)))

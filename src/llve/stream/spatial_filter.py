@@ -51,8 +51,11 @@ def flat_noise(half: np.ndarray) -> np.ndarray:
     median over the whole frame reads texture as noise and smooths away the detail of clean, textured footage.
     Scaled so that white noise of deviation s reads s (tested).
     """
-    local = cv2.blur(haar_diagonal(half), (4, 4))[2::4, 2::4]
-    return np.quantile(local.reshape(-1, half.shape[2]), FLAT_SHARE, axis=0) * FLAT_SCALE
+    local = cv2.blur(haar_diagonal(half), (4, 4))
+    sampled = local[2::4, 2::4]
+    if sampled.size == 0:  # a frame under 12 pixels on a side has no window centre: read every position
+        sampled = local
+    return np.quantile(sampled.reshape(-1, half.shape[2]), FLAT_SHARE, axis=0) * FLAT_SCALE
 
 
 class SpatialFilter:

@@ -30,8 +30,10 @@ THIRDS = np.full((1, 3), 1 / 3, np.float32)  # cv2.transform weights: the mean o
 
 def _gray(y: np.ndarray) -> np.ndarray:
     """HxWx3 float RGB in [0, 1] -> uint8 luma at 1/FLOW_SCALE size, what the flow is computed on."""
-    small = cv2.resize(cv2.cvtColor(y, cv2.COLOR_RGB2GRAY), None, fx=1 / FLOW_SCALE, fy=1 / FLOW_SCALE,
-                       interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(y, cv2.COLOR_RGB2GRAY)
+    if min(gray.shape) < FLOW_SCALE:  # a 1-pixel strip has no smaller size; far below MIN_FLOW_SIZE anyway
+        return cv2.convertScaleAbs(gray, alpha=255.0)
+    small = cv2.resize(gray, None, fx=1 / FLOW_SCALE, fy=1 / FLOW_SCALE, interpolation=cv2.INTER_AREA)
     return cv2.convertScaleAbs(small, alpha=255.0)
 
 

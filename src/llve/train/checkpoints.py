@@ -147,8 +147,8 @@ def check_run_folder(run_dir: Path, resume: str | Path | None) -> None:
     if not existing:
         return
     if resume is None:
-        raise UserInputError(f"run folder {run_dir} already holds a run ({existing[-1].name}); resume from it to "
-                             "continue it, or set another name or out_dir for a new run", setting="resume")
+        raise UserInputError(f"run folder {run_dir} already holds a run ({existing[-1].name}); set another name "
+                             "or out_dir for a new run", setting="resume")
     if not Path(resume).resolve().is_relative_to(run_dir.resolve()):  # the folder itself or a file in it
         raise UserInputError(f"run folder {run_dir} already holds another run ({existing[-1].name}); resuming "
                              f"{resume} there would mix the two (set another name or out_dir)")

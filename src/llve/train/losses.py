@@ -7,6 +7,10 @@ R and S are never supervised directly. Three terms shape them:
 * consistency — R (the view-independent term) of frame 1 must equal R of frame 2 warped into frame 1 along the
   ground-truth correspondences, weighted by their certainty.
 
+Two optional terms value structure, which a per-pixel loss alone lets smoothing buy cheaply (off by default, as in
+the paper): ``structure`` is ``1 - SSIM`` of Y against the ground truth, ``gradient`` the Charbonnier distance of
+their horizontal and vertical differences (texture and edges).
+
 Each term function returns **per-sample sums** of shape ``(B,)``; :func:`stcd_loss` reduces them.
 
 Reductions (``reduction`` argument):
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from llve.core.image import LUMA
 from llve.data.datasets import TrainBatch
@@ -73,13 +78,42 @@ def consistency(r1: torch.Tensor, r2: torch.Tensor, flow12: torch.Tensor, flow21
     return (charbonnier(cert1 * r1, cert1 * warp(r2, flow12)) + charbonnier(cert2 * r2, cert2 * warp(r1, flow21))) / 2
 
 
+def structure(y: torch.Tensor, gt: torch.Tensor, sigma: float = 1.5) -> torch.Tensor:
+    """``1 - SSIM`` per pixel and channel (11x11 Gaussian window, the metric's constants), per-sample sums ``(B,)``."""
+    radius = 5
+    grid = torch.arange(-radius, radius + 1, dtype=y.dtype, device=y.device)
+    g = torch.exp(-grid ** 2 / (2 * sigma ** 2))
+    g = g / g.sum()
+    kernel = (g[:, None] * g[None, :]).expand(y.shape[1], 1, -1, -1)
+
+    def blur(x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.pad(x, [radius] * 4, mode="reflect"), kernel, groups=y.shape[1])
+
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    mu_y, mu_g = blur(y), blur(gt)
+    var_y, var_g = blur(y * y) - mu_y ** 2, blur(gt * gt) - mu_g ** 2
+    cov = blur(y * gt) - mu_y * mu_g
+    ssim = ((2 * mu_y * mu_g + c1) * (2 * cov + c2)) / ((mu_y ** 2 + mu_g ** 2 + c1) * (var_y + var_g + c2))
+    return (1 - ssim).flatten(1).sum(1)
+
+
+def gradient(y: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """Charbonnier distance of horizontal and vertical neighbour differences, per-sample sums ``(B,)``."""
+    dx = charbonnier(y[..., :, 1:] - y[..., :, :-1], gt[..., :, 1:] - gt[..., :, :-1])
+    dy = charbonnier(y[..., 1:, :] - y[..., :-1, :], gt[..., 1:, :] - gt[..., :-1, :])
+    return (dx + dy) / 2
+
+
 @dataclass(frozen=True)
 class LossConfig:
-    """Args: pixel/smooth/consistency: term weights (official 1.0, 0.1, 0.1); reduction: see the module doc."""
+    """Args: pixel/smooth/consistency: term weights (official 1.0, 0.1, 0.1); structure/gradient: weights of the
+    structure terms (0: off, the official loss); reduction: see the module doc."""
 
     pixel: float = 1.0
     smooth: float = 0.1
     consistency: float = 0.1
+    structure: float = 0.0
+    gradient: float = 0.0
     reduction: Literal["mean", "sum"] = "mean"
 
 
@@ -90,6 +124,8 @@ class LossTerms(NamedTuple):
     pixel: torch.Tensor
     smooth: torch.Tensor
     consistency: torch.Tensor
+    structure: torch.Tensor
+    gradient: torch.Tensor
 
 
 def stcd_loss(out, batch: TrainBatch, cfg: LossConfig = LossConfig()) -> LossTerms:
@@ -100,10 +136,14 @@ def stcd_loss(out, batch: TrainBatch, cfg: LossConfig = LossConfig()) -> LossTer
     pixel = charbonnier(out.y1, batch.gt1) + charbonnier(out.y2, batch.gt2)
     smooth = (smoothness(out.s1, batch.gt1) + smoothness(out.s2, batch.gt2)) / 2
     cons = consistency(out.r1, out.r2, batch.flow12, batch.flow21, batch.cert1, batch.cert2)
+    zero = pixel.new_zeros(pixel.shape)
+    struct = (structure(out.y1, batch.gt1) + structure(out.y2, batch.gt2)) / 2 if cfg.structure else zero
+    grad = (gradient(out.y1, batch.gt1) + gradient(out.y2, batch.gt2)) / 2 if cfg.gradient else zero
     if cfg.reduction == "sum":  # official: batch sums, except the consistency term which upstream averages
-        pixel, smooth, cons = pixel.sum(), smooth.sum(), cons.mean()
+        pixel, smooth, cons, struct, grad = pixel.sum(), smooth.sum(), cons.mean(), struct.sum(), grad.sum()
     else:
         values = out.y1[0].numel()  # 3 * H * W
-        pixel, smooth, cons = pixel.mean() / values, smooth.mean() / values, cons.mean() / values
+        pixel, smooth, cons, struct, grad = (v.mean() / values for v in (pixel, smooth, cons, struct, grad))
     pixel, smooth, cons = cfg.pixel * pixel, cfg.smooth * smooth, cfg.consistency * cons
-    return LossTerms(pixel + smooth + cons, pixel, smooth, cons)
+    struct, grad = cfg.structure * struct, cfg.gradient * grad
+    return LossTerms(pixel + smooth + cons + struct + grad, pixel, smooth, cons, struct, grad)

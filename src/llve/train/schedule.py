@@ -40,8 +40,15 @@ class ScheduleConfig:
                              f"got {len(self.periods)}")
         if list(self.restarts) != sorted(set(self.restarts)) or any(r <= 0 for r in self.restarts):
             raise ValueError("restarts must be increasing positive iterations")
-        if any(p <= 0 for p in self.periods) or self.lr <= 0 or self.warmup < 0:
-            raise ValueError("periods and lr must be positive, warmup >= 0")
+        if any(p <= 0 for p in self.periods) or not 0 < self.lr < math.inf or self.warmup < 0:  # NaN fails too
+            raise ValueError("periods and lr must be positive (lr finite), warmup >= 0")
+        numbers = {"eta_min": self.eta_min, "weight_decay": self.weight_decay, "betas": self.betas,
+                   "restart_weights": self.restart_weights}
+        for name, value in numbers.items():
+            if not all(0 <= v < math.inf for v in (value if isinstance(value, tuple) else (value,))):
+                raise ValueError(f"{name} must be finite and >= 0 (got {value})")
+        if not all(b < 1 for b in self.betas):
+            raise ValueError(f"betas must be in [0, 1) (got {self.betas})")
 
 
 def learning_rate(cfg: ScheduleConfig, iteration: int) -> float:

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from llve.core.errors import UserInputError
+from llve.core.errors import UserInputError, heard_warnings
+from llve.media.span import parse_span
 from llve.run.enhance import default_output, enhance_path
 from llve.run.enhancer import Enhancer
 from llve.stream.options import StreamOptions
@@ -32,6 +33,7 @@ from llve.view.preview import (
     load_clip,
     measure,
     media_kind,
+    warnings_about,
 )
 
 INSTALL_HINT = "llve view needs the optional 'view' extra: pip install 'llve[view]'"
@@ -39,6 +41,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 PREVIEW_SIDES = (240, 320, 480, 640)
 PAIRINGS = (("with the next frame (as llve enhance)", "next"), ("each frame alone", "self"))
 DENOISE = (0.0, 3.0, 0.25)  # the noise reduction slider: llve enhance --denoise, 0 (off) to 3 in steps
+EXPOSURE = (0.05, 0.95, 0.05)  # the target brightness slider: llve enhance --exposure VALUE
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class Preview:
     clip: Clip
     results: list = field(default_factory=list)  # FrameResult per frame
     history: list = field(default_factory=list)  # one row of measures per setting tried on this upload
+    auto_target: float | None = None  # what exposure auto chose for the preview (the slider starts there)
 
 
 def exposure_value(mode: str, value: float) -> str | float:
@@ -114,7 +118,9 @@ def describe(pairing: str, exposure: str | float | None, denoise: float = 1.0) -
 
 
 def measures_markdown(m: Measures) -> str:
-    flicker = "n/a (one frame or a steady input)" if m.relative_flicker is None else f"{m.relative_flicker:.2f}"
+    flicker = "n/a (one frame)" if m.relative_flicker is None else (
+        f"{m.relative_flicker:.2f} (changes under {100 * m.flicker_floor:.2f} % per frame, the input's noise, "
+        "count as none)")
     return "\n".join([
         "| measure (preview) | input | output |", "|---|---|---|",
         f"| mean brightness (0-1) | {m.input_brightness:.3f} | {m.output_brightness:.3f} |",
@@ -125,7 +131,21 @@ def measures_markdown(m: Measures) -> str:
 
 
 CANCELLED = "full enhancement cancelled; nothing was kept"
-HISTORY_HEADERS = ["settings", "brightness", "clipped %", "noise", "rel. flicker"]
+HISTORY_HEADERS = ["settings", "preview", "brightness", "clipped %", "noise", "rel. flicker"]
+
+
+def with_row(history: list, row: list) -> list:
+    """``history`` with ``row`` as its newest entry; a row of the same settings and preview is replaced, so
+    re-rendering a setting never lists it twice."""
+    return [r for r in history if r[:2] != row[:2]] + [row]
+
+
+def slider_start(target: float | None, current: float) -> float:
+    """Where the exposure slider starts when the user leaves auto: at what auto chose, on the slider's steps."""
+    if target is None:
+        return current
+    low, high, step = EXPOSURE
+    return round(min(max(round(target / step) * step, low), high), 2)
 
 
 def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path | None = None):
@@ -150,12 +170,19 @@ def build_app(config: ViewerConfig, enhancer_class: type = Enhancer, work: Path 
         shown = [page.state, page.compare, page.r_img, page.s_img, page.scrub, page.measures, page.history,
                  page.status]
         page.upload.upload(render, controls, shown, trigger_mode="always_last")
-        for control in (page.mode, page.value, page.pairing, page.filters, page.side):
+        # Leaving auto sets the slider to auto's choice, then renders once; the slider renders on the user's moves
+        # only (.input), not when the page sets it.
+        page.mode.input(_mode_handler(gr), [page.mode, page.value, page.state], page.value, queue=False).then(
+            render, controls, shown, trigger_mode="always_last")
+        page.value.input(render, controls, shown, trigger_mode="always_last")
+        for control in (page.pairing, page.filters, page.side):
             control.change(render, controls, shown, trigger_mode="always_last")
         page.scrub.change(_show, [page.scrub, page.state], [page.compare, page.r_img, page.s_img],
                           show_progress="hidden")
-        run = page.full.click(enhance_full, [page.upload, page.mode, page.value, page.pairing, page.filters],
-                              [page.result, page.status])
+        # The bar is drawn on the result box, so the status line stays readable while the run goes on.
+        run = page.full.click(enhance_full, [page.upload, page.mode, page.value, page.pairing, page.filters,
+                                             page.start, page.duration], [page.result, page.status],
+                              show_progress_on=[page.result])
         page.stop.click(cancel, None, page.status, cancels=[run], queue=False)
     return app
 
@@ -171,7 +198,8 @@ def _render_handler(gr, config: ViewerConfig, enhancers: Enhancers, uploaded: Ca
         exposure = exposure_value(mode, value) if enhancers.exposure else None
         try:
             start = time.perf_counter()
-            clip = load_clip(uploaded(path), replace(config.preview, max_side=int(side)))
+            with heard_warnings() as heard:
+                clip = load_clip(uploaded(path), replace(config.preview, max_side=int(side)))
             enhancer = enhancers.get(pairing, exposure, filters)
             results = []
             for result in progress.tqdm(enhancer.decompose_frames(clip.frames), total=len(clip.frames),
@@ -186,18 +214,31 @@ def _render_handler(gr, config: ViewerConfig, enhancers: Enhancers, uploaded: Ca
             return
         m = measure(clip.frames, [r.y for r in results])
         history = state.history if state is not None and state.path == path else []
-        row = [describe(pairing, exposure, filters), round(m.output_brightness, 3), round(100 * m.newly_clipped, 2),
-               round(m.output_noise, 2), None if m.relative_flicker is None else round(m.relative_flicker, 2)]
-        preview = Preview(path, clip, results, history + [row])  # one row per setting tried (HISTORY_HEADERS)
         h, w = clip.frames[0].shape[:2]
+        row = [describe(pairing, exposure, filters), f"{w}x{h}, {len(results)} frame(s)", round(m.output_brightness, 3),
+               round(100 * m.newly_clipped, 2), round(m.output_noise, 2),
+               None if m.relative_flicker is None else round(m.relative_flicker, 2)]
+        control = enhancer.exposure_controller if exposure == "auto" else None
+        chosen = control.summary().target_max if control is not None else None
+        preview = Preview(path, clip, results, with_row(history, row), chosen)  # HISTORY_HEADERS
+        said = "".join(f"; warning: {message}" for message in warnings_about(heard, Path(path)))
         status = (f"preview: {len(results)} frame(s) at {w}x{h} (upload {clip.width}x{clip.height}, "
                   f"{clip.total_frames or '?'} frames), {describe(pairing, exposure, filters)}, "
-                  f"rendered in {seconds:.1f} s")
+                  f"rendered in {seconds:.1f} s{said}")
         first = results[0]
         yield (preview, (clip.frames[0], first.y), first.r, first.s,
                gr.update(maximum=max(1, len(results) - 1), value=0, visible=len(results) > 1),
                measures_markdown(m), preview.history[::-1], status)
     return render
+
+
+def _mode_handler(gr):
+    """The exposure mode's handler: the slider is live only for a fixed exposure, and starts at what auto chose."""
+
+    def mode_changed(mode, value, state: Preview | None):
+        start = slider_start(state.auto_target if state is not None else None, value)
+        return gr.update(interactive=mode == "value", value=start if mode == "value" else value)
+    return mode_changed
 
 
 def _show(index, state: Preview | None):
@@ -212,7 +253,7 @@ def _full_run_handlers(gr, enhancers: Enhancers, uploaded: Callable[[str], Path]
     """The full run's handlers: enhance the whole upload into a folder of its own, and cancel it."""
     runs: dict[str, FullRun] = {}  # session -> its running full enhancement, for Cancel
 
-    def enhance_full(path, mode, value, pairing, filters, request: gr.Request,
+    def enhance_full(path, mode, value, pairing, filters, start, duration, request: gr.Request,
                      progress=gr.Progress(track_tqdm=True)):
         if not path:
             return None, "Drop a dark video or image first."
@@ -220,17 +261,23 @@ def _full_run_handlers(gr, enhancers: Enhancers, uploaded: Callable[[str], Path]
         job = FullRun(work / "runs" / uuid.uuid4().hex)
         runs[request.session_hash] = job
         try:
-            src = uploaded(path)
+            src, span = uploaded(path), parse_span(start or None, duration or None)
             enhancer = enhancers.get(pairing, exposure, filters)
             name = default_output(src, media_kind(src), lossless=False).name
-            out = job.run(lambda target: enhance_path(job.stoppable(enhancer), src, target, progress=True), name)
+            out = job.run(lambda target: enhance_path(job.stoppable(enhancer), src, target, progress=True,
+                                                      span=span), name, about=src)
         except Cancelled:
             return None, CANCELLED
         except UserInputError as exc:
             return None, f"llve: error: {exc}"
         finally:
             runs.pop(request.session_hash, None)
-        return str(out), f"done: {out.name} ({describe(pairing, exposure, filters)}), full resolution"
+        part = f"{span.describe()}, " if not span.whole else ""
+        control = enhancer.exposure_controller
+        chose = f"; {control.describe()}" if control is not None else ""
+        said = "".join(f"; warning: {message}" for message in job.warnings)  # e.g. a truncated upload
+        return str(out), (f"done: {out.name} ({part}{describe(pairing, exposure, filters)}), full resolution"
+                          f"{chose}{said}")
 
     def cancel(request: gr.Request):
         job = runs.get(request.session_hash)
@@ -252,6 +299,8 @@ class _Page:
     pairing: object
     filters: object
     side: object
+    start: object
+    duration: object
     full: object
     stop: object
     result: object
@@ -275,7 +324,8 @@ def _layout(gr, config: ViewerConfig, enhancers: Enhancers) -> _Page:
             c["status"] = gr.Markdown("Drop a dark video or image.", elem_id="status")
             c["mode"] = gr.Radio(["auto", "value"], value="auto", label="Exposure", visible=enhancers.exposure,
                                  elem_id="exposure-mode")
-            c["value"] = gr.Slider(0.05, 0.95, value=0.4, step=0.05, label="Target mean brightness (exposure value)",
+            c["value"] = gr.Slider(*EXPOSURE[:2], value=0.4, step=EXPOSURE[2], interactive=False,
+                                   label="Target mean brightness (exposure value; auto chooses its own)",
                                    visible=enhancers.exposure, elem_id="exposure-value")
             c["pairing"] = gr.Radio(list(PAIRINGS), value="next", label="Partner frame", elem_id="pairing")
             c["filters"] = gr.Slider(*DENOISE[:2], value=1.0, step=DENOISE[2], visible=enhancers.filters,
@@ -283,6 +333,11 @@ def _layout(gr, config: ViewerConfig, enhancers: Enhancers) -> _Page:
                                      elem_id="noise-reduction")
             c["side"] = gr.Radio(list(PREVIEW_SIDES), value=config.preview.max_side,
                                  label="Preview size (longer side, pixels)", elem_id="preview-size")
+            with gr.Row():
+                c["start"] = gr.Textbox(label="Full run from (seconds or HH:MM:SS.ms)", placeholder="0",
+                                        elem_id="run-start")
+                c["duration"] = gr.Textbox(label="for (empty: to the end)", placeholder="to the end",
+                                           elem_id="run-duration")
             with gr.Row():
                 c["full"] = gr.Button("Enhance full video", variant="primary", elem_id="enhance-full")
                 c["stop"] = gr.Button("Cancel", variant="stop", elem_id="cancel")

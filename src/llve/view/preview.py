@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from llve.core.errors import UserInputError
+from llve.core.errors import UserInputError, heard_warnings
 from llve.core.image import mean_luma_255
-from llve.evaluate.metrics import newly_clipped, noise_sigma, relative_flicker
+from llve.evaluate.metrics import flicker_floor, newly_clipped, noise_change, noise_sigma, relative_flicker
 from llve.media.frames import FRAME_EXTENSIONS, downscale, read_frame
 from llve.media.video import probe_video, read_video, upright
 
@@ -57,6 +57,12 @@ def media_kind(path: str | Path) -> str:
     return "video"
 
 
+def warnings_about(heard: list[str], src: Path) -> list[str]:
+    """The warnings among ``heard`` that name ``src`` (other sessions' are not this page's), with its file name
+    for its path (an upload's path is a temporary folder the user never chose)."""
+    return [message.replace(str(src), src.name) for message in heard if str(src) in message]
+
+
 def load_clip(path: str | Path, settings: PreviewConfig = PreviewConfig()) -> Clip:
     """Decode the preview frames of an image or a video (only the first seconds of a video are decoded)."""
     kind = media_kind(path)
@@ -81,8 +87,10 @@ class Measures:
         newly_clipped: fraction of pixels clipped in the output (a channel >= 250) that were not in the input.
         input_noise / output_noise: wavelet MAD noise sigma in 8-bit units after scaling each frame to mean luma 128,
             so that a brighter output is not called noisier for being brighter.
-        relative_flicker: the output's frame-to-frame log-brightness flicker over the input's (None: a single
-            frame); above 1 the enhancement adds flicker.
+        relative_flicker: the output's frame-to-frame log-brightness flicker over the input's, both at least the
+            flicker floor (None: a single frame); above 1 the enhancement adds flicker.
+        flicker_floor: the change of log brightness per frame that the input's noise could make (at least 0.001):
+            changes below it are too small to tell from noise.
     """
 
     input_brightness: float
@@ -91,6 +99,7 @@ class Measures:
     input_noise: float
     output_noise: float
     relative_flicker: float | None
+    flicker_floor: float | None = None
 
 
 def measure(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> Measures:
@@ -98,11 +107,13 @@ def measure(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> Meas
     if not inputs or len(inputs) != len(outputs):
         raise ValueError(f"need as many outputs as inputs, got {len(inputs)} and {len(outputs)}")
     in_lumas, out_lumas = [mean_luma_255(f) for f in inputs], [mean_luma_255(f) for f in outputs]
+    floor = flicker_floor([noise_change(a, b) for a, b in zip(inputs, inputs[1:])])
     return Measures(input_brightness=float(np.mean(in_lumas)) / 255, output_brightness=float(np.mean(out_lumas)) / 255,
                     newly_clipped=float(np.mean([newly_clipped(i, o) for i, o in zip(inputs, outputs)])),
                     input_noise=float(np.mean([noise_sigma(f) for f in inputs])),
                     output_noise=float(np.mean([noise_sigma(f) for f in outputs])),
-                    relative_flicker=relative_flicker(in_lumas, out_lumas))
+                    relative_flicker=relative_flicker(in_lumas, out_lumas, floor),
+                    flicker_floor=floor if len(inputs) > 1 else None)
 
 
 class Cancelled(BaseException):
@@ -136,6 +147,7 @@ class FullRun:
 
     def __init__(self, folder: Path):
         self.folder = folder
+        self.warnings: list[str] = []
         self._stop = threading.Event()
         self._started = threading.Event()
         self._finished = threading.Event()
@@ -144,14 +156,17 @@ class FullRun:
         """``enhancer`` as the run must use it, so that :meth:`cancel` can stop it."""
         return _Stoppable(enhancer, self._stop)
 
-    def run(self, enhance: Callable[[Path], Path], name: str) -> Path:
-        """Call ``enhance(folder / name)``; return its output, or raise :class:`Cancelled`."""
+    def run(self, enhance: Callable[[Path], Path], name: str, about: Path | None = None) -> Path:
+        """Call ``enhance(folder / name)``; return its output, or raise :class:`Cancelled`. The warnings said about
+        the input ``about`` meanwhile (a truncated upload) are kept in :attr:`warnings` for the page."""
         self._started.set()
         try:
             if self._stop.is_set():
                 raise Cancelled
             self.folder.mkdir(parents=True, exist_ok=True)
-            out = enhance(self.folder / name)
+            with heard_warnings() as heard:
+                out = enhance(self.folder / name)
+            self.warnings = warnings_about(heard, about) if about is not None else []
             if self._stop.is_set():  # cancel() came as the run finished: the result is not wanted either
                 raise Cancelled
             return out

@@ -1,0 +1,195 @@
+"""GuidedSTCD: the fast network at low resolution, applied to every full-resolution pixel by a guided filter.
+
+Illumination is smooth and the network's judgement (how bright, which colour, what is noise) needs context, not
+pixels, so the decomposition runs on the frame shrunk to about ``low_side`` pixels on its short side. Full
+resolution then sees only a few cheap per-pixel operations (He and Sun's fast guided filter, 2015, as HDRNet and the
+deep guided filter apply a low-resolution operator to a full-resolution image):
+
+* at low resolution, in every window, the enhanced frame is fitted as an affine function of the input,
+  ``y ~ a * x + b`` per channel; where the window is flat or its variation is noise that the network removed, the
+  fit's slope ``a`` falls towards 0 and the window's mean brightness remains;
+* ``a`` and ``b`` are upsampled bilinearly and applied to the full-resolution input (S, illumination, is carried
+  this way: smooth, with its edges where the input has them);
+* Y takes its fine scales from the input itself (``detail > 0``): the input's full-resolution detail (the input
+  minus its low-resolution version) is brightened by the network's local gain and kept where it stands out of
+  the frame's noise (a Wiener weight ``1 - detail * noise / local variance``, the noise estimated per frame and
+  growing with the signal, as shot noise does); where it is noise, the network's own low-resolution result
+  remains. So texture the network cannot see at low resolution is not lost, and noise is not brought back;
+* R = Y / S, and Y is recomputed as R * S so the decomposition is exact.
+
+Weights of :class:`llve.models.fast.FastSTCD` load unchanged (same parameters); only the resolution they see and the
+upsampling differ.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from llve.models.fast import FastFeatures, FastSTCD, FastSTCDConfig
+from llve.models.stcd import Decomposition, PairOutput
+
+
+@dataclass(frozen=True)
+class GuidedSTCDConfig(FastSTCDConfig):
+    """Args (besides :class:`FastSTCDConfig`'s):
+        low_side: short side, in pixels, of the frame the network sees; larger frames are shrunk to it (smaller
+            ones are not enlarged).
+        radius: half-width of the guided filter's window at low resolution (pixels).
+        eps: regularisation of the fit, relative to the window's squared mean brightness: larger keeps less of
+            the input's full-resolution variation (less noise, less texture).
+        detail: strength of the noise threshold on the input's own fine detail (0: Y is guided-upsampled like S;
+            4: detail whose local variance is below 4x the frame's median is dropped, above it kept increasingly).
+    """
+
+    low_side: int = 540
+    radius: int = 1
+    eps: float = 0.01
+    detail: float = 4.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.low_side < 16 or self.radius < 1 or not self.eps > 0 or self.detail < 0:
+            raise ValueError(f"low_side must be >= 16, radius >= 1 and eps > 0 (got {self.low_side}, {self.radius}, "
+                             f"{self.eps})")
+
+
+class GuidedFeatures(NamedTuple):
+    """One frame at both resolutions: the full-resolution input and the low-resolution network's features."""
+
+    full: torch.Tensor  # (B, 3, H, W)
+    low: torch.Tensor   # (B, 3, h, w) the input the network saw
+    core: FastFeatures
+
+    @property
+    def pixels(self) -> torch.Tensor:
+        """The input as the fast network's features hold it (the stream reads its batch size and device)."""
+        return self.core.pixels
+
+
+def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over a (2r+1)^2 window, the border handled by replication."""
+    return F.avg_pool2d(F.pad(x, [radius] * 4, mode="replicate"), 2 * radius + 1, stride=1)
+
+
+def affine_fit(x_low: torch.Tensor, y_low: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
+    """Coefficients ``(a, b)`` of ``y_low ~ a * x_low + b`` per window and channel, smoothed: (B, 6, h, w)."""
+    mean_x, mean_y = _box(x_low, radius), _box(y_low, radius)
+    var_x = _box(x_low * x_low, radius) - mean_x * mean_x
+    cov = _box(x_low * y_low, radius) - mean_x * mean_y
+    a = cov / (var_x.clamp_min(0) + eps * (mean_x * mean_x + 1e-4))  # eps relative to the window's brightness
+    b = mean_y - a * mean_x
+    return torch.cat([_box(a, radius), _box(b, radius)], 1)
+
+
+def _shrink(x: torch.Tensor, size) -> torch.Tensor:
+    """Area average to ``size`` (in the plain layout: pooling channels-last frames is several times slower)."""
+    return F.adaptive_avg_pool2d(x.contiguous(), size)
+
+
+def _up(x: torch.Tensor, size) -> torch.Tensor:
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def guided_upsample(x_low: torch.Tensor, y_low: torch.Tensor, x_full: torch.Tensor, radius: int,
+                    eps: float) -> torch.Tensor:
+    """``y_low ~ a * x_low + b`` fitted per window and channel at low resolution, applied to ``x_full``."""
+    a, b = _up(affine_fit(x_low, y_low, radius, eps), x_full.shape[-2:]).chunk(2, 1)
+    return a * x_full + b
+
+
+def noise_floor(local: torch.Tensor, share: float = 0.5) -> torch.Tensor:
+    """Per-image variance of the detail that is not texture: the median of the local detail variance (B, 1, 1, 1).
+
+    Most of a dark frame's fine detail is noise, and a compressed frame's is block edges and ringing that leave
+    the finest Haar coefficients at zero (a median-absolute-deviation estimate then reads no noise at all); the
+    median window of the frame, whatever its fine detail is made of, is what texture must stand out of.
+    """
+    values = local.mean(1, keepdim=True).flatten(1)
+    values = values[:, :: max(1, values.shape[1] // 65536)]  # a median needs no more than ~65k samples
+    return values.quantile(share, dim=1).view(-1, 1, 1, 1)
+
+
+class GuidedSTCD(FastSTCD):
+    """FastSTCD at low resolution plus full-resolution guided upsampling. Frames whose short side is at most
+    ``low_side`` are the fast network's exactly (same size multiple, same padding).
+
+    Args:
+        cfg: the fast network's settings and the upsampling's, see :class:`GuidedSTCDConfig`.
+    """
+
+    def __init__(self, cfg: GuidedSTCDConfig = GuidedSTCDConfig()):
+        super().__init__(cfg)
+
+    def as_fast(self) -> FastSTCD:
+        """The same parameters as the plain fast network, which runs at full resolution (what ONNX exports: the
+        two agree up to ``low_side``)."""
+        fields = {f.name: getattr(self.cfg, f.name) for f in dataclasses.fields(FastSTCDConfig)}
+        fast = FastSTCD(FastSTCDConfig(**fields))
+        fast.load_state_dict(self.state_dict())
+        return fast
+
+    def low_size(self, height: int, width: int) -> tuple[int, int]:
+        """The network's input size for a frame: short side about ``low_side``, both a multiple of 8."""
+        factor = max(1.0, min(height, width) / self.cfg.low_side)
+        return (max(8, 8 * round(height / factor / 8)), max(8, 8 * round(width / factor / 8)))
+
+    def encode(self, x: torch.Tensor) -> GuidedFeatures:
+        size = self.low_size(*x.shape[-2:])
+        low = x if tuple(x.shape[-2:]) == size else _shrink(x, size)  # (B, 3, h, w)
+        return GuidedFeatures(x, low, super().encode(low))
+
+    def upsample(self, d: Decomposition, f: GuidedFeatures) -> Decomposition:
+        """The low-resolution decomposition ``d`` at ``f``'s full resolution.
+
+        Everything that can be is computed at low resolution and upsampled in one interpolation; full resolution
+        sees about a dozen elementwise operations.
+        """
+        if f.full.shape[-2:] == f.low.shape[-2:]:
+            return d
+        cfg, x = self.cfg, f.full.contiguous()
+        d = Decomposition(*(t.contiguous() for t in d))
+        if cfg.detail == 0:
+            y_fit = affine_fit(f.low, d.y, cfg.radius, cfg.eps)
+            a, b, a_s, b_s = _up(torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1),
+                                 x.shape[-2:]).chunk(4, 1)
+            return self._assembled((a * x + b).clamp_(0, 1), a_s * x + b_s)
+        # Low resolution: the network's result, its local gain over the input, the input itself, and the local
+        # variance of the input's detail (pooled from full resolution, so it sees the fine scales).
+        gain = _box(d.y, cfg.radius) / _box(f.low, cfg.radius).clamp_min(1 / 255)
+        fine = _up(f.low, x.shape[-2:])
+        detail = x - fine
+        local = _shrink(detail * detail, f.low.shape[-2:])
+        planes = torch.cat([d.y, gain, local, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
+        y_up, gain_up, local_up, a_s, b_s = _up(planes, x.shape[-2:]).chunk(5, 1)
+        # Shot noise: the variance grows with the signal; detail below a few noise deviations is dropped.
+        noise = noise_floor(local) * (fine / fine.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-4)).clamp_(0.25, 4)
+        weight = (1 - cfg.detail * noise / local_up.clamp_min(1e-10)).clamp_(0, 1)
+        return self._assembled((y_up + gain_up * weight * detail).clamp_(0, 1), a_s * x + b_s)
+
+    @staticmethod
+    def _assembled(y: torch.Tensor, s: torch.Tensor) -> Decomposition:
+        s = s.clamp(1e-3, 1)
+        r = (y / s).clamp_(0, 1)
+        return Decomposition(r * s, r, s)
+
+    def decompose_first(self, f1: GuidedFeatures, f2: GuidedFeatures,
+                        exposure: torch.Tensor | None = None) -> Decomposition:
+        return self.upsample(super().decompose_first(f1.core, f2.core, exposure), f1)
+
+    def decompose_first_tiled(self, f1: GuidedFeatures, f2: GuidedFeatures, tile: int,
+                              exposure: torch.Tensor | None = None) -> Decomposition:
+        """Tiles only matter for memory at full resolution, where this network holds a few maps: untiled."""
+        return self.decompose_first(f1, f2, exposure)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, exposure1: torch.Tensor | None = None,
+                exposure2: torch.Tensor | None = None) -> PairOutput:
+        f1, f2 = self.encode(x1), self.encode(x2)
+        fused1, fused2 = self.interact(f1.core, f2.core)
+        d1 = self.upsample(self.decode(fused1, f1.core, exposure1), f1)
+        d2 = self.upsample(self.decode(fused2, f2.core, exposure2), f2)
+        return PairOutput(d1.r, d2.r, d1.y, d2.y, d1.s, d2.s)
+

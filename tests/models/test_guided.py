@@ -1,0 +1,40 @@
+"""The guided network: the fast network at low resolution, carried to every full-resolution pixel."""
+import torch
+
+from llve.models import FastSTCD, FastSTCDConfig, GuidedSTCD, GuidedSTCDConfig
+from llve.models.guided import guided_upsample
+
+
+def test_a_local_affine_map_is_carried_to_full_resolution_exactly():
+    g = torch.Generator().manual_seed(0)
+    x_full = torch.rand(1, 3, 64, 96, generator=g) * 0.2
+    x_low = torch.nn.functional.adaptive_avg_pool2d(x_full, (16, 24))
+    y = guided_upsample(x_low, 3 * x_low + 0.1, x_full, radius=1, eps=1e-6)
+    assert torch.allclose(y, 3 * x_full + 0.1, atol=2e-3)  # the input's own full-resolution detail, brightened
+
+
+def test_flat_noise_is_not_carried_where_the_low_resolution_result_is_flat():
+    g = torch.Generator().manual_seed(1)
+    x_full = 0.1 + 0.01 * torch.randn(1, 3, 64, 64, generator=g)
+    x_low = torch.nn.functional.adaptive_avg_pool2d(x_full, (16, 16))
+    y = guided_upsample(x_low, torch.full_like(x_low, 0.5), x_full, radius=1, eps=0.01)
+    assert (y - 0.5).abs().max() < 0.05 and y.std() < 0.2 * (x_full.std() * 5)
+
+
+def test_the_network_sees_the_frame_at_low_side_and_equals_the_fast_network_when_small():
+    cfg = dict(half_width=4, quarter_width=8, width=16, heads=2, refine=4, exposure=True)
+    fast = FastSTCD(FastSTCDConfig(**cfg)).eval()
+    guided = GuidedSTCD(GuidedSTCDConfig(**cfg, low_side=32)).eval()
+    guided.load_state_dict(fast.state_dict())  # same parameters: fast weights load unchanged
+    big = torch.rand(1, 3, 96, 128)
+    assert guided.encode(big).core.pixels.shape[-2:] == (16, 20)  # 32 x 40, unshuffled 2x2
+    assert guided.low_size(96, 128) == (32, 40)
+    small = torch.rand(1, 3, 32, 40)
+    with torch.no_grad():
+        a = guided.decompose_first(guided.encode(small), guided.encode(small))
+        b = fast.decompose_first(fast.encode(small), fast.encode(small))
+    for got, want in zip(a, b):
+        assert torch.allclose(got, want)
+    with torch.no_grad():
+        d = guided.decompose_first(guided.encode(big), guided.encode(big), torch.tensor([0.4]))
+    assert d.y.shape == big.shape and torch.allclose(d.y, d.r * d.s)
