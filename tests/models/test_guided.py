@@ -29,6 +29,7 @@ def test_the_network_sees_the_frame_at_low_side_and_equals_the_fast_network_when
     big = torch.rand(1, 3, 96, 128)
     assert guided.encode(big).core.pixels.shape[-2:] == (16, 20)  # 32 x 40, unshuffled 2x2
     assert guided.low_size(96, 128) == (32, 40)
+    assert guided.low_size(40, 48) == (40, 48)  # within 1.5x of low_side: the whole frame, like the fast network
     small = torch.rand(1, 3, 32, 40)
     with torch.no_grad():
         a = guided.decompose_first(guided.encode(small), guided.encode(small))

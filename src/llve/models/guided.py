@@ -57,6 +57,9 @@ class GuidedSTCDConfig(FastSTCDConfig):
                              f"{self.eps})")
 
 
+MIN_SHRINK = 1.5  # at 720p (1.33x 540) the full-resolution upsampling cost more than the smaller network saved
+
+
 class GuidedFeatures(NamedTuple):
     """One frame at both resolutions: the full-resolution input and the low-resolution network's features."""
 
@@ -133,8 +136,11 @@ class GuidedSTCD(FastSTCD):
         return fast
 
     def low_size(self, height: int, width: int) -> tuple[int, int]:
-        """The network's input size for a frame: short side about ``low_side``, both a multiple of 8."""
-        factor = max(1.0, min(height, width) / self.cfg.low_side)
+        """The network's input size for a frame: short side about ``low_side``, both a multiple of 8; the frame's
+        own size below MIN_SHRINK times ``low_side`` (there the upsampling would cost more than it saves)."""
+        factor = min(height, width) / self.cfg.low_side
+        if factor < MIN_SHRINK:
+            return height, width
         return (max(8, 8 * round(height / factor / 8)), max(8, 8 * round(width / factor / 8)))
 
     def encode(self, x: torch.Tensor) -> GuidedFeatures:
