@@ -1,4 +1,5 @@
 """Low-light synthesis: the statistics follow the documented camera model; outputs are reproducible."""
+import dataclasses
 import json
 
 import cv2
@@ -145,3 +146,19 @@ def test_codec_round_trip_is_a_real_lossy_video_encode_of_the_whole_sequence(cod
     assert len(out) == 5 and all(o.shape == f.shape and o.dtype == np.uint8 for o, f in zip(out, frames))
     assert not any(np.array_equal(o, f) for o, f in zip(out, frames))  # lossy
     assert all(psnr(o, f) > 25 for o, f in zip(out, frames))          # but the same pictures
+
+
+def test_an_encoder_that_refuses_the_frames_falls_back_to_jpeg_blocks(monkeypatch):
+    import av
+
+    from llve.data import camera
+
+    def refuse(frames, codec, crf):
+        raise av.error.ArgumentError(22, "refused")
+
+    monkeypatch.setattr(camera, "codec_round_trip", refuse)
+    p = LowLightParams(exposure=0.2, cast=(1, 1, 1), full_well=1e9, read_noise=0.0, seed=0, codec="hevc", crf=30)
+    clean = np.random.default_rng(0).integers(0, 255, (32, 48, 3)).astype(np.uint8)
+    out = camera.darken_frames([clean, clean], p, np.random.default_rng(0))
+    plain = camera.darken_frames([clean], dataclasses.replace(p, codec=""), np.random.default_rng(0))[0]
+    assert len(out) == 2 and out[0].shape == clean.shape and not np.array_equal(out[0], plain)  # compressed

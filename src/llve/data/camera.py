@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
@@ -119,31 +120,38 @@ def tone_curve(srgb: np.ndarray, black_level: float, contrast: float) -> np.ndar
     return a / np.maximum(a + b, 1e-12)
 
 
+MIN_CODEC_SIZE = 64  # pixels: x265 refuses frames much smaller than its 64x64 coding tree units
+CRF_AS_JPEG = {crf: int(np.clip(130 - 3 * crf, 30, 95)) for crf in range(0, 52)}  # CRF 20 ~ q70, CRF 32 ~ q34
+
+
 def codec_round_trip(frames: list[np.ndarray], codec: str, crf: int) -> list[np.ndarray]:
-    """HxWx3 uint8 RGB frames through a real H.264 or HEVC encoder and decoder (PyAV, 4:2:0, in memory)."""
+    """HxWx3 uint8 RGB frames through a real H.264 or HEVC encoder and decoder (PyAV, 4:2:0, in memory).
+
+    Frames are edge-padded to even sizes of at least MIN_CODEC_SIZE (x265 refuses smaller ones) and cropped back.
+    """
     import io
 
     import av
 
     encoder = {"h264": "libx264", "hevc": "libx265"}[codec]
     h, w = frames[0].shape[:2]
-    even = [f[: h - h % 2, : w - w % 2] for f in frames]  # 4:2:0 needs even sizes
+    ph, pw = max(h + h % 2, MIN_CODEC_SIZE), max(w + w % 2, MIN_CODEC_SIZE)
+    padded = [np.pad(f, ((0, ph - h), (0, pw - w), (0, 0)), mode="edge") for f in frames]
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="matroska") as out:
         stream = out.add_stream(encoder, rate=24)
-        stream.width, stream.height, stream.pix_fmt = even[0].shape[1], even[0].shape[0], "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = pw, ph, "yuv420p"
         stream.options = {"crf": str(crf), "preset": "fast"}
         if encoder == "libx265":
             stream.options = {**stream.options, "x265-params": "log-level=error"}
-        for f in even:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")))
+        for i, f in enumerate(padded):
+            frame = av.VideoFrame.from_ndarray(f, format="rgb24")
+            frame.pts = i  # in the stream's 1/24 s time base: packets get increasing timestamps
+            out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     buffer.seek(0)
     with av.open(buffer, "r") as src:
-        decoded = [fr.to_ndarray(format="rgb24") for fr in src.decode(video=0)]
-    if h % 2 or w % 2:  # the dropped edge row or column repeats its neighbour
-        decoded = [np.pad(f, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") for f in decoded]
-    return decoded
+        return [fr.to_ndarray(format="rgb24")[:h, :w] for fr in src.decode(video=0)]
 
 
 def darken_frames(frames: list[np.ndarray], p: LowLightParams, rng: np.random.Generator) -> list[np.ndarray]:
@@ -154,7 +162,10 @@ def darken_frames(frames: list[np.ndarray], p: LowLightParams, rng: np.random.Ge
         toned = tone_curve(linear_to_srgb(darken_linear(linear, p, rng)), p.black_level, p.contrast)
         dark.append(np.round(toned * 255.0).astype(np.uint8))
     if p.codec:
-        return codec_round_trip(dark, p.codec, p.crf)
+        try:
+            return codec_round_trip(dark, p.codec, p.crf)
+        except av.FFmpegError:  # an encoder that refuses these frames: JPEG's blocks stand in for the codec's
+            return [compress(d, CRF_AS_JPEG.get(p.crf, 60)) for d in dark]
     return [compress(d, p.jpeg_quality) for d in dark] if p.jpeg_quality else dark
 
 
