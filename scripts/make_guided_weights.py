@@ -15,13 +15,14 @@ from llve.models.weights import load_model, save_model
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", help="weights of a fast network (.safetensors)")
+    parser.add_argument("source", help="weights of a fast or guided network (.safetensors, or a training checkpoint)")
     parser.add_argument("target", help="output .safetensors")
     parser.add_argument("--low-side", type=int, default=540)
     parser.add_argument("--detail", type=float, default=4.0)
     args = parser.parse_args()
     fast = load_model(args.source)
-    guided = build_model("guided", **dataclasses.asdict(fast.cfg), low_side=args.low_side, detail=args.detail)
+    config = {**dataclasses.asdict(fast.cfg), "low_side": args.low_side, "detail": args.detail}  # guided sources too
+    guided = build_model("guided", **config)
     guided.load_state_dict(fast.state_dict())
     save_model(guided, args.target)
     print(f"wrote {args.target}: {guided.cfg}")
