@@ -39,3 +39,15 @@ def test_the_network_sees_the_frame_at_low_side_and_equals_the_fast_network_when
     with torch.no_grad():
         d = guided.decompose_first(guided.encode(big), guided.encode(big), torch.tensor([0.4]))
     assert d.y.shape == big.shape and torch.allclose(d.y, d.r * d.s)
+
+
+def test_a_frame_at_its_own_size_gets_the_fast_networks_exact_decoder_tiles():
+    cfg = dict(half_width=4, quarter_width=8, width=16, heads=2, refine=4)
+    guided = GuidedSTCD(GuidedSTCDConfig(**cfg, low_side=64)).eval()
+    x = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        f = guided.encode(x)
+        whole, tiled = guided.decompose_first(f, f), guided.decompose_first_tiled(f, f, tile=32)
+    assert f.low.shape == x.shape
+    for a, b in zip(whole, tiled):
+        assert torch.allclose(a, b, atol=1e-5)

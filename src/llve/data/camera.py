@@ -121,7 +121,6 @@ def tone_curve(srgb: np.ndarray, black_level: float, contrast: float) -> np.ndar
 
 
 MIN_CODEC_SIZE = 64  # pixels: x265 refuses frames much smaller than its 64x64 coding tree units
-CRF_AS_JPEG = {crf: int(np.clip(130 - 3 * crf, 30, 95)) for crf in range(0, 52)}  # CRF 20 ~ q70, CRF 32 ~ q34
 
 
 def codec_round_trip(frames: list[np.ndarray], codec: str, crf: int) -> list[np.ndarray]:
@@ -130,8 +129,6 @@ def codec_round_trip(frames: list[np.ndarray], codec: str, crf: int) -> list[np.
     Frames are edge-padded to even sizes of at least MIN_CODEC_SIZE (x265 refuses smaller ones) and cropped back.
     """
     import io
-
-    import av
 
     encoder = {"h264": "libx264", "hevc": "libx265"}[codec]
     h, w = frames[0].shape[:2]
@@ -165,7 +162,8 @@ def darken_frames(frames: list[np.ndarray], p: LowLightParams, rng: np.random.Ge
         try:
             return codec_round_trip(dark, p.codec, p.crf)
         except av.FFmpegError:  # an encoder that refuses these frames: JPEG's blocks stand in for the codec's
-            return [compress(d, CRF_AS_JPEG.get(p.crf, 60)) for d in dark]
+            quality = int(np.clip(130 - 3 * p.crf, 30, 95))  # CRF 20 ~ JPEG q70, CRF 32 ~ q34
+            return [compress(d, quality) for d in dark]
     return [compress(d, p.jpeg_quality) for d in dark] if p.jpeg_quality else dark
 
 

@@ -53,8 +53,8 @@ class GuidedSTCDConfig(FastSTCDConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.low_side < 16 or self.radius < 1 or not self.eps > 0 or self.detail < 0:
-            raise ValueError(f"low_side must be >= 16, radius >= 1 and eps > 0 (got {self.low_side}, {self.radius}, "
-                             f"{self.eps})")
+            raise ValueError(f"low_side must be >= 16, radius >= 1, eps > 0 and detail >= 0 (got {self.low_side}, "
+                             f"{self.radius}, {self.eps}, {self.detail})")
 
 
 MIN_SHRINK = 1.5  # at 720p (1.33x 540) the full-resolution upsampling cost more than the smaller network saved
@@ -117,8 +117,8 @@ def noise_floor(local: torch.Tensor, share: float = 0.5) -> torch.Tensor:
 
 
 class GuidedSTCD(FastSTCD):
-    """FastSTCD at low resolution plus full-resolution guided upsampling. Frames whose short side is at most
-    ``low_side`` are the fast network's exactly (same size multiple, same padding).
+    """FastSTCD at low resolution plus full-resolution guided upsampling. Frames whose short side is below
+    MIN_SHRINK times ``low_side`` are the fast network's exactly (same size multiple, same padding).
 
     Args:
         cfg: the fast network's settings and the upsampling's, see :class:`GuidedSTCDConfig`.
@@ -188,7 +188,10 @@ class GuidedSTCD(FastSTCD):
 
     def decompose_first_tiled(self, f1: GuidedFeatures, f2: GuidedFeatures, tile: int,
                               exposure: torch.Tensor | None = None) -> Decomposition:
-        """Tiles only matter for memory at full resolution, where this network holds a few maps: untiled."""
+        """A shrunk frame is decomposed whole (the network sees at most ~``low_side``; full resolution holds a few
+        maps); a frame at its own size has the fast network's exact decoder tiles."""
+        if f1.full.shape[-2:] == f1.low.shape[-2:]:
+            return super().decompose_first_tiled(f1.core, f2.core, tile, exposure)
         return self.decompose_first(f1, f2, exposure)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, exposure1: torch.Tensor | None = None,

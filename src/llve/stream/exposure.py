@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from llve.core.image import LUMA, linear_to_srgb, mean_luma_unit, srgb_to_linear
+from llve.core.image import linear_to_srgb, mean_luma_unit, srgb_to_linear
 from llve.models import Decomposition
 
 # auto's curve, target = clip(0.34 * (input / 0.03) ** 0.26, 0.36, 0.55), was fitted (least log error) to the
@@ -66,15 +66,6 @@ def metered_luma(rgb: np.ndarray) -> float:
     mean, and cheap at 4K)."""
     step = max(1, min(rgb.shape[:2]) // 270)
     return mean_luma_unit(rgb[::step, ::step])
-
-
-def scene_features(rgb: np.ndarray) -> np.ndarray:
-    """What ``auto`` sees of a frame (HxWx3 uint8 RGB): a constant, the log of its mean luma, and the logs of five
-    luma percentiles (5, 25, 50, 75, 95%), which tell a dim room from a lit night with a black sky."""
-    step = max(1, min(rgb.shape[:2]) // 270)
-    luma = rgb[::step, ::step].astype(np.float32) @ np.float32(LUMA) / np.float32(255)
-    quantiles = np.quantile(luma, (0.05, 0.25, 0.5, 0.75, 0.95))
-    return np.concatenate([[1.0, math.log(max(float(luma.mean()), 1e-4))], np.log(quantiles + 1 / 255)])
 
 
 def roll_off_highlights(s):
