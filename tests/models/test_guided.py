@@ -51,3 +51,18 @@ def test_a_frame_at_its_own_size_gets_the_fast_networks_exact_decoder_tiles():
     assert f.low.shape == x.shape
     for a, b in zip(whole, tiled):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_the_inputs_own_detail_is_added_only_to_frames_shrunk_at_least_twice():
+    cfg = dict(half_width=4, quarter_width=8, width=16, heads=2, refine=4)
+    with_detail = GuidedSTCD(GuidedSTCDConfig(**cfg, low_side=32, detail=4)).eval()
+    without = GuidedSTCD(GuidedSTCDConfig(**cfg, low_side=32, detail=0)).eval()
+    without.load_state_dict(with_detail.state_dict())
+    torch.manual_seed(0)
+    for size, differs in (((56, 72), False), ((128, 160), True)):  # shrunk 1.75x, then 4x
+        x = torch.rand(1, 3, *size)
+        with torch.no_grad():
+            a = with_detail.decompose_first(with_detail.encode(x), with_detail.encode(x))
+            b = without.decompose_first(without.encode(x), without.encode(x))
+        assert with_detail.low_size(*size) != size
+        assert (not torch.allclose(a.y, b.y)) == differs, size

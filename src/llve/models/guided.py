@@ -10,11 +10,12 @@ deep guided filter apply a low-resolution operator to a full-resolution image):
   fit's slope ``a`` falls towards 0 and the window's mean brightness remains;
 * ``a`` and ``b`` are upsampled bilinearly and applied to the full-resolution input (S, illumination, is carried
   this way: smooth, with its edges where the input has them);
-* Y takes its fine scales from the input itself (``detail > 0``): the input's full-resolution detail (the input
-  minus its low-resolution version) is brightened by the network's local gain and kept where it stands out of
-  the frame's noise (a Wiener weight ``1 - detail * noise / local variance``, the noise estimated per frame and
-  growing with the signal, as shot noise does); where it is noise, the network's own low-resolution result
-  remains. So texture the network cannot see at low resolution is not lost, and noise is not brought back;
+* Y takes its fine scales from the input itself (``detail > 0``, frames shrunk 2x or more): the input's
+  full-resolution detail (the input minus its low-resolution version) is brightened by the network's local gain
+  and kept where it stands out of the frame's noise (a Wiener weight ``1 - detail * noise / local variance``, the
+  noise estimated per frame and growing with the signal, as shot noise does); where it is noise, the network's own
+  low-resolution result remains. So texture the network cannot see at low resolution is not lost, and noise is not
+  brought back. Frames shrunk less than 2x have Y fitted like S;
 * R = Y / S, and Y is recomputed as R * S so the decomposition is exact.
 
 Weights of :class:`llve.models.fast.FastSTCD` load unchanged (same parameters); only the resolution they see and the
@@ -42,10 +43,11 @@ class GuidedSTCDConfig(FastSTCDConfig):
         eps: regularisation of the fit, relative to the window's squared mean brightness: larger keeps less of
             the input's full-resolution variation (less noise, less texture).
         detail: strength of the noise threshold on the input's own fine detail (0: Y is guided-upsampled like S;
-            4: detail whose local variance is below 4x the frame's median is dropped, above it kept increasingly).
+            4: detail whose local variance is below 4x the frame's median is dropped, above it kept increasingly),
+            for frames shrunk at least DETAIL_MIN_SHRINK times (below that, Y is guided-upsampled like S).
     """
 
-    low_side: int = 540
+    low_side: int = 272
     radius: int = 1
     eps: float = 0.01
     detail: float = 4.0
@@ -58,6 +60,10 @@ class GuidedSTCDConfig(FastSTCDConfig):
 
 
 MIN_SHRINK = 1.5  # at 720p (1.33x 540) the full-resolution upsampling cost more than the smaller network saved
+# Below this shrink the network sees the scales the detail measure reads (1-3 pixels) itself: the input's detail
+# would bring back mostly noise and codec blocks (on held-out 480p codec video at 1.8x: SSIM 0.655 without it, 0.616
+# with it); above it that band is lost to the network and only the input has it (1080p at 4x: detail 0.135 -> 0.345).
+DETAIL_MIN_SHRINK = 2.0
 
 
 class GuidedFeatures(NamedTuple):
@@ -158,7 +164,7 @@ class GuidedSTCD(FastSTCD):
             return d
         cfg, x = self.cfg, f.full.contiguous()
         d = Decomposition(*(t.contiguous() for t in d))
-        if cfg.detail == 0:
+        if cfg.detail == 0 or min(x.shape[-2:]) < DETAIL_MIN_SHRINK * min(f.low.shape[-2:]):
             y_fit = affine_fit(f.low, d.y, cfg.radius, cfg.eps)
             a, b, a_s, b_s = _up(torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1),
                                  x.shape[-2:]).chunk(4, 1)
