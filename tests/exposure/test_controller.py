@@ -14,8 +14,11 @@ from llve.stream.exposure import (
     CUT_RATIO,
     MAX_GAIN,
     RECENT_FRAMES,
+    LIT_GAIN,
+    LIT_SHARE,
     ExposureController,
     auto_target,
+    lit_share,
     metered_luma,
     parse_exposure,
     reachable,
@@ -41,6 +44,26 @@ def test_auto_target_rises_with_the_scene_and_stays_bounded():
     assert targets[0] < targets[-1]
     assert all(AUTO_RANGE[0] <= t <= AUTO_RANGE[1] for t in targets)
     assert AUTO_RANGE[0] * 255 >= 80 and AUTO_RANGE[1] * 255 <= 170  # the issue's band of natural exposures
+
+
+def lit_night(lights: float, size: int = 100) -> np.ndarray:
+    """A dark frame (30/255) whose top rows are replaced by lights at 250/255, ``lights`` of its area."""
+    frame = np.full((size, size, 3), 30, np.uint8)
+    frame[: round(lights * size)] = 250
+    return frame
+
+
+def test_a_lit_night_is_lifted_at_most_lit_gain_and_the_cap_sets_in_smoothly():
+    night = lit_night(0.15)  # mean 63/255, as a lit city night
+    mean = metered_luma(night)
+    assert lit_share(night) == pytest.approx(0.15) and lit_share(flat(mean)) == 0
+    assert auto_target(mean) == AUTO_RANGE[1]                    # without its lights it would go to the band's top
+    assert ExposureController("auto").request(night).target == pytest.approx(LIT_GAIN * mean)
+    assert ExposureController("auto").request(flat(mean)).target == AUTO_RANGE[1]
+    shares = np.linspace(0, 2 * LIT_SHARE, 41)
+    targets = [auto_target(mean, share) for share in shares]
+    assert np.all(np.diff(targets) <= 1e-12) and np.abs(np.diff(targets)).max() < 0.1 * (targets[0] - targets[-1])
+    assert auto_target(0.05, 1.0) == AUTO_RANGE[0]               # a dark scene with a lamp keeps the band's floor
 
 
 def test_a_brightness_step_moves_the_target_smoothly_and_boundedly():
