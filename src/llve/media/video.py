@@ -22,6 +22,7 @@ import av
 import numpy as np
 
 from llve.core.errors import UserInputError, warn
+from llve.core.stageclock import stage
 from llve.media.frames import natural_key
 from llve.media.span import Span
 
@@ -204,8 +205,15 @@ def read_video(path: str | Path, span: Span = Span()) -> Iterator[tuple[np.ndarr
         if span.start > 0:  # to the keyframe before the start; decode_frames drops the frames up to it
             with contextlib.suppress(av.FFmpegError):
                 container.seek(int((stream.start_time or 0) + span.start / stream.time_base), stream=stream)
-        for frame in decode_frames(container, stream, path, span, announced):
-            yield frame.to_ndarray(format="rgb24"), frame.pts
+        frames = decode_frames(container, stream, path, span, announced)
+        while True:
+            with stage("decode"):
+                frame = next(frames, None)
+            if frame is None:
+                return
+            with stage("yuv to rgb"):
+                rgb = frame.to_ndarray(format="rgb24")
+            yield rgb, frame.pts
 
 
 def decode_frames(container, stream, name: Path | str, span: Span, announced: float | None
@@ -302,17 +310,20 @@ class VideoWriter(contextlib.AbstractContextManager):
         if pts is None or (self._last_pts is not None and pts <= self._last_pts):
             pts = self._origin if self._last_pts is None else self._last_pts + self._step
         self._last_pts = pts
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        if self._color is not None:  # to YUV by the input's own matrix and range (VideoColor)
-            frame = frame.reformat(format=self.stream.pix_fmt, dst_colorspace=self._color.colorspace,
-                                   dst_color_range=self._color.color_range, dst_color_trc=self._color.trc,
-                                   dst_color_primaries=self._color.primaries)
+        with stage("rgb to yuv"):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            if self._color is not None:  # to YUV by the input's own matrix and range (VideoColor)
+                frame = frame.reformat(format=self.stream.pix_fmt, dst_colorspace=self._color.colorspace,
+                                       dst_color_range=self._color.color_range, dst_color_trc=self._color.trc,
+                                       dst_color_primaries=self._color.primaries)
         frame.pts = pts - self._origin
         frame.time_base = self.time_base
-        self.container.mux(self.stream.encode(frame))
+        with stage("video encode"):
+            self.container.mux(self.stream.encode(frame))
 
     def close(self) -> None:
-        self.container.mux(self.stream.encode(None))  # flush delayed frames
+        with stage("video encode"):
+            self.container.mux(self.stream.encode(None))  # flush delayed frames
         if self._audio_in is not None:
             try:
                 self._copy_audio()

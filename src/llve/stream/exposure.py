@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from llve.core.image import linear_to_srgb, mean_luma_unit, srgb_to_linear
+from llve.core.stageclock import stage
 from llve.models import Decomposition
 
 # auto's curve, target = clip(0.34 * (input / 0.03) ** 0.26, 0.36, 0.55), was fitted (least log error) to the
@@ -209,12 +210,21 @@ class ExposureController:
         (:func:`rolled_off`), and learn from what ``delivered`` measures of the result (the mean luma of the
         picture: the whole frame, or inside its letterbox bars). A stream's first frame and the first after a cut
         are decoded again (up to CALIBRATION_TRIES times) until they land within CALIBRATION_TOLERANCE."""
-        d = rolled_off(decompose(self.ask(record)))
+        with stage("network decoders"):
+            d = decompose(self.ask(record))
+        with stage("roll-off"):
+            d = rolled_off(d)
         tries = CALIBRATION_TRIES if record.calibrate else 0
-        while self.observe(record, delivered(d), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
+        while self._missed(record, d, delivered, gain=1.0 if tries else FEEDBACK_GAIN) and tries:
             tries -= 1
-            d = rolled_off(decompose(self.ask(record)))
+            with stage("calibration"):
+                d = rolled_off(decompose(self.ask(record)))
         return d
+
+    def _missed(self, record: ExposureRecord, d: Decomposition, delivered: Callable[[Decomposition], float],
+                gain: float) -> bool:
+        with stage("exposure metering"):
+            return self.observe(record, delivered(d), gain)
 
     def summary(self) -> ExposureSummary:
         """What was chosen, over every frame of the stream."""
