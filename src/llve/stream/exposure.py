@@ -73,7 +73,11 @@ def roll_off_highlights(s):
     """Illumination ``s`` (a tensor in [0, 1]) with a film-like shoulder: unchanged up to HIGHLIGHT_KNEE, then
     ``knee + (ceiling - knee) * (1 - exp(-(s - knee) / (ceiling - knee)))``, smooth (slope 1 at the knee),
     monotone, and below HIGHLIGHT_CEILING. ``y = r * s`` then cannot newly clip: bright regions keep their
-    reflectance detail and colour at any exposure instead of saturating to white."""
+    reflectance detail and colour at any exposure instead of saturating to white. Where nothing reaches the knee
+    (most dark frames) ``s`` itself comes back: the formula gives it exactly there, and one reduction costs a fifth
+    of its six full-frame passes."""
+    if s.numel() and float(s.amax()) <= HIGHLIGHT_KNEE:
+        return s
     span = HIGHLIGHT_CEILING - HIGHLIGHT_KNEE
     over = (s - HIGHLIGHT_KNEE).clamp_(min=0)  # in place from here on: four full-frame passes fewer (8 -> 2 ms)
     return s.clamp(max=HIGHLIGHT_KNEE).add_(over.div_(-span).expm1_().mul_(-span))
