@@ -404,9 +404,10 @@ def _add_video_stream(container, path: Path, info: VideoInfo, lossless: bool, cr
 def _lossy_codec(path: Path, crf: int, fmt: str = "") -> tuple[str, dict]:
     """H.264, except in WebM, which only takes VP8/VP9/AV1: VP9 at a constant quality there.
 
-    x264's ``veryfast`` preset: at 1080p it encoded 2.2-2.6x faster than the default ``medium`` at the same CRF and
-    file size, 0.4 dB below it (40.6 vs 41.0 dB against the frames, CRF 18; docs/speed.md), and the encoder was
-    the largest cost of a 1080p frame after the network."""
+    x264's ``veryfast`` preset, threads as x264 chooses: at 1080p it encoded 2.2-2.6x faster than the default
+    ``medium`` at the same CRF and file size, 0.4 dB below it (40.6 vs 41.0 dB against the frames, CRF 18); on an
+    enhanced 1080p clip it takes 80-90 ms of CPU per frame, and ``superfast`` half that for files 16-18% larger at
+    the same PSNR, so ``veryfast`` stays (``scripts/encoder_presets.py``, docs/speed.md)."""
     if path.suffix.lower() != ".webm" and fmt != "webm":
         return "libx264", {"crf": str(crf), "preset": "veryfast"}
     if "libvpx-vp9" not in av.codecs_available:
