@@ -45,8 +45,11 @@ def test_the_clock_records_only_while_it_runs_and_from_every_thread():
     with clock.running():
         with stage("here"):
             pass
-        helper = threading.Thread(target=lambda: stage("there").__enter__().__exit__(None, None, None) or None,
-                                  name="helper")
+        def work() -> None:
+            with stage("there"):
+                pass
+
+        helper = threading.Thread(target=work, name="helper")
         helper.start()
         helper.join()
         with pytest.raises(RuntimeError, match="already running"), StageClock().running():

@@ -16,7 +16,8 @@ network as it is used. Modes:
 * ``stream-tiled``: ``stream`` as ``llve enhance --tile`` runs it (bounded memory for large frames);
 * ``stream-onnxruntime``: ``stream`` as ``llve enhance --backend onnxruntime`` runs it (the exported graph);
 * ``video`` (``video-tiled`` with a tile size): ``llve enhance`` on a synthetic H.264 clip - decode, streaming
-  enhancement, encode - timed end to end (model loading excluded).
+  enhancement, encode - timed end to end (model loading excluded); with ``stages``, stage by stage
+  (:mod:`llve.bench.video`).
 """
 from __future__ import annotations
 
