@@ -5,14 +5,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import av
 
 from llve.core.errors import UserInputError
-
-if TYPE_CHECKING:
-    from llve.media.video import VideoInfo
 
 STDIO = "-"  # standard input as an input, standard output as an output
 Y4M = "yuv4mpegpipe"  # raw frames with a one-line header: what `ffmpeg -f yuv4mpegpipe -` reads and writes
@@ -39,20 +35,21 @@ def open_output(path: Path, fmt: str | None):
         raise UserInputError(f"cannot write {fmt or path.suffix}: {exc}", setting="format") from None
 
 
-def add_video_stream(container, path: Path, info: VideoInfo, lossless: bool, crf: int, raw: bool):
-    """Raw YUV for Y4M (4:4:4 when lossless), FFV1 in RGB when lossless, else H.264 or VP9 (WebM)."""
-    even = not (info.width % 2 or info.height % 2)  # 4:2:0 needs even sizes
+def add_video_stream(container, path: Path, size: tuple[int, int], fps, lossless: bool, crf: int, raw: bool):
+    """The video stream of ``size`` (width, height) at ``fps``: raw YUV for Y4M (4:4:4 when lossless), FFV1 in RGB
+    when lossless, else H.264 or VP9 (WebM)."""
+    even = not (size[0] % 2 or size[1] % 2)  # 4:2:0 needs even sizes
     if raw:
-        stream = container.add_stream("rawvideo", rate=info.fps)
+        stream = container.add_stream("rawvideo", rate=fps)
         stream.pix_fmt = "yuv420p" if even and not lossless else "yuv444p"
     elif lossless:
-        stream = container.add_stream("ffv1", rate=info.fps)
+        stream = container.add_stream("ffv1", rate=fps)
         stream.pix_fmt = "bgr0"
     else:
         codec, options = lossy_codec(path, crf, container.format.name)
-        stream = container.add_stream(codec, rate=info.fps, options=options)
+        stream = container.add_stream(codec, rate=fps, options=options)
         stream.pix_fmt = "yuv420p" if even else "yuv444p"
-    stream.width, stream.height = info.width, info.height
+    stream.width, stream.height = size
     return stream
 
 

@@ -250,7 +250,8 @@ class VideoWriter(contextlib.AbstractContextManager):
         self.raw = self.container.format.name == Y4M  # constant rate: frames in order, no timestamps
         if comment and not self.raw:  # the container's "comment" tag (how the file was made); before the first frame
             self.container.metadata["comment"] = comment
-        self.stream = add_video_stream(self.container, self.path, info, lossless, crf, self.raw)
+        self.stream = add_video_stream(self.container, self.path, (info.width, info.height), info.fps, lossless,
+                                       crf, self.raw)
         self._color = None if lossless and not self.raw else info.color  # FFV1 here stores RGB: no matrix to agree on
         if self._color is not None:
             context = self.stream.codec_context
