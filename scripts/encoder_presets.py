@@ -1,10 +1,16 @@
-"""Time, size and fidelity of x264 presets on 1080p frames, as llve's video sink encodes them (CRF 18).
+"""Time, CPU, size and fidelity of x264 settings on an enhanced video, as llve's video sink encodes it (CRF 18).
 
-24 frames of the DAVIS video ``libby`` (../shared) upscaled to 1920x1080, two rounds of every preset, so a drift
-in the machine's speed shows. Run from the repository root:  python scripts/encoder_presets.py
+The source is a lossless output (``llve enhance clip --lossless``: what the sink receives, frame for frame); each
+setting encodes its frames the way :class:`llve.media.video.VideoWriter` does (RGB to 4:2:0 by the input's colour
+description, then x264), in two rounds alternating the settings, so a drift in the machine's speed shows. Per
+setting: wall and process-CPU milliseconds per frame (x264 runs its own threads; on a busy machine the CPU time
+is what it takes from the network), megabytes, and PSNR of the decoded frames against the lossless ones.
+
+    python scripts/encoder_presets.py OUT_lossless.mkv [--frames 24] [--setting veryfast:threads=0 ...]
 """
 from __future__ import annotations
 
+import argparse
 import io
 import time
 
@@ -14,34 +20,46 @@ import numpy as np
 
 from llve.media.video import read_video
 
-PRESETS = ("medium", "faster", "veryfast")
-SOURCE = "../shared/data/clean_video/davis2016/libby.mp4"
+SETTINGS = ("veryfast", "faster", "superfast", "veryfast:threads=1", "veryfast:tune=fastdecode")
 
 
-def encode(frames: list[np.ndarray], preset: str) -> tuple[float, int, list[np.ndarray]]:
-    """Seconds per frame, bytes, and the decoded frames of one x264 encode."""
-    buffer, start = io.BytesIO(), time.perf_counter()
+def encode(frames: list[np.ndarray], setting: str) -> tuple[float, float, int, list[np.ndarray]]:
+    """Wall and CPU seconds per frame, bytes, and the decoded frames of one x264 encode at ``setting``
+    (``PRESET[:key=value,...]``: x264 options as FFmpeg names them)."""
+    preset, _, rest = setting.partition(":")
+    options = {"crf": "18", "preset": preset, **dict(kv.split("=", 1) for kv in filter(None, rest.split(",")))}
+    buffer = io.BytesIO()
+    start, cpu = time.perf_counter(), time.process_time()
     with av.open(buffer, "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=24)
-        stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
-        stream.options, stream.thread_type = {"crf": "18", "preset": preset}, "AUTO"
-        for frame in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        stream = out.add_stream("libx264", rate=25, options=options)
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p", dst_colorspace=2,
+                                                                              dst_color_range=0)
+            frame.pts = i
+            out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
-    seconds, size = (time.perf_counter() - start) / len(frames), buffer.tell()
+    seconds, cpu_s = (time.perf_counter() - start) / len(frames), (time.process_time() - cpu) / len(frames)
+    size = buffer.tell()
     buffer.seek(0)
     with av.open(buffer) as src:
         decoded = [f.to_ndarray(format="rgb24") for f in src.decode(video=0)]
-    return seconds, size, decoded
+    return seconds, cpu_s, size, decoded
 
 
 def main() -> None:
-    frames = [cv2.resize(rgb, (1920, 1080)) for (rgb, _), _ in zip(read_video(SOURCE), range(24))]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lossless", help="a lossless enhanced video (llve enhance --lossless)")
+    parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument("--setting", action="append", help=f"x264 setting, repeatable (default: {SETTINGS})")
+    args = parser.parse_args()
+    frames = [rgb for (rgb, _), _ in zip(read_video(args.lossless), range(args.frames))]
     for round_ in range(2):
-        for preset in PRESETS:
-            seconds, size, decoded = encode(frames, preset)
+        for setting in args.setting or SETTINGS:
+            seconds, cpu, size, decoded = encode(frames, setting)
             psnr = np.mean([cv2.PSNR(a, b) for a, b in zip(decoded, frames)])
-            print(f"round {round_} {preset:9s} {1000 * seconds:5.0f} ms/frame {size / 1e6:.2f} MB {psnr:.2f} dB")
+            print(f"round {round_} {setting:26s} {1000 * seconds:6.1f} ms/frame wall {1000 * cpu:6.1f} CPU "
+                  f"{size / 1e6:6.2f} MB {psnr:.2f} dB", flush=True)
 
 
 if __name__ == "__main__":

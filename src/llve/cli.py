@@ -311,19 +311,22 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                                                    "stream-tiled, stream-onnxruntime, video (default: all enabled)")
     p.add_argument("--rounds", type=int, default=1, help="measure everything N times, the models in alternating "
                    "order, and report medians: ratios that survive a machine whose speed drifts (default 1)")
+    p.add_argument("--stages", action="store_true", help="time every stage of the video mode (decode, colour "
+                   "conversion, network, calibration, filters, encode) and the helper threads' overlap")
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     p.set_defaults(func=_run_bench)
 
 
 def _run_bench(args: argparse.Namespace) -> None:
-    from llve.bench.benchmark import BenchConfig, parse_size, run_bench, write_report
+    from llve.bench.benchmark import BenchConfig, parse_size, run_bench
+    from llve.bench.rows import write_report
     from llve.stream.options import StreamOptions
 
     settings = BenchConfig(
         sizes=tuple(parse_size(s) for s in (args.size or ["960x512"])),
         models=tuple(args.model or ("official", "fast")), frames=args.frames, budget_s=args.budget,
         warmup=args.warmup, device=args.device, threads=args.threads, backend=args.backend, tile=args.tile,
-        video=not args.no_video, modes=tuple(args.mode or ()), rounds=args.rounds,
+        video=not args.no_video, modes=tuple(args.mode or ()), rounds=args.rounds, stages=args.stages,
         stream=StreamOptions(channels_last=not args.no_channels_last, precision=args.precision,
                              compile=args.compile, **_filter_flags(args)))
     report = run_bench(settings)
@@ -412,6 +415,7 @@ FLAG_ADVICE = {
     "onnx": "make one with `llve export --onnx`",
     "shard": "use --shard K/N",
     "port": "choose another --port",
+    "stages": "measure the video mode with --stages (no --no-video; --mode video where --mode is given)",
 }
 
 

@@ -16,36 +16,33 @@ network as it is used. Modes:
 * ``stream-tiled``: ``stream`` as ``llve enhance --tile`` runs it (bounded memory for large frames);
 * ``stream-onnxruntime``: ``stream`` as ``llve enhance --backend onnxruntime`` runs it (the exported graph);
 * ``video`` (``video-tiled`` with a tile size): ``llve enhance`` on a synthetic H.264 clip - decode, streaming
-  enhancement, encode - timed end to end (model loading excluded).
+  enhancement, encode - timed end to end (model loading excluded); with ``stages``, stage by stage
+  (:mod:`llve.bench.video`).
 """
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import torch
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
 from llve.bench.measure import PeakRSS, describe_device, gc_and_reset, matmul_gflops
-from llve.core.atomic import atomic_output
+from llve.bench.rows import HEADER, Figures, Row, format_row, median_rows, median_speedups, speedups
+from llve.bench.video import StageTable, format_stages, stages_json, video_run
 from llve.core.device import resolve_device, synchronize
 from llve.core.errors import UserInputError
 from llve.core.image import tensor_to_uint8
-from llve.media.video import VideoInfo, VideoWriter
 from llve.models import build_model
 from llve.models.weights import load_model, network_of, read_weights
-from llve.run.enhance import enhance_path
 from llve.run.enhancer import DEFAULT_WEIGHTS, Enhancer
 from llve.stream.options import StreamOptions
 from llve.stream.pipeline import PairStep
@@ -73,6 +70,7 @@ class BenchConfig:
         rounds: measure everything this many times, the models in turn in alternating order (A B, B A, ...), and
             report each figure's median over the rounds: on a shared or throttling machine, speed drifts during a
             run, and measuring one model after the other turns that drift into their ratio.
+        stages: time every stage of the video mode's whole path (:mod:`llve.bench.video`).
     """
 
     sizes: tuple[tuple[int, int], ...] = ((512, 960),)
@@ -89,6 +87,7 @@ class BenchConfig:
     threads: int = 0
     modes: tuple[str, ...] = ()
     rounds: int = 1
+    stages: bool = False
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -166,89 +165,6 @@ def time_frames(step: Callable[[int], object], device: torch.device, s: BenchCon
     return statistics.median(times), len(times)
 
 
-def synthetic_clip(path: Path, height: int, width: int, frames: int) -> Path:
-    """A dark H.264 clip with smooth moving content (noise would make the encoder, not the network, the cost)."""
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    info = VideoInfo(width, height, Fraction(25), Fraction(1, 25), frames, has_audio=False)
-    with VideoWriter(path, info) as writer:
-        for t in range(frames):
-            wave = 0.5 + 0.25 * np.sin(xx / 37.0 + t / 3) + 0.25 * np.cos(yy / 23.0 - t / 5)
-            rgb = np.stack([wave, wave[::-1], wave[:, ::-1]], axis=-1) * 40
-            writer.write(rgb.astype(np.uint8), t)
-    return path
-
-
-def _video_seconds(arch: str, height: int, width: int, frames: int, device: torch.device, s: BenchConfig,
-                   workdir: Path) -> Callable[[], tuple[float, int]]:
-    """``llve enhance`` on a clip: decode + streaming enhancement + H.264 encode; the model loads before timing."""
-    torch.manual_seed(0)
-    clip = synthetic_clip(workdir / f"clip-{width}x{height}-{frames}.mp4", height, width, frames)
-    enhancer = Enhancer(device=str(device), options=dataclasses.replace(s.stream, tile=s.tile),
-                        model=build_from_spec(arch))
-
-    def run() -> tuple[float, int]:
-        start = time.perf_counter()
-        enhance_path(enhancer, clip, workdir / "out.mp4", overwrite=True, progress=False)
-        return (time.perf_counter() - start) / frames, frames
-    return run
-
-
-@dataclass(frozen=True)
-class Figures:
-    """Speed and memory of one measurement (the peak CUDA memory only on CUDA)."""
-
-    fps: float
-    ms_per_frame: float
-    timed_frames: int
-    rss_before_mb: float
-    peak_rss_mb: float
-    peak_cuda_mb: float | None
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the report: a model in a mode at a size, in one round. ``rounds_fps``: every round's frames/s,
-    on the row chosen as the median of the rounds."""
-
-    model: str
-    size: str
-    mode: str
-    fps: float
-    ms_per_frame: float
-    timed_frames: int
-    rss_before_mb: float
-    peak_rss_mb: float
-    peak_cuda_mb: float | None
-    gflops_per_frame: float
-    achieved_gflops: float
-    utilisation: float
-    round: int
-    rounds_fps: list[float] | None = None
-
-    @classmethod
-    def of(cls, model: str, size: str, mode: str, figures: Figures, gflops_per_frame: float, matmul: float,
-           round_: int) -> Row:
-        achieved = gflops_per_frame * figures.fps
-        return cls(model, size, mode, **dataclasses.asdict(figures), gflops_per_frame=gflops_per_frame,
-                   achieved_gflops=achieved, utilisation=achieved / matmul, round=round_)
-
-    def to_json(self) -> dict:
-        row = dataclasses.asdict(self)
-        if self.rounds_fps is None:
-            del row["rounds_fps"]
-        return row
-
-
-@dataclass(frozen=True)
-class Speedup:
-    """A ratio of frames/s the docs quote (``what``), at one size; ``rounds_ratio``: its value in every round."""
-
-    size: str
-    what: str
-    ratio: float
-    rounds_ratio: list[float] | None = None
-
-
 def _measure(run: Callable[[], tuple[float, int]], device: torch.device) -> Figures:
     """Speed and memory figures of ``run() -> (seconds per frame, frames)`` in a fresh memory window (what ``run``
     builds counts)."""
@@ -304,6 +220,8 @@ def _networks(s: BenchConfig) -> dict[str, torch.nn.Module]:
     if s.frames < 1 or s.min_frames < 1 or s.warmup < 0 or s.rounds < 1:
         raise UserInputError("frames, min_frames and rounds must be at least 1 and warmup at least 0",
                              setting="frames")
+    if s.stages and (not s.video or s.modes and "video" not in s.modes):
+        raise UserInputError("stages are those of the video mode, which these settings leave out", setting="stages")
     return networks
 
 
@@ -328,22 +246,24 @@ def run_bench(s: BenchConfig, log: Callable[[str], None] = print) -> dict:
         "models": {arch: {"params": sum(p.numel() for p in net.parameters()),
                           "weights_mb": sum(p.numel() for p in net.parameters()) * 4 / 1e6,
                           "config": dataclasses.asdict(net.cfg)} for arch, net in networks.items()},
-        "results": [], "speedups": [],
+        "results": [], "speedups": [], **({"stages": []} if s.stages else {}),
     }
     measured: list[Row] = []  # every round's rows; report["results"] holds one row per figure
     reference = "official" if "official" in s.models else s.models[0]
     with tempfile.TemporaryDirectory(prefix="llve-bench-") as tmp:
         for height, width in s.sizes:
-            rows = _measure_size(s, height, width, device, matmul, Path(tmp), log)
+            tables: list[StageTable] = []
+            rows = _measure_size(s, height, width, device, matmul, Path(tmp), log, tables)
+            report.get("stages", []).extend(stages_json(table) for table in tables)
             measured += rows
-            medians = _medians(rows)
-            report["results"] += [row.to_json() for row in medians]
+            chosen = median_rows(rows)
+            report["results"] += [row.to_json() for row in chosen]
             if s.rounds > 1:
                 log(f"medians over {s.rounds} rounds:")
-                for row in medians:
+                for row in chosen:
                     log(format_row(row))
-            per_round = [_speedups([r for r in rows if r.round == k], reference) for k in range(s.rounds)]
-            report["speedups"] += [dataclasses.asdict(line) for line in _median_speedups(per_round)]
+            per_round = [speedups([r for r in rows if r.round == k], reference) for k in range(s.rounds)]
+            report["speedups"] += [dataclasses.asdict(line) for line in median_speedups(per_round)]
     if s.rounds > 1:
         report["rounds"] = [row.to_json() for row in measured]
     for line in report["speedups"]:
@@ -352,8 +272,9 @@ def run_bench(s: BenchConfig, log: Callable[[str], None] = print) -> dict:
 
 
 def _measure_size(s: BenchConfig, height: int, width: int, device: torch.device, matmul: float, workdir: Path,
-                  log: Callable[[str], None]) -> list[Row]:
-    """Every round of every model in every mode at one frame size, the models' order alternating by round."""
+                  log: Callable[[str], None], tables: list[StageTable]) -> list[Row]:
+    """Every round of every model in every mode at one frame size, the models' order alternating by round; with
+    ``s.stages``, each video measurement's stage table goes to ``tables``."""
     g, size = torch.Generator().manual_seed(0), f"{width}x{height}"
     # A few distinct low-light-like frames (values in [0, 0.2]); cycled so no result is ever reused.
     frames = [torch.rand(1, 3, height, width, generator=g) * 0.2 for _ in range(4)]
@@ -372,59 +293,15 @@ def _measure_size(s: BenchConfig, height: int, width: int, device: torch.device,
                     add(arch, mode, _measure(run, device), round_)
             if s.video and (not s.modes or "video" in s.modes):
                 # As many frames as the time budget allows at the streaming rate just measured (every frame of
-                # the clip costs one streamed frame: the last one is paired with itself).
+                # the clip costs one streamed frame: the last one is paired with itself); without one, `frames`.
                 streamed = [r.ms_per_frame for r in rows if r.model == arch and r.mode.startswith("stream")]
                 floor = min(s.min_frames, s.frames)
-                n = max(floor, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else floor
-                video = _video_seconds(arch, height, width, n, device, s, workdir)
+                n = max(floor, min(s.frames, int(1000 * s.budget_s / streamed[-1]))) if streamed else s.frames
+                torch.manual_seed(0)
+                video = video_run(build_from_spec(arch), device, dataclasses.replace(s.stream, tile=s.tile), height,
+                                  width, n, workdir, s.stages, (arch, size, round_))
                 add(arch, "video-tiled" if s.tile else "video", _measure(video, device), round_)
+                if video.table is not None:
+                    tables.append(video.table)
+                    format_stages(video.table, log)
     return rows
-
-
-def _medians(rows: list[Row]) -> list[Row]:
-    """One row per (model, mode): the round whose frames/s is the median of the rounds (the lower middle one for
-    an even count), so every figure in a row comes from one measurement."""
-    groups: dict[tuple, list[Row]] = {}
-    for row in rows:
-        groups.setdefault((row.model, row.mode), []).append(row)
-    chosen = []
-    for group in groups.values():
-        ranked = sorted(group, key=lambda r: r.fps)
-        chosen.append(dataclasses.replace(ranked[(len(ranked) - 1) // 2], rounds_fps=[r.fps for r in group]))
-    return chosen
-
-
-def _median_speedups(per_round: list[list[Speedup]]) -> list[Speedup]:
-    """Each ratio's median over the rounds, with every round's value: both sides of a round's ratio were measured
-    one after the other, so the machine's drift over the whole run does not enter it."""
-    ratios: dict[tuple, list[float]] = {}
-    for line in itertools.chain.from_iterable(per_round):
-        ratios.setdefault((line.size, line.what), []).append(line.ratio)
-    return [Speedup(size, what, statistics.median(values), values) for (size, what), values in ratios.items()]
-
-
-def _speedups(rows: list[Row], reference: str) -> list[Speedup]:
-    """The ratios the docs quote: each other model vs ``reference`` (official, where it is measured), and the
-    reference's fast path vs its plain loop."""
-    fps = {(r.model, r.mode): r.fps for r in rows}
-    others = dict.fromkeys(r.model for r in rows if r.model != reference)
-    pairs = [((m, a), (reference, b)) for m in others for a, b in (("stream", "stream"), ("stream", "pair"),
-                                                                      ("video", "video"))]
-    pairs.append(((reference, "stream"), (reference, "pair")))
-    return [Speedup(rows[0].size, f"{a[0]} {a[1]} / {b[0]} {b[1]} frames/s", fps[a] / fps[b])
-            for a, b in pairs if a in fps and b in fps]
-
-
-HEADER = (f"{'size':>10} {'model':>9} {'mode':>19} {'fps':>8} {'ms/frame':>9} {'GFLOPs':>8} "
-          f"{'GFLOP/s':>8} {'util':>6} {'peak RSS':>9}")
-
-
-def format_row(row: Row) -> str:
-    return (f"{row.size:>10} {row.model:>9} {row.mode:>19} {row.fps:8.3f} {row.ms_per_frame:9.1f} "
-            f"{row.gflops_per_frame:8.2f} {row.achieved_gflops:8.1f} {100 * row.utilisation:5.1f}% "
-            f"{row.peak_rss_mb:7.0f}MB")
-
-
-def write_report(report: dict, path: str | Path) -> None:
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(report, indent=2) + "\n")

@@ -45,6 +45,12 @@ def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
     return x[0].float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    """(1, 3, H, W) laid out in memory as an HxWx3 array (a copy unless it is already): :func:`tensor_to_hwc` is then
+    a view, and tensors made from HxWx3 arrays combine with it without strided passes."""
+    return x.contiguous(memory_format=torch.channels_last)
+
+
 def tensor_to_hwc(x: torch.Tensor) -> np.ndarray:
     """(1, 3, H, W) -> HxWx3 float32 numpy (a view for the stream's channels-last CPU tensors)."""
     return np.ascontiguousarray(x[0].float().permute(1, 2, 0).cpu().numpy())

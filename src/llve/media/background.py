@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from llve.core.stageclock import stage
+
 T = TypeVar("T")
 _DONE = object()
 
@@ -49,7 +51,8 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     thread.start()
     try:
         while True:
-            item, error = buffer.get()
+            with stage("wait for decode"):
+                item, error = buffer.get()
             if item is _DONE:
                 if error is not None:
                     raise error
@@ -75,12 +78,14 @@ class OrderedWorker(contextlib.AbstractContextManager):
     def submit(self, fn: Callable[..., object], *args) -> None:
         self._pending.append(self._pool.submit(fn, *args))
         while self._pending and (len(self._pending) > self.depth or self._pending[0].done()):
-            self._pending.popleft().result()  # raises the helper's error here
+            with stage("wait for encode"):
+                self._pending.popleft().result()  # raises the helper's error here
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
                 while self._pending:
-                    self._pending.popleft().result()
+                    with stage("wait for encode"):
+                        self._pending.popleft().result()
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)

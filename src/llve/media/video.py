@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ import av
 import numpy as np
 
 from llve.core.errors import UserInputError, warn
+from llve.core.stageclock import stage
+from llve.media.encoders import Y4M, add_video_stream, ffmpeg_name, is_stdio, open_output
 from llve.media.frames import natural_key
 from llve.media.span import Span
 
@@ -29,13 +30,6 @@ VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm", ".mpg", ".m
 LOSSLESS_CONTAINERS = {".mkv", ".avi", ".nut"}
 ROTATING_CONTAINERS = {".mp4", ".mov", ".m4v", ".mkv", ".webm"}  # those that record a display matrix (tested)
 IDENTITY_MATRIX = (65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)  # FFmpeg's display matrix that changes nothing
-STDIO = "-"  # standard input as an input, standard output as an output
-Y4M = "yuv4mpegpipe"  # raw frames with a one-line header: what `ffmpeg -f yuv4mpegpipe -` reads and writes
-
-
-def is_stdio(path: str | Path | None) -> bool:
-    return path is not None and str(path) == STDIO
-
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -72,12 +66,6 @@ def videos_in(folder: Path) -> dict[str, Path]:
     if not folder.is_dir():
         raise UserInputError(f"dataset folder not found: {folder}")
     return {p.stem: p for p in sorted(folder.iterdir(), key=natural_key) if p.suffix.lower() in VIDEO_EXTENSIONS}
-
-
-def ffmpeg_name(path: str | Path) -> str:
-    """The name to give FFmpeg for a file: absolute, so that a relative name such as ``12:30 night.mp4`` is not
-    read as a protocol (``12:``)."""
-    return os.path.abspath(path)
 
 
 def _open(path: Path):
@@ -204,8 +192,15 @@ def read_video(path: str | Path, span: Span = Span()) -> Iterator[tuple[np.ndarr
         if span.start > 0:  # to the keyframe before the start; decode_frames drops the frames up to it
             with contextlib.suppress(av.FFmpegError):
                 container.seek(int((stream.start_time or 0) + span.start / stream.time_base), stream=stream)
-        for frame in decode_frames(container, stream, path, span, announced):
-            yield frame.to_ndarray(format="rgb24"), frame.pts
+        frames = decode_frames(container, stream, path, span, announced)
+        while True:
+            with stage("decode"):
+                frame = next(frames, None)
+            if frame is None:
+                return
+            with stage("yuv to rgb"):
+                rgb = frame.to_ndarray(format="rgb24")
+            yield rgb, frame.pts
 
 
 def decode_frames(container, stream, name: Path | str, span: Span, announced: float | None
@@ -251,11 +246,12 @@ class VideoWriter(contextlib.AbstractContextManager):
                  span: Span = Span(), fmt: str | None = None, shown: str | Path | None = None):
         self.path, self.info, self.span = Path(path), info, span
         self.shown = Path(shown or path)
-        self.container = _open_output(self.path, fmt)
+        self.container = open_output(self.path, fmt)
         self.raw = self.container.format.name == Y4M  # constant rate: frames in order, no timestamps
         if comment and not self.raw:  # the container's "comment" tag (how the file was made); before the first frame
             self.container.metadata["comment"] = comment
-        self.stream = _add_video_stream(self.container, self.path, info, lossless, crf, self.raw)
+        self.stream = add_video_stream(self.container, self.path, (info.width, info.height), info.fps, lossless,
+                                       crf, self.raw)
         self._color = None if lossless and not self.raw else info.color  # FFV1 here stores RGB: no matrix to agree on
         if self._color is not None:
             context = self.stream.codec_context
@@ -302,17 +298,20 @@ class VideoWriter(contextlib.AbstractContextManager):
         if pts is None or (self._last_pts is not None and pts <= self._last_pts):
             pts = self._origin if self._last_pts is None else self._last_pts + self._step
         self._last_pts = pts
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        if self._color is not None:  # to YUV by the input's own matrix and range (VideoColor)
-            frame = frame.reformat(format=self.stream.pix_fmt, dst_colorspace=self._color.colorspace,
-                                   dst_color_range=self._color.color_range, dst_color_trc=self._color.trc,
-                                   dst_color_primaries=self._color.primaries)
+        with stage("rgb to yuv"):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            if self._color is not None:  # to YUV by the input's own matrix and range (VideoColor)
+                frame = frame.reformat(format=self.stream.pix_fmt, dst_colorspace=self._color.colorspace,
+                                       dst_color_range=self._color.color_range, dst_color_trc=self._color.trc,
+                                       dst_color_primaries=self._color.primaries)
         frame.pts = pts - self._origin
         frame.time_base = self.time_base
-        self.container.mux(self.stream.encode(frame))
+        with stage("video encode"):
+            self.container.mux(self.stream.encode(frame))
 
     def close(self) -> None:
-        self.container.mux(self.stream.encode(None))  # flush delayed frames
+        with stage("video encode"):
+            self.container.mux(self.stream.encode(None))  # flush delayed frames
         if self._audio_in is not None:
             try:
                 self._copy_audio()
@@ -360,45 +359,3 @@ class VideoWriter(contextlib.AbstractContextManager):
         self.abort() if exc_type else self.close()
         if is_stdio(self.path) and exc_type is None:
             sys.stdout.buffer.flush()  # a closed reader raises here, after a successful close
-
-
-def _open_output(path: Path, fmt: str | None):
-    """The output container: a file (FFmpeg guesses the format by its suffix, which temporary names keep; only
-    what it cannot guess is named) or standard output (Y4M unless ``fmt`` names another)."""
-    try:
-        if is_stdio(path):
-            return av.open(sys.stdout.buffer, mode="w", format=fmt or Y4M)
-        return av.open(ffmpeg_name(path), mode="w", format=fmt or {".m4v": "mp4"}.get(path.suffix.lower()))
-    except ValueError as exc:  # an unknown format name
-        raise UserInputError(f"cannot write {fmt or path.suffix}: {exc}", setting="format") from None
-
-
-def _add_video_stream(container, path: Path, info: VideoInfo, lossless: bool, crf: int, raw: bool):
-    """Raw YUV for Y4M (4:4:4 when lossless), FFV1 in RGB when lossless, else H.264 or VP9 (WebM)."""
-    even = not (info.width % 2 or info.height % 2)  # 4:2:0 needs even sizes
-    if raw:
-        stream = container.add_stream("rawvideo", rate=info.fps)
-        stream.pix_fmt = "yuv420p" if even and not lossless else "yuv444p"
-    elif lossless:
-        stream = container.add_stream("ffv1", rate=info.fps)
-        stream.pix_fmt = "bgr0"
-    else:
-        codec, options = _lossy_codec(path, crf, container.format.name)
-        stream = container.add_stream(codec, rate=info.fps, options=options)
-        stream.pix_fmt = "yuv420p" if even else "yuv444p"
-    stream.width, stream.height = info.width, info.height
-    return stream
-
-
-def _lossy_codec(path: Path, crf: int, fmt: str = "") -> tuple[str, dict]:
-    """H.264, except in WebM, which only takes VP8/VP9/AV1: VP9 at a constant quality there.
-
-    x264's ``veryfast`` preset: at 1080p it encoded 2.2-2.6x faster than the default ``medium`` at the same CRF and
-    file size, 0.4 dB below it (40.6 vs 41.0 dB against the frames, CRF 18; docs/speed.md), and the encoder was
-    the largest cost of a 1080p frame after the network."""
-    if path.suffix.lower() != ".webm" and fmt != "webm":
-        return "libx264", {"crf": str(crf), "preset": "veryfast"}
-    if "libvpx-vp9" not in av.codecs_available:
-        raise UserInputError(f"cannot write {path.name}: this PyAV build has no VP9 encoder for WebM "
-                             "(use .mp4 or .mkv)")
-    return "libvpx-vp9", {"crf": str(crf + 13), "b:v": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"}

@@ -17,9 +17,10 @@ from tqdm import tqdm
 from llve.core.atomic import atomic_output
 from llve.core.errors import UserInputError, warn
 from llve.media.background import OrderedWorker, prefetch
+from llve.media.encoders import STDIO, is_stdio
 from llve.media.endpoints import FrameSink, FrameSource, check_frame_names, input_kind
 from llve.media.span import Span
-from llve.media.video import LOSSLESS_CONTAINERS, STDIO, VIDEO_EXTENSIONS, is_stdio
+from llve.media.video import LOSSLESS_CONTAINERS, VIDEO_EXTENSIONS
 from llve.run.enhancer import Enhancer
 from llve.run.outputs import check_components_dir, check_output
 

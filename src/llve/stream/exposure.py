@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from llve.core.image import LUMA, linear_to_srgb, mean_luma_unit, srgb_to_linear
+from llve.core.stageclock import stage
 from llve.models import Decomposition
 
 # auto's curve, target = clip(0.34 * (input / 0.03) ** 0.26, 0.36, 0.55), was fitted (least log error) to the
@@ -89,7 +90,11 @@ def roll_off_highlights(s):
     """Illumination ``s`` (a tensor in [0, 1]) with a film-like shoulder: unchanged up to HIGHLIGHT_KNEE, then
     ``knee + (ceiling - knee) * (1 - exp(-(s - knee) / (ceiling - knee)))``, smooth (slope 1 at the knee),
     monotone, and below HIGHLIGHT_CEILING. ``y = r * s`` then cannot newly clip: bright regions keep their
-    reflectance detail and colour at any exposure instead of saturating to white."""
+    reflectance detail and colour at any exposure instead of saturating to white. Where nothing reaches the knee
+    (most dark frames) ``s`` itself comes back: the formula gives it exactly there, and one reduction costs a fifth
+    of its six full-frame passes."""
+    if s.numel() and float(s.amax()) <= HIGHLIGHT_KNEE:
+        return s
     span = HIGHLIGHT_CEILING - HIGHLIGHT_KNEE
     over = (s - HIGHLIGHT_KNEE).clamp_(min=0)  # in place from here on: four full-frame passes fewer (8 -> 2 ms)
     return s.clamp(max=HIGHLIGHT_KNEE).add_(over.div_(-span).expm1_().mul_(-span))
@@ -237,12 +242,21 @@ class ExposureController:
         (:func:`rolled_off`), and learn from what ``delivered`` measures of the result (the mean luma of the
         picture: the whole frame, or inside its letterbox bars). A stream's first frame and the first after a cut
         are decoded again (up to CALIBRATION_TRIES times) until they land within CALIBRATION_TOLERANCE."""
-        d = rolled_off(decompose(self.ask(record)))
+        with stage("network decoders"):
+            d = decompose(self.ask(record))
+        with stage("roll-off"):
+            d = rolled_off(d)
         tries = CALIBRATION_TRIES if record.calibrate else 0
-        while self.observe(record, delivered(d), gain=1.0 if tries else FEEDBACK_GAIN) and tries:
+        while self._missed(record, d, delivered, gain=1.0 if tries else FEEDBACK_GAIN) and tries:
             tries -= 1
-            d = rolled_off(decompose(self.ask(record)))
+            with stage("calibration"):
+                d = rolled_off(decompose(self.ask(record)))
         return d
+
+    def _missed(self, record: ExposureRecord, d: Decomposition, delivered: Callable[[Decomposition], float],
+                gain: float) -> bool:
+        with stage("exposure metering"):
+            return self.observe(record, delivered(d), gain)
 
     def summary(self) -> ExposureSummary:
         """What was chosen, over every frame of the stream."""

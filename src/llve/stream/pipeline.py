@@ -26,6 +26,7 @@ from torch import nn
 
 from llve.core.errors import UserInputError
 from llve.core.image import tensor_mean_luma_unit, tensor_to_uint8
+from llve.core.stageclock import stage
 from llve.models import Decomposition
 from llve.models.padding import Padder
 from llve.stream.exposure import ExposureController, ExposureRecord
@@ -166,7 +167,8 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
     def enhanced(frame: _Frame, partner: _Frame) -> Decomposition:
         """The frame's decomposition with its partner (at the brightness its exposure asks for), then the stages."""
         if control is None:
-            d = step.decompose(frame.held, partner.held)
+            with stage("network decoders"):
+                d = step.decompose(frame.held, partner.held)
         else:
             picture = frame.traits.picture  # the exposure meters the picture, not its letterbox bars
             d = control.expose(frame.record, lambda target: step.decompose(frame.held, partner.held, target),
@@ -198,13 +200,15 @@ def decompose_stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch
 def _arrived(key, rgb: np.ndarray, step: PairStep, control: ExposureController | None, device: torch.device,
              options: StreamOptions) -> _Frame:
     """A frame as it arrives: encoded once, its exposure decided, its input's traits read."""
-    traits = InputTraits.of(rgb)
-    picture = traits.picture
-    record = control.request(rgb if picture is None else picture.of(rgb)) if control is not None else None
-    x = to_tensor(rgb, device)
-    if options.channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    with inference_context(device, options):
+    with stage("input traits"):
+        traits = InputTraits.of(rgb)
+        picture = traits.picture
+        record = control.request(rgb if picture is None else picture.of(rgb)) if control is not None else None
+    with stage("to tensor"):
+        x = to_tensor(rgb, device)
+        if options.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+    with inference_context(device, options), stage("network encoder"):
         return _Frame(key, step.hold(x), record, traits)
 
 
@@ -213,7 +217,6 @@ def stream(model, items: Iterable[tuple[K, np.ndarray]], device: torch.device,
            controller: ExposureController | None = None) -> Iterator[tuple[K, FrameResult]]:
     """:func:`decompose_stream` converted to uint8 frames; R and S only with ``components``."""
     for key, d in decompose_stream(model, items, device, options, controller):
-        if components:
-            yield key, FrameResult(tensor_to_uint8(d.y), tensor_to_uint8(d.r), tensor_to_uint8(d.s))
-        else:
-            yield key, FrameResult(tensor_to_uint8(d.y))
+        with stage("to uint8"):
+            result = FrameResult(*(tensor_to_uint8(t) for t in ((d.y, d.r, d.s) if components else (d.y,))))
+        yield key, result

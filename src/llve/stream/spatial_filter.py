@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from llve.core.image import haar_diagonal, tensor_to_hwc
+from llve.core.image import channels_last, haar_diagonal, tensor_to_hwc
 from llve.models import Decomposition
 
 STRENGTH = 7.2        # variation within a window below STRENGTH noise deviations is smoothed away
@@ -66,6 +66,7 @@ class SpatialFilter:
         self.noise: np.ndarray | None = None   # per channel, in the output's units
 
     def __call__(self, d: Decomposition) -> Decomposition:
+        d = Decomposition(*map(channels_last, d))  # after the temporal filter, already so: views, no copies
         y = tensor_to_hwc(d.y)
         if min(y.shape[:2]) < 8:
             return d

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from llve.core.image import LUMA
+from llve.core.stageclock import stage
 from llve.models import Decomposition
 from llve.stream import spatial_filter as spatial
 from llve.stream import temporal_filter as temporal
@@ -65,13 +66,23 @@ def monochrome(d: Decomposition) -> Decomposition:
     return Decomposition(r * s, r, s)
 
 
-def noise_filters(options: StreamOptions, exposure_network: bool) -> list[Callable[[Decomposition], Decomposition]]:
-    """The temporal, then the spatial filter, each where :meth:`StreamOptions.active_filters` says so, new for
-    one stream (they remember past frames). The temporal filter's history is its own output, before the spatial
-    filter, so spatial smoothing does not accumulate over frames. ``options.denoise`` scales both strengths."""
+class NamedStage(NamedTuple):
+    """A stage and the name its time goes under (:mod:`llve.core.stageclock`)."""
+
+    name: str
+    run: Stage
+
+
+def noise_filters(options: StreamOptions, exposure_network: bool
+                  ) -> list[tuple[str, Callable[[Decomposition], Decomposition]]]:
+    """The temporal, then the spatial filter (with their names), each where :meth:`StreamOptions.active_filters`
+    says so, new for one stream (they remember past frames). The temporal filter's history is its own output,
+    before the spatial filter, so spatial smoothing does not accumulate over frames. ``options.denoise`` scales
+    both strengths."""
     strengths = (1 - (1 - temporal.STRENGTH) ** options.denoise, spatial.STRENGTH * options.denoise)
-    return [f(strength) for f, strength, active in zip((TemporalFilter, SpatialFilter), strengths,
-                                                       options.active_filters(exposure_network)) if active]
+    kinds = (("temporal filter", TemporalFilter), ("spatial filter", SpatialFilter))
+    return [(name, f(strength)) for (name, f), strength, active in
+            zip(kinds, strengths, options.active_filters(exposure_network)) if active]
 
 
 def inside_bars(f: Callable[[Decomposition], Decomposition]) -> Stage:
@@ -91,12 +102,14 @@ def grey_stays_grey(d: Decomposition, frame: InputTraits) -> Decomposition:
     return monochrome(d) if frame.grey else d
 
 
-def post_network_stages(options: StreamOptions, exposure_network: bool) -> list[Stage]:
+def post_network_stages(options: StreamOptions, exposure_network: bool) -> list[NamedStage]:
     """The stages of one stream, in order: the noise filters that run, the input's bars, grey kept grey."""
-    return [*(inside_bars(f) for f in noise_filters(options, exposure_network)), input_bars, grey_stays_grey]
+    return [*(NamedStage(name, inside_bars(f)) for name, f in noise_filters(options, exposure_network)),
+            NamedStage("bars and grey", input_bars), NamedStage("bars and grey", grey_stays_grey)]
 
 
-def run_stages(stages: list[Stage], d: Decomposition, frame: InputTraits) -> Decomposition:
-    for stage in stages:
-        d = stage(d, frame)
+def run_stages(stages: list[NamedStage], d: Decomposition, frame: InputTraits) -> Decomposition:
+    for named in stages:
+        with stage(named.name):
+            d = named.run(d, frame)
     return d

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import torch
 
-from llve.core.image import tensor_to_hwc
+from llve.core.image import channels_last, tensor_to_hwc
 from llve.flow.warp import warp_np
 from llve.models import Decomposition
 
@@ -48,6 +48,7 @@ class TemporalFilter:
         self.gray: np.ndarray | None = None  # the previous frame's downscaled output luma (before filtering)
 
     def __call__(self, d: Decomposition) -> Decomposition:
+        d = Decomposition(*map(channels_last, d))  # one layout for OpenCV and torch, through both filters
         gray, r = _gray(tensor_to_hwc(d.y)), tensor_to_hwc(d.r)
         if self.r is None or self.r.shape != r.shape or min(gray.shape) < MIN_FLOW_SIZE:
             self.r, self.gray = r, gray
