@@ -1,8 +1,8 @@
 """Write a fast network's weights as a guided network (``llve.models.guided``): the same parameters, with the
 low-resolution side and the detail strength of the guided filter in the file's metadata.
 
-    python scripts/make_guided_weights.py weights/default_v2_fast.safetensors src/llve/weights/default.safetensors \\
-        --low-side 540 --detail 4
+    python scripts/make_guided_weights.py runs/guided/model.safetensors src/llve/weights/default.safetensors \\
+        --low-side 272 --detail 5
 """
 from __future__ import annotations
 

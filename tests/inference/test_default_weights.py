@@ -7,7 +7,7 @@ from llve.run.enhancer import DEFAULT_WEIGHTS, Enhancer
 from tests.conftest import synthetic_frames, write_clip
 
 
-def test_bundled_weights_are_small_guided_safetensors_that_equal_the_fast_network_up_to_540p():
+def test_bundled_weights_are_small_guided_safetensors_that_equal_the_fast_network_below_408_pixels():
     import dataclasses
 
     import torch
@@ -18,7 +18,8 @@ def test_bundled_weights_are_small_guided_safetensors_that_equal_the_fast_networ
     assert DEFAULT_WEIGHTS.is_file() and DEFAULT_WEIGHTS.stat().st_size < 10 * 2**20
     assert arch_name(Enhancer(device="cpu").model) == "guided"
     guided = load_model(DEFAULT_WEIGHTS).eval()
-    assert guided.cfg.low_side == 540
+    assert guided.cfg.low_side == 272 and guided.cfg.detail > 0
+    assert guided.low_size(400, 600) == (400, 600) and guided.low_size(480, 854) != (480, 854)
     fast = build_model("fast", **{f.name: getattr(guided.cfg, f.name)
                                   for f in dataclasses.fields(build_model("fast").cfg)}).eval()
     fast.load_state_dict(guided.state_dict())

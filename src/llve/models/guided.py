@@ -62,7 +62,7 @@ class GuidedSTCDConfig(FastSTCDConfig):
 MIN_SHRINK = 1.5  # at 720p (1.33x 540) the full-resolution upsampling cost more than the smaller network saved
 # Below this shrink the network sees the scales the detail measure reads (1-3 pixels) itself: the input's detail
 # would bring back mostly noise and codec blocks (on held-out 480p codec video at 1.8x: SSIM 0.655 without it, 0.616
-# with it); above it that band is lost to the network and only the input has it (1080p at 4x: detail 0.135 -> 0.345).
+# with it); above it that band is lost to the network and only the input has it (1080p at 4x: detail 0.135 -> 0.34).
 DETAIL_MIN_SHRINK = 2.0
 
 
@@ -157,8 +157,8 @@ class GuidedSTCD(FastSTCD):
     def upsample(self, d: Decomposition, f: GuidedFeatures) -> Decomposition:
         """The low-resolution decomposition ``d`` at ``f``'s full resolution.
 
-        Everything that can be is computed at low resolution and upsampled in one interpolation; full resolution
-        sees about a dozen elementwise operations.
+        Everything that can be is computed at low resolution, as per-pixel affine coefficients of the input for Y
+        and S, and upsampled in one interpolation; full resolution sees a handful of elementwise operations.
         """
         if f.full.shape[-2:] == f.low.shape[-2:]:
             return d
@@ -169,18 +169,18 @@ class GuidedSTCD(FastSTCD):
             a, b, a_s, b_s = _up(torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1),
                                  x.shape[-2:]).chunk(4, 1)
             return self._assembled((a * x + b).clamp_(0, 1), a_s * x + b_s)
-        # Low resolution: the network's result, its local gain over the input, the input itself, and the local
-        # variance of the input's detail (pooled from full resolution, so it sees the fine scales).
+        # Low resolution: the network's local gain over the input, and how far the input's fine detail stands out
+        # of the frame's noise: the variance of the full-resolution input within each low-resolution pixel,
+        # against a floor that grows with the signal (shot noise). Y is then ``a * x + b`` per pixel, like S: the
+        # slope is the gain where the detail is signal and falls to 0 where it is noise, and the offset keeps the
+        # network's low-resolution result.
         gain = _box(d.y, cfg.radius) / _box(f.low, cfg.radius).clamp_min(1 / 255)
-        fine = _up(f.low, x.shape[-2:])
-        detail = x - fine
-        local = _shrink(detail * detail, f.low.shape[-2:])
-        planes = torch.cat([d.y, gain, local, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
-        y_up, gain_up, local_up, a_s, b_s = _up(planes, x.shape[-2:]).chunk(5, 1)
-        # Shot noise: the variance grows with the signal; detail below a few noise deviations is dropped.
-        noise = noise_floor(local) * (fine / fine.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-4)).clamp_(0.25, 4)
-        weight = (1 - cfg.detail * noise / local_up.clamp_min(1e-10)).clamp_(0, 1)
-        return self._assembled((y_up + gain_up * weight * detail).clamp_(0, 1), a_s * x + b_s)
+        local = (_shrink(x * x, f.low.shape[-2:]) - f.low * f.low).clamp_(min=0)
+        noise = noise_floor(local) * (f.low / f.low.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-4)).clamp_(0.25, 4)
+        slope = gain * (1 - cfg.detail * noise / local.clamp_min(1e-10)).clamp_(0, 1)
+        planes = torch.cat([slope, d.y - slope * f.low, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
+        a, b, a_s, b_s = _up(planes, x.shape[-2:]).chunk(4, 1)
+        return self._assembled((a * x + b).clamp_(0, 1), a_s * x + b_s)
 
     @staticmethod
     def _assembled(y: torch.Tensor, s: torch.Tensor) -> Decomposition:
