@@ -59,7 +59,7 @@ class GuidedSTCDConfig(FastSTCDConfig):
                              f"{self.radius}, {self.eps}, {self.detail})")
 
 
-MIN_SHRINK = 1.5  # at 720p (1.33x 540) the full-resolution upsampling cost more than the smaller network saved
+MIN_SHRINK = 1.5  # at a shrink of 1.33 (720p at 540) the full-resolution upsampling cost more than it saved
 # Below this shrink the network sees the scales the detail measure reads (1-3 pixels) itself: the input's detail
 # would bring back mostly noise and codec blocks (on held-out 480p codec video at 1.8x: SSIM 0.655 without it, 0.616
 # with it); above it that band is lost to the network and only the input has it (1080p at 4x: detail 0.135 -> 0.34).
@@ -168,7 +168,7 @@ class GuidedSTCD(FastSTCD):
             y_fit = affine_fit(f.low, d.y, cfg.radius, cfg.eps)
             a, b, a_s, b_s = _up(torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1),
                                  x.shape[-2:]).chunk(4, 1)
-            return self._assembled((a * x + b).clamp_(0, 1), a_s * x + b_s)
+            return self._assembled(x, a, b, a_s, b_s)
         # Low resolution: the network's local gain over the input, and how far the input's fine detail stands out
         # of the frame's noise: the variance of the full-resolution input within each low-resolution pixel,
         # against a floor that grows with the signal (shot noise). Y is then ``a * x + b`` per pixel, like S: the
@@ -180,13 +180,16 @@ class GuidedSTCD(FastSTCD):
         slope = gain * (1 - cfg.detail * noise / local.clamp_min(1e-10)).clamp_(0, 1)
         planes = torch.cat([slope, d.y - slope * f.low, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
         a, b, a_s, b_s = _up(planes, x.shape[-2:]).chunk(4, 1)
-        return self._assembled((a * x + b).clamp_(0, 1), a_s * x + b_s)
+        return self._assembled(x, a, b, a_s, b_s)
 
     @staticmethod
-    def _assembled(y: torch.Tensor, s: torch.Tensor) -> Decomposition:
-        s = s.clamp(1e-3, 1)
-        r = (y / s).clamp_(0, 1)
-        return Decomposition(r * s, r, s)
+    def _assembled(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, a_s: torch.Tensor, b_s: torch.Tensor
+                   ) -> Decomposition:
+        """Y = a * x + b and S = a_s * x + b_s at full resolution, with R = Y / S in [0, 1] and Y = R * S: Y is
+        capped at S (what clamping R to 1 does), in as few full-frame passes as that takes."""
+        s = torch.addcmul(b_s, a_s, x).clamp_(1e-3, 1)
+        y = torch.minimum(torch.addcmul(b, a, x).clamp_(min=0), s)
+        return Decomposition(y, y / s, s)
 
     def decompose_first(self, f1: GuidedFeatures, f2: GuidedFeatures,
                         exposure: torch.Tensor | None = None) -> Decomposition:
