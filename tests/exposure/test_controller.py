@@ -58,8 +58,11 @@ def test_a_lit_night_is_lifted_at_most_lit_gain_and_the_cap_sets_in_smoothly():
     mean = metered_luma(night)
     assert lit_share(night) == pytest.approx(0.15) and lit_share(flat(mean)) == 0
     assert auto_target(mean) == AUTO_RANGE[1]                    # without its lights it would go to the band's top
-    assert ExposureController("auto").request(night).target == pytest.approx(LIT_GAIN * mean)
-    assert ExposureController("auto").request(flat(mean)).target == AUTO_RANGE[1]
+    lit_ctrl, plain_ctrl = ExposureController("auto"), ExposureController("auto")
+    assert lit_ctrl.request(night).target == pytest.approx(LIT_GAIN * mean)
+    assert plain_ctrl.request(flat(mean)).target == AUTO_RANGE[1]
+    assert lit_ctrl.summary().lit_frames == 1 and "lights" in lit_ctrl.describe()
+    assert plain_ctrl.summary().lit_frames == 0 and "lights" not in plain_ctrl.describe()
     shares = np.linspace(0, 2 * LIT_SHARE, 41)
     targets = [auto_target(mean, share) for share in shares]
     assert np.all(np.diff(targets) <= 1e-12) and np.abs(np.diff(targets)).max() < 0.1 * (targets[0] - targets[-1])

@@ -141,6 +141,7 @@ class ExposureRecord:
     output_luma: float = float("nan")
     cut: bool = False
     calibrate: bool = False   # first frame or first after a cut: decoded once more after the first try
+    lit: bool = False         # auto lowered the target for the scene's lights (LIT_GAIN)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ class ExposureSummary:
     output_mean: float | None
     input_mean: float | None
     cuts: int
+    lit_frames: int = 0       # frames whose auto target the scene's lights lowered
 
 
 @dataclass
@@ -167,9 +169,10 @@ class _Tally:
     input_sum: float = 0.0
     output_sum: float = 0.0   # of the frames that left the window of recent records
     outputs: int = 0
+    lit_frames: int = 0
 
     def add(self, record: ExposureRecord) -> None:
-        self.frames, self.cuts = self.frames + 1, self.cuts + record.cut
+        self.frames, self.cuts, self.lit_frames = self.frames + 1, self.cuts + record.cut, self.lit_frames + record.lit
         self.target_min, self.target_max = min(self.target_min, record.target), max(self.target_max, record.target)
         self.input_sum += record.input_luma
 
@@ -199,24 +202,30 @@ class ExposureController:
         """Decide frame ``rgb``'s target and the brightness to ask the network for."""
         luma = max(metered_luma(rgb), 1e-4)
         cut = self.scene_log is not None and abs(math.log(luma) - self.last_log) > math.log(CUT_RATIO)
-        lit = lit_share(rgb) if self.setting == "auto" else 0.0
+        lights = lit_share(rgb) if self.setting == "auto" else 0.0
         if self.scene_log is None or cut:
-            self.scene_log, self.scene_lit = math.log(luma), lit
+            self.scene_log, self.scene_lit = math.log(luma), lights
         else:
             self.scene_log += (math.log(luma) - self.scene_log) / SMOOTHING_FRAMES
-            self.scene_lit += (lit - self.scene_lit) / SMOOTHING_FRAMES
+            self.scene_lit += (lights - self.scene_lit) / SMOOTHING_FRAMES
         self.last_log = math.log(luma)
-        scene = math.exp(self.scene_log)
-        target = (min(auto_target(scene, self.scene_lit), reachable(scene)) if self.setting == "auto"
-                  else float(self.setting))
+        target, lit = self._target(math.exp(self.scene_log))
         if cut:
             self.correction = 0.0
-        record = ExposureRecord(luma, target, cut=cut, calibrate=cut or not self.tally.frames)
+        record = ExposureRecord(luma, target, cut=cut, calibrate=cut or not self.tally.frames, lit=lit)
         if len(self.recent) == self.recent.maxlen:  # its output is final long before it leaves the window
             self.tally.add_output(self.recent[0])
         self.recent.append(record)
         self.tally.add(record)
         return record
+
+    def _target(self, scene: float) -> tuple[float, bool]:
+        """The target for the smoothed scene brightness ``scene``, and whether its lights lowered it (by more than
+        about 1/255)."""
+        if self.setting != "auto":
+            return float(self.setting), False
+        target = min(auto_target(scene, self.scene_lit), reachable(scene))
+        return target, target < min(auto_target(scene), reachable(scene)) - 0.005
 
     def ask(self, record: ExposureRecord) -> float:
         """The brightness to ask the network for, for ``record``'s frame: its target, corrected by the feedback."""
@@ -268,7 +277,7 @@ class ExposureController:
             target_min=round(t.target_min, 4) if t.frames else None,
             target_max=round(t.target_max, 4) if t.frames else None,
             output_mean=round((t.output_sum + math.fsum(delivered)) / outputs, 4) if outputs else None,
-            input_mean=round(t.input_sum / t.frames, 4) if t.frames else None, cuts=t.cuts)
+            input_mean=round(t.input_sum / t.frames, 4) if t.frames else None, cuts=t.cuts, lit_frames=t.lit_frames)
 
     def describe(self) -> str:
         s = self.summary()
@@ -279,6 +288,9 @@ class ExposureController:
         output = "none" if s.output_mean is None else f"{s.output_mean:.2f}"
         text = (f"exposure {s.setting}: target {span}, delivered mean {output} "
                 f"over {s.frames} frame(s), {s.cuts} scene cut(s)")
+        if s.lit_frames:
+            text += (f"; {s.lit_frames} frame(s) held lights, and auto lifted them at most {LIT_GAIN:g}x to keep the "
+                     f"night a night")
         if s.setting == "auto" and s.input_mean >= NOT_DARK:
             text += (f"; the input is not dark (mean {255 * s.input_mean:.0f}/255), and auto treats it as low "
                      f"light: a fixed exposure keeps it nearer its own brightness")
