@@ -135,7 +135,7 @@ class GuidedSTCD(FastSTCD):
 
     def as_fast(self) -> FastSTCD:
         """The same parameters as the plain fast network, which runs at full resolution (what ONNX exports: the
-        two agree up to ``low_side``)."""
+        two agree below MIN_SHRINK times ``low_side``)."""
         fields = {f.name: getattr(self.cfg, f.name) for f in dataclasses.fields(FastSTCDConfig)}
         fast = FastSTCD(FastSTCDConfig(**fields))
         fast.load_state_dict(self.state_dict())

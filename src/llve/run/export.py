@@ -61,7 +61,8 @@ def _quiet_exporter() -> Iterator[None]:
 def export_onnx(model: nn.Module, path: str | Path, height: int = 64, width: int = 96,
                 exporter: str = "dynamo") -> Path:
     """Write ``model``'s streaming step as ONNX (fp32), traced at ``height`` x ``width`` but size-dynamic. A guided
-    network is written as the fast network with its parameters (the same results up to its ``low_side``).
+    network is written as the fast network with its parameters: the same results for frames below 1.5x its
+    ``low_side`` (408 pixels on the short side for the default weights); larger frames run at full resolution.
 
     ``exporter``: ``dynamo`` (``torch.export``, PyTorch's supported path) or ``torchscript`` (the older tracer:
     same graph semantics, about 10x faster to export, deprecated by PyTorch).
