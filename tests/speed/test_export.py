@@ -87,9 +87,12 @@ def test_cli_export_refuses_mismatch_and_overwrite(tmp_path):
     assert r.returncode == 2 and "holds a 'fast' network" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_onnxruntime_keeps_the_bundled_weights_exposure_control_and_noise_filters():
+def test_onnxruntime_keeps_the_bundled_weights_exposure_control_and_noise_filters(capsys):
     frames = [np.clip(f.astype(int) - 10, 0, 255).astype(np.uint8) for f in synthetic_frames(4, 48, 64)]
-    torch_enhancer, onnx_enhancer = Enhancer(device="cpu"), Enhancer(device="cpu", backend="onnxruntime")
+    torch_enhancer = Enhancer(device="cpu")
+    assert "full resolution" not in capsys.readouterr().err
+    onnx_enhancer = Enhancer(device="cpu", backend="onnxruntime")
+    assert "runs these weights' network at full resolution: frames from 408 pixels" in capsys.readouterr().err
     assert onnx_enhancer.exposure_control and onnx_enhancer.filters == torch_enhancer.filters == (True, True)
     assert onnx_enhancer.describe() == torch_enhancer.describe()
     for exposure in ("auto", 0.3):
