@@ -38,8 +38,8 @@ def test_onnxruntime_stream_equals_pytorch(arch, fast_onnx):
         ort_model = OnnxStreamingModel(fast_onnx, threads=1)
     else:
         ort_model = onnx_runtime_model(model, exporter="torchscript")
-    # A guided network is exported as the fast one with its parameters (equal below its low_side, as here).
-    assert ort_model.size_multiple == model.size_multiple and ort_model.arch == {"guided": "fast"}.get(arch, arch)
+    # A guided network's graph is its fast network's step, wrapped in its shrink and upsampling (whole frames here).
+    assert ort_model.size_multiple == model.size_multiple and ort_model.arch == arch
     m = model.size_multiple
     frames = [torch.rand(1, 3, 5 * m, 7 * m) for _ in range(3)]  # not the traced size nor batch: dynamic axes
     with torch.no_grad():
@@ -87,12 +87,9 @@ def test_cli_export_refuses_mismatch_and_overwrite(tmp_path):
     assert r.returncode == 2 and "holds a 'fast' network" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_onnxruntime_keeps_the_bundled_weights_exposure_control_and_noise_filters(capsys):
+def test_onnxruntime_keeps_the_bundled_weights_exposure_control_and_noise_filters():
     frames = [np.clip(f.astype(int) - 10, 0, 255).astype(np.uint8) for f in synthetic_frames(4, 48, 64)]
-    torch_enhancer = Enhancer(device="cpu")
-    assert "full resolution" not in capsys.readouterr().err
-    onnx_enhancer = Enhancer(device="cpu", backend="onnxruntime")
-    assert "runs these weights' network at full resolution: frames from 408 pixels" in capsys.readouterr().err
+    torch_enhancer, onnx_enhancer = Enhancer(device="cpu"), Enhancer(device="cpu", backend="onnxruntime")
     assert onnx_enhancer.exposure_control and onnx_enhancer.filters == torch_enhancer.filters == (True, True)
     assert onnx_enhancer.describe() == torch_enhancer.describe()
     for exposure in ("auto", 0.3):
@@ -102,3 +99,21 @@ def test_onnxruntime_keeps_the_bundled_weights_exposure_control_and_noise_filter
         b = list(onnx_enhancer.enhance_frames(frames))
         diff = [np.abs(x.astype(int) - y.astype(int)) for x, y in zip(a, b)]
         assert max(d.max() for d in diff) <= 1 and np.mean([d.mean() for d in diff]) < 0.05
+
+
+def test_an_exported_guided_network_keeps_its_shrink_and_guided_upsampling(tmp_path):
+    """The graph is the low-resolution step; the file's settings bring back the shrink and the upsampling, so frames
+    the network shrinks (408 pixels and up for the bundled weights) come out as PyTorch's, not at full resolution."""
+    from llve.models.weights import load_model
+    from llve.run.enhancer import DEFAULT_WEIGHTS
+    from llve.run.export import GuidedRuntime
+
+    path = export_onnx(load_model(DEFAULT_WEIGHTS), tmp_path / "default.onnx", exporter="torchscript")
+    frames = [np.clip(f.astype(int) // 3, 0, 255).astype(np.uint8) for f in synthetic_frames(3, 416, 480)]
+    onnx_enhancer = Enhancer(weights=path, device="cpu")
+    assert isinstance(onnx_enhancer.model, GuidedRuntime)
+    assert onnx_enhancer.model.guided.low_size(416, 480) != (416, 480)
+    a = list(Enhancer(device="cpu").enhance_frames(frames))
+    b = list(onnx_enhancer.enhance_frames(frames))
+    diff = [np.abs(x.astype(int) - y.astype(int)) for x, y in zip(a, b)]
+    assert max(d.max() for d in diff) <= 2 and np.mean([d.mean() for d in diff]) < 0.05

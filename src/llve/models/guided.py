@@ -149,9 +149,13 @@ class GuidedSTCD(FastSTCD):
             return height, width
         return (max(8, 8 * round(height / factor / 8)), max(8, 8 * round(width / factor / 8)))
 
-    def encode(self, x: torch.Tensor) -> GuidedFeatures:
+    def shrunk(self, x: torch.Tensor) -> torch.Tensor:
+        """Frame ``x`` (B, 3, H, W) at the size the network sees it (:meth:`low_size`)."""
         size = self.low_size(*x.shape[-2:])
-        low = x if tuple(x.shape[-2:]) == size else _shrink(x, size)  # (B, 3, h, w)
+        return x if tuple(x.shape[-2:]) == size else _shrink(x, size)
+
+    def encode(self, x: torch.Tensor) -> GuidedFeatures:
+        low = self.shrunk(x)
         return GuidedFeatures(x, low, super().encode(low))
 
     def upsample(self, d: Decomposition, f: GuidedFeatures) -> Decomposition:

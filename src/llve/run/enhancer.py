@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import torch
 from llve.core.device import resolve_device
 from llve.core.errors import UserInputError, warn
 from llve.models import Decomposition
-from llve.models.guided import MIN_SHRINK, GuidedSTCD
 from llve.models.weights import load_model
 from llve.stream.exposure import ExposureController
 from llve.stream.options import StreamOptions
@@ -65,10 +63,6 @@ class Enhancer:
         if backend == "onnxruntime":
             from llve.run.export import onnx_runtime_model  # needs the optional onnx extra
 
-            if isinstance(model, GuidedSTCD):
-                warn(f"the onnxruntime backend runs these weights' network at full resolution: frames from "
-                     f"{math.ceil(MIN_SHRINK * model.cfg.low_side)} pixels on their short side come out as the plain "
-                     f"fast network's, more slowly than with the torch backend")
             self.model = onnx_runtime_model(model if model is not None else weights)
             self.options = dataclasses.replace(self.options, channels_last=False, compile=False)
         else:

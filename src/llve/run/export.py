@@ -39,6 +39,7 @@ from llve.core.atomic import atomic_output
 from llve.core.errors import UserInputError
 from llve.models import Decomposition, GuidedSTCD, arch_name
 from llve.models.fast import DEFAULT_EXPOSURE
+from llve.models.guided import GuidedFeatures, GuidedSTCDConfig
 from llve.models.stream_step import StreamStep
 
 OPSET = 18
@@ -61,15 +62,17 @@ def _quiet_exporter() -> Iterator[None]:
 def export_onnx(model: nn.Module, path: str | Path, height: int = 64, width: int = 96,
                 exporter: str = "dynamo") -> Path:
     """Write ``model``'s streaming step as ONNX (fp32), traced at ``height`` x ``width`` but size-dynamic. A guided
-    network is written as the fast network with its parameters: the same results for frames below 1.5x its
-    ``low_side`` (408 pixels on the short side for the default weights); larger frames run at full resolution.
+    network is written as the fast network with its parameters (the graph of its low-resolution step;
+    :func:`onnx_runtime_model` adds the shrink and the guided upsampling around it).
 
     ``exporter``: ``dynamo`` (``torch.export``, PyTorch's supported path) or ``torchscript`` (the older tracer:
     same graph semantics, about 10x faster to export, deprecated by PyTorch).
     """
     if exporter not in ("dynamo", "torchscript"):
         raise UserInputError(f"unknown exporter '{exporter}' (choose dynamo or torchscript)")
+    guided = {}
     if isinstance(model, GuidedSTCD):  # its low-resolution path depends on the frame size: the graph is the fast one
+        guided = {"llve.guided": json.dumps(dataclasses.asdict(model.cfg))}
         model = model.as_fast()
     model = copy.deepcopy(model).float().cpu().eval()
     m = model.size_multiple
@@ -82,7 +85,7 @@ def export_onnx(model: nn.Module, path: str | Path, height: int = 64, width: int
     inputs, outputs = ["frame", *target, *(f"prev_{n}" for n in names)], ["y", "r", "s", *(f"next_{n}" for n in names)]
     meta = {"llve.arch": arch_name(model), "llve.core.config": json.dumps(dataclasses.asdict(model.cfg)),
             "llve.size_multiple": str(m), "llve.features": json.dumps(layout), "llve.graph": "stream_step",
-            "llve.exposure": str(int(step.exposure))}
+            "llve.exposure": str(int(step.exposure)), **guided}
     path = Path(path)
     with atomic_output(path) as tmp, _quiet_exporter():
         if exporter == "dynamo":
@@ -157,6 +160,8 @@ class OnnxStreamingModel:
         self.layout = [tuple(item) for item in json.loads(meta["llve.features"])]
         # A network with exposure control exported with its target brightness as an input (older files: none).
         self.exposure_control = "exposure" in {i.name for i in self.session.get_inputs()}
+        # A guided network's settings: the graph is its low-resolution step (onnx_runtime_model wraps it).
+        self.guided = GuidedSTCDConfig(**json.loads(meta["llve.guided"])) if "llve.guided" in meta else None
 
     def encode(self, x: torch.Tensor) -> OnnxFeatures:
         return OnnxFeatures(x.detach().float().cpu().contiguous().numpy())
@@ -185,12 +190,38 @@ class OnnxStreamingModel:
         return Decomposition(*(torch.from_numpy(t) for t in (y, r, s)))
 
 
-def onnx_runtime_model(source: nn.Module | str | Path, exporter: str = "dynamo") -> OnnxStreamingModel:
-    """An ONNX Runtime model from an ``.onnx`` file, or from a PyTorch network exported on the fly.
+class GuidedRuntime:
+    """A guided network whose low-resolution network ONNX Runtime runs: the shrink and the guided upsampling stay
+    in PyTorch (a few full-resolution passes), so the results are the PyTorch guided network's at every size.
+
+    Args: runtime: the exported fast network with the guided network's parameters; guided: that guided network.
+    """
+
+    def __init__(self, runtime: OnnxStreamingModel, guided: GuidedSTCD):
+        self.runtime, self.guided = runtime, guided.eval()  # only its settings are used, not its parameters
+        self.arch, self.exposure_control, self.size_multiple = "guided", runtime.exposure_control, guided.size_multiple
+
+    def encode(self, x: torch.Tensor) -> GuidedFeatures:
+        x = x.detach().float().cpu()
+        low = self.guided.shrunk(x)
+        return GuidedFeatures(x, low, self.runtime.encode(low))
+
+    def decompose_first(self, f1: GuidedFeatures, f2: GuidedFeatures, exposure: torch.Tensor | None = None
+                        ) -> Decomposition:
+        with torch.inference_mode():
+            return self.guided.upsample(self.runtime.decompose_first(f1.core, f2.core, exposure), f1)
+
+
+def onnx_runtime_model(source: nn.Module | str | Path, exporter: str = "dynamo"
+                       ) -> OnnxStreamingModel | GuidedRuntime:
+    """An ONNX Runtime model from an ``.onnx`` file, or from a PyTorch network exported on the fly; an export of a
+    guided network as :class:`GuidedRuntime`.
 
     The on-the-fly export goes to a temporary file that is deleted once ONNX Runtime has loaded it.
     """
     if isinstance(source, nn.Module):
         with tempfile.TemporaryDirectory(prefix="llve-onnx-") as tmp:
-            return OnnxStreamingModel(export_onnx(source, Path(tmp) / "model.onnx", exporter=exporter))
-    return OnnxStreamingModel(source)
+            runtime = OnnxStreamingModel(export_onnx(source, Path(tmp) / "model.onnx", exporter=exporter))
+    else:
+        runtime = OnnxStreamingModel(source)
+    return runtime if runtime.guided is None else GuidedRuntime(runtime, GuidedSTCD(runtime.guided))
