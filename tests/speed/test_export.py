@@ -104,14 +104,14 @@ def test_onnxruntime_keeps_the_bundled_weights_exposure_control_and_noise_filter
 def test_an_exported_guided_network_keeps_its_shrink_and_guided_upsampling(tmp_path):
     """The graph is the low-resolution step; the file's settings bring back the shrink and the upsampling, so frames
     the network shrinks (408 pixels and up for the bundled weights) come out as PyTorch's, not at full resolution."""
+    from llve.models.guided import GuidedAround
     from llve.models.weights import load_model
     from llve.run.enhancer import DEFAULT_WEIGHTS
-    from llve.run.export import GuidedRuntime
 
     path = export_onnx(load_model(DEFAULT_WEIGHTS), tmp_path / "default.onnx", exporter="torchscript")
     frames = [np.clip(f.astype(int) // 3, 0, 255).astype(np.uint8) for f in synthetic_frames(3, 416, 480)]
     onnx_enhancer = Enhancer(weights=path, device="cpu")
-    assert isinstance(onnx_enhancer.model, GuidedRuntime)
+    assert isinstance(onnx_enhancer.model, GuidedAround)
     assert onnx_enhancer.model.guided.low_size(416, 480) != (416, 480)
     a = list(Enhancer(device="cpu").enhance_frames(frames))
     b = list(onnx_enhancer.enhance_frames(frames))

@@ -215,3 +215,28 @@ class GuidedSTCD(FastSTCD):
         d2 = self.upsample(self.decode(fused2, f2.core, exposure2), f2)
         return PairOutput(d1.r, d2.r, d1.y, d2.y, d1.s, d2.s)
 
+
+
+class GuidedAround:
+    """A guided network's shrink and upsampling around another implementation of its low-resolution step (an ONNX
+    Runtime session of its fast network, ``llve.run.export``): the results are the guided network's at every size.
+
+    Args: inner: the step (``encode`` / ``decompose_first`` of a fast network, ``exposure_control``); guided: a
+    guided network with the settings to use (its own parameters are not used).
+    """
+
+    arch = "guided"
+
+    def __init__(self, inner, guided: GuidedSTCD):
+        self.inner, self.guided = inner, guided.eval()
+        self.exposure_control, self.size_multiple = inner.exposure_control, guided.size_multiple
+
+    def encode(self, x: torch.Tensor) -> GuidedFeatures:
+        x = x.detach().float().cpu()
+        low = self.guided.shrunk(x)
+        return GuidedFeatures(x, low, self.inner.encode(low))
+
+    def decompose_first(self, f1: GuidedFeatures, f2: GuidedFeatures, exposure: torch.Tensor | None = None
+                        ) -> Decomposition:
+        with torch.inference_mode():
+            return self.guided.upsample(self.inner.decompose_first(f1.core, f2.core, exposure), f1)

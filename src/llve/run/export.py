@@ -39,7 +39,7 @@ from llve.core.atomic import atomic_output
 from llve.core.errors import UserInputError
 from llve.models import Decomposition, GuidedSTCD, arch_name
 from llve.models.fast import DEFAULT_EXPOSURE
-from llve.models.guided import GuidedFeatures, GuidedSTCDConfig
+from llve.models.guided import GuidedAround, GuidedSTCDConfig
 from llve.models.stream_step import StreamStep
 
 OPSET = 18
@@ -190,32 +190,10 @@ class OnnxStreamingModel:
         return Decomposition(*(torch.from_numpy(t) for t in (y, r, s)))
 
 
-class GuidedRuntime:
-    """A guided network whose low-resolution network ONNX Runtime runs: the shrink and the guided upsampling stay
-    in PyTorch (a few full-resolution passes), so the results are the PyTorch guided network's at every size.
-
-    Args: runtime: the exported fast network with the guided network's parameters; guided: that guided network.
-    """
-
-    def __init__(self, runtime: OnnxStreamingModel, guided: GuidedSTCD):
-        self.runtime, self.guided = runtime, guided.eval()  # only its settings are used, not its parameters
-        self.arch, self.exposure_control, self.size_multiple = "guided", runtime.exposure_control, guided.size_multiple
-
-    def encode(self, x: torch.Tensor) -> GuidedFeatures:
-        x = x.detach().float().cpu()
-        low = self.guided.shrunk(x)
-        return GuidedFeatures(x, low, self.runtime.encode(low))
-
-    def decompose_first(self, f1: GuidedFeatures, f2: GuidedFeatures, exposure: torch.Tensor | None = None
-                        ) -> Decomposition:
-        with torch.inference_mode():
-            return self.guided.upsample(self.runtime.decompose_first(f1.core, f2.core, exposure), f1)
-
-
 def onnx_runtime_model(source: nn.Module | str | Path, exporter: str = "dynamo"
-                       ) -> OnnxStreamingModel | GuidedRuntime:
+                       ) -> OnnxStreamingModel | GuidedAround:
     """An ONNX Runtime model from an ``.onnx`` file, or from a PyTorch network exported on the fly; an export of a
-    guided network as :class:`GuidedRuntime`.
+    guided network inside its shrink and upsampling (:class:`llve.models.guided.GuidedAround`).
 
     The on-the-fly export goes to a temporary file that is deleted once ONNX Runtime has loaded it.
     """
@@ -224,4 +202,4 @@ def onnx_runtime_model(source: nn.Module | str | Path, exporter: str = "dynamo"
             runtime = OnnxStreamingModel(export_onnx(source, Path(tmp) / "model.onnx", exporter=exporter))
     else:
         runtime = OnnxStreamingModel(source)
-    return runtime if runtime.guided is None else GuidedRuntime(runtime, GuidedSTCD(runtime.guided))
+    return runtime if runtime.guided is None else GuidedAround(runtime, GuidedSTCD(runtime.guided))
