@@ -69,6 +69,20 @@ def test_a_lit_night_is_lifted_at_most_lit_gain_and_the_cap_sets_in_smoothly():
     assert auto_target(0.05, 1.0) == AUTO_RANGE[0]               # a dark scene with a lamp keeps the band's floor
 
 
+def test_a_passing_headlight_barely_moves_a_dark_scenes_target():
+    """The share of lights is averaged over time like the brightness: three frames with a lamp in them (mean
+    unchanged, so no cut) lower the target a little, and it comes back."""
+    ctrl = ExposureController("auto")
+    dark, lamp = flat(0.06, 100), flat(0.06, 100)
+    lamp[:4] = 250       # 4% of the frame at full brightness ...
+    lamp[4:] = 6         # ... the rest darker: the same mean luma, so the lamp is no scene cut
+    assert abs(metered_luma(lamp) - metered_luma(dark)) < 0.003
+    targets = [ctrl.request(frame).target for frame in [dark] * 10 + [lamp] * 3 + [dark] * 60]
+    assert targets[12] < targets[9]                      # the lamp counts ...
+    assert targets[9] - min(targets) < 0.03              # ... a little (the cap alone would take it to the floor)
+    assert targets[-1] == pytest.approx(targets[9], abs=0.002)
+
+
 def test_a_brightness_step_moves_the_target_smoothly_and_boundedly():
     ctrl = ExposureController("auto")
     levels = [0.06] * 20 + [0.12] * 60  # the light doubles: no cut (factor < CUT_RATIO)
