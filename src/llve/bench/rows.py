@@ -24,19 +24,13 @@ class Figures:
 
 
 @dataclass(frozen=True)
-class Row:
-    """One line of the report: a model in a mode at a size, in one round. ``rounds_fps``: every round's frames/s,
-    on the row chosen as the median of the rounds."""
+class Row(Figures):
+    """One line of the report: a model in a mode at a size, in one round, its figures and its compute rate.
+    ``rounds_fps``: every round's frames/s, on the row chosen as the median of the rounds."""
 
     model: str
     size: str
     mode: str
-    fps: float
-    ms_per_frame: float
-    timed_frames: int
-    rss_before_mb: float
-    peak_rss_mb: float
-    peak_cuda_mb: float | None
     gflops_per_frame: float
     achieved_gflops: float
     utilisation: float
@@ -47,7 +41,7 @@ class Row:
     def of(cls, model: str, size: str, mode: str, figures: Figures, gflops_per_frame: float, matmul: float,
            round_: int) -> Row:
         achieved = gflops_per_frame * figures.fps
-        return cls(model, size, mode, **dataclasses.asdict(figures), gflops_per_frame=gflops_per_frame,
+        return cls(model=model, size=size, mode=mode, **dataclasses.asdict(figures), gflops_per_frame=gflops_per_frame,
                    achieved_gflops=achieved, utilisation=achieved / matmul, round=round_)
 
     def to_json(self) -> dict:
