@@ -103,13 +103,6 @@ def _up(x: torch.Tensor, size) -> torch.Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
-def guided_upsample(x_low: torch.Tensor, y_low: torch.Tensor, x_full: torch.Tensor, radius: int,
-                    eps: float) -> torch.Tensor:
-    """``y_low ~ a * x_low + b`` fitted per window and channel at low resolution, applied to ``x_full``."""
-    a, b = _up(affine_fit(x_low, y_low, radius, eps), x_full.shape[-2:]).chunk(2, 1)
-    return a * x_full + b
-
-
 def noise_floor(local: torch.Tensor, share: float = 0.5) -> torch.Tensor:
     """Per-image variance of the detail that is not texture: the median of the local detail variance (B, 1, 1, 1).
 
@@ -170,21 +163,26 @@ class GuidedSTCD(FastSTCD):
         d = Decomposition(*(t.contiguous() for t in d))
         if cfg.detail == 0 or min(x.shape[-2:]) < DETAIL_MIN_SHRINK * min(f.low.shape[-2:]):
             y_fit = affine_fit(f.low, d.y, cfg.radius, cfg.eps)
-            a, b, a_s, b_s = _up(torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1),
-                                 x.shape[-2:]).chunk(4, 1)
-            return self._assembled(x, a, b, a_s, b_s)
-        # Low resolution: the network's local gain over the input, and how far the input's fine detail stands out
-        # of the frame's noise: the variance of the full-resolution input within each low-resolution pixel,
-        # against a floor that grows with the signal (shot noise). Y is then ``a * x + b`` per pixel, like S: the
-        # slope is the gain where the detail is signal and falls to 0 where it is noise, and the offset keeps the
-        # network's low-resolution result.
-        gain = _box(d.y, cfg.radius) / _box(f.low, cfg.radius).clamp_min(1 / 255)
-        local = (_shrink(x * x, f.low.shape[-2:]) - f.low * f.low).clamp_(min=0)
-        noise = noise_floor(local) * (f.low / f.low.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-4)).clamp_(0.25, 4)
-        slope = gain * (1 - cfg.detail * noise / local.clamp_min(1e-10)).clamp_(0, 1)
-        planes = torch.cat([slope, d.y - slope * f.low, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
-        a, b, a_s, b_s = _up(planes, x.shape[-2:]).chunk(4, 1)
+        else:
+            y_fit = self._detail_fit(d.y, f.low, x)
+        a, b, a_s, b_s = _up(torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1),
+                             x.shape[-2:]).chunk(4, 1)
         return self._assembled(x, a, b, a_s, b_s)
+
+    def _detail_fit(self, y_low: torch.Tensor, x_low: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Coefficients ``(a, b)`` of Y as ``a * x + b`` that keep the input's own fine detail: (B, 6, h, w).
+
+        At low resolution: the network's local gain over the input, and how far the input's fine detail stands out
+        of the frame's noise: the variance of the full-resolution input within each low-resolution pixel, against
+        a floor that grows with the signal (shot noise). The slope is the gain where the detail is signal and falls
+        to 0 where it is noise; the offset keeps the network's low-resolution result.
+        """
+        cfg = self.cfg
+        gain = _box(y_low, cfg.radius) / _box(x_low, cfg.radius).clamp_min(1 / 255)
+        local = (_shrink(x * x, x_low.shape[-2:]) - x_low * x_low).clamp_(min=0)
+        noise = noise_floor(local) * (x_low / x_low.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-4)).clamp_(0.25, 4)
+        slope = gain * (1 - cfg.detail * noise / local.clamp_min(1e-10)).clamp_(0, 1)
+        return torch.cat([slope, y_low - slope * x_low], 1)
 
     @staticmethod
     def _assembled(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, a_s: torch.Tensor, b_s: torch.Tensor
@@ -214,7 +212,6 @@ class GuidedSTCD(FastSTCD):
         d1 = self.upsample(self.decode(fused1, f1.core, exposure1), f1)
         d2 = self.upsample(self.decode(fused2, f2.core, exposure2), f2)
         return PairOutput(d1.r, d2.r, d1.y, d2.y, d1.s, d2.s)
-
 
 
 class GuidedAround:
