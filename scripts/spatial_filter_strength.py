@@ -1,18 +1,18 @@
-"""Choose the noise filters' strength: noise on the real clips and PSNR/SSIM on the held-out DAVIS clips, per value.
+"""Choose the noise filters' strength: the real clips' noise and PSNR/SSIM on paired data, per value.
 
-Two sweeps, both with the bundled weights on ``../shared/data/real_dark`` (auto exposure, and with ``--same`` also at
-gamma+nlm's brightness, 98/255) and ``data/val/davis_dark`` (each sequence at its ground truth's mean brightness, as
-``llve test --exposure gt``):
+Two sweeps, both with the bundled weights on ``../shared/data/real_dark`` (auto exposure, and at gamma+nlm's
+brightness, 98/255, the noise bound of MODEL_CARD.md):
 
-* the spatial filter's ``STRENGTH`` (0 = filter off; the temporal filter at its default), which chose 6:
-  ``python scripts/spatial_filter_strength.py 0 4 6 8``
-* ``--denoise``, which scales both filters (docs/exposure.md, "How strong"):
-  ``python scripts/spatial_filter_strength.py --denoise --same 1 0 0.5 1.5 2 3``
+* the spatial filter's ``STRENGTH`` (0 = filter off; the temporal filter at its default), which chose 3.6 for the
+  stage-3 weights (docs/exposure.md, "How strong"): ``python scripts/spatial_filter_strength.py 7.2 5 3.6 2.5 2``;
+  besides the noise, PSNR / SSIM of every 4th LOL pair of the training scenes at its ground truth's brightness
+  (settings are chosen on training data), and with ``--davis`` of the held-out DAVIS clips;
+* ``--denoise``, which scales both filters: ``python scripts/spatial_filter_strength.py --denoise --same 1 0 0.5 2``
+  (the real clips per clip, at 98/255 too with ``--same``, and the held-out DAVIS clips).
 
-Prints the real clips' noise (:func:`llve.evaluate.metrics.noise_sigma`: at 1x1, 2x2 and 4x4 blocks for the strength
-sweep,
-2x2 per clip for the denoise sweep) and the DAVIS PSNR / SSIM (every frame / every 4th frame). Run from the
-repository root after ``python scripts/make_validation_data.py``.
+Noise is :func:`llve.evaluate.metrics.noise_sigma` at 2x2 blocks; DAVIS PSNR / SSIM on every frame / every 4th
+frame, each sequence at its ground truth's mean brightness (as ``llve test --exposure gt``). Run from the repository
+root (DAVIS: after ``python scripts/make_validation_data.py``).
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 import llve.stream.spatial_filter as spatial
 from llve.core.image import mean_luma_255 as mean_luma
@@ -30,6 +31,7 @@ from llve.stream.options import StreamOptions
 
 REAL = Path("../shared/data/real_dark")
 DAVIS = Path("data/val/davis_dark")
+LOL = Path("../shared/data/lol_pairs")
 GAMMA_NLM_BRIGHTNESS = 98 / 255   # where gamma+nlm puts the real clips (MODEL_CARD.md)
 
 
@@ -50,17 +52,39 @@ def davis_scores(**options) -> tuple[float, float]:
     return float(np.mean(psnrs)), float(np.mean(ssims))
 
 
-def strength_sweep(strengths: list[float]) -> None:
-    clips = real_clips()
+def lol_training_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every 4th LOL pair of the training scenes (configs/default.yaml's held-out scenes left out): what settings
+    are chosen on, so the held-out scenes stay a measurement."""
+    cfg = yaml.safe_load(Path("configs/default.yaml").read_text())
+    held = set(next(s["test"] for s in cfg["data"]["train"] if s.get("name") == "lol"))
+    names = sorted(p.stem for p in (LOL / "low").iterdir() if p.stem not in held)[::4]
+    return [(read_frame(LOL / "low" / f"{n}.png"), read_frame(LOL / "high" / f"{n}.png")) for n in names]
+
+
+def lol_scores(pairs: list[tuple[np.ndarray, np.ndarray]], **options) -> tuple[float, float]:
+    """Mean PSNR and SSIM of ``pairs``, each enhanced at its ground truth's brightness."""
+    scores = []
+    for low, high in pairs:
+        enhancer = Enhancer(options=StreamOptions(exposure=mean_luma(high) / 255, **options))
+        out = next(iter(enhancer.enhance_frames([low])))
+        scores.append((psnr(out, high), ssim(out, high)))
+    return tuple(float(v) for v in np.mean(scores, axis=0))
+
+
+def strength_sweep(strengths: list[float], with_davis: bool) -> None:
+    """Per strength: the real clips' noise (2x2 blocks) at ``auto`` and at gamma+nlm's brightness, the LOL training
+    pairs' PSNR / SSIM (and, with ``--davis``, the held-out DAVIS clips')."""
+    clips, pairs = real_clips(), lol_training_pairs()
     for strength in strengths:
         spatial.STRENGTH = strength  # the stream builds its SpatialFilter with the module's STRENGTH (x denoise)
         options = {"spatial_filter": "on" if strength else "off"}
-        noise = np.mean([[noise_sigma(o, level=k) for k in (1, 2, 3)]
-                         for c in clips for o in Enhancer(options=StreamOptions(**options)).enhance_frames(c)],
-                        axis=0)
-        davis = davis_scores(**options)
-        print(f"strength {strength:g}: real-clip noise 1x1/2x2/4x4 {noise[0]:.3f} / {noise[1]:.3f} / {noise[2]:.3f}; "
-              f"DAVIS at gt brightness PSNR {davis[0]:.3f} SSIM {davis[1]:.3f}", flush=True)
+        noise = [np.mean([noise_sigma(o) for c in clips
+                          for o in Enhancer(options=StreamOptions(exposure=e, **options)).enhance_frames(c)])
+                 for e in ("auto", GAMMA_NLM_BRIGHTNESS)]
+        lol = lol_scores(pairs, **options)
+        davis = " DAVIS at gt PSNR {:.3f} SSIM {:.3f}".format(*davis_scores(**options)) if with_davis else ""
+        print(f"strength {strength:g}: real-clip noise auto {noise[0]:.3f}, at 98/255 {noise[1]:.3f}; LOL training "
+              f"pairs at gt PSNR {lol[0]:.3f} SSIM {lol[1]:.3f}{davis}", flush=True)
 
 
 def denoise_sweep(values: list[float], same: bool) -> None:
@@ -84,4 +108,4 @@ if __name__ == "__main__":
     if "--denoise" in args:
         denoise_sweep(numbers or [1.0, 0.0, 2.0], "--same" in args)
     else:
-        strength_sweep(numbers or [0.0, 4.0])
+        strength_sweep(numbers or [0.0, 3.6], "--davis" in args)

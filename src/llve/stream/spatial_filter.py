@@ -21,7 +21,7 @@ import torch
 from llve.core.image import channels_last, haar_diagonal, tensor_to_hwc
 from llve.models import Decomposition
 
-STRENGTH = 7.2        # variation within a window below STRENGTH noise deviations is smoothed away
+STRENGTH = 3.6        # variation within a window below STRENGTH noise deviations is smoothed away (docs/exposure.md)
 RADIUS = 2            # window radius at half size: 5x5 there, about 10x10 at full size
 FLAT_SHARE = 0.1      # the noise is read in the flattest tenth of the frame (flat_noise)
 FLAT_SCALE = 3.29     # turns that tenth's mean |Haar detail| of 2x2 blocks into the deviation of white noise
