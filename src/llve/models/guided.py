@@ -187,7 +187,7 @@ class GuidedSTCD(FastSTCD):
 
         Everything that can be is computed at low resolution, as per-pixel affine coefficients of the input for Y
         and S, and upsampled in one interpolation; full resolution sees a handful of elementwise operations. On the
-        CPU without autograd (the stream) those run in OpenCV on HxWx3 arrays (:func:`_assembled_hwc`); otherwise
+        CPU in float32 without autograd (the stream) those run in OpenCV on HxWx3 arrays (:func:`_assembled_hwc`); otherwise
         (training, GPU) in torch.
         """
         if f.full.shape[-2:] == f.low.shape[-2:]:
@@ -199,7 +199,7 @@ class GuidedSTCD(FastSTCD):
         else:
             y_fit = self._detail_fit(d.y, f.low, x)
         coefficients = torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
-        if x.device.type == "cpu" and x.shape[0] == 1 and not torch.is_grad_enabled():
+        if x.device.type == "cpu" and x.dtype == torch.float32 and x.shape[0] == 1 and not torch.is_grad_enabled():
             return _assembled_hwc(x, coefficients)
         return self._assembled(x.contiguous(), *_up(coefficients, x.shape[-2:]).chunk(4, 1))
 
