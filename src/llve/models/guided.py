@@ -187,8 +187,8 @@ class GuidedSTCD(FastSTCD):
 
         Everything that can be is computed at low resolution, as per-pixel affine coefficients of the input for Y
         and S, and upsampled in one interpolation; full resolution sees a handful of elementwise operations. On the
-        CPU in float32 without autograd (the stream) those run in OpenCV on HxWx3 arrays (:func:`_assembled_hwc`); otherwise
-        (training, GPU) in torch.
+        CPU in float32 without autograd (the stream) those run in OpenCV on HxWx3 arrays (:func:`_assembled_hwc`);
+        otherwise (training, GPU) in torch.
         """
         if f.full.shape[-2:] == f.low.shape[-2:]:
             return d
