@@ -2,7 +2,7 @@
 import torch
 
 from llve.models import FastSTCD, FastSTCDConfig, GuidedSTCD, GuidedSTCDConfig
-from llve.models.guided import _assembled_hwc, _box, _up, affine_fit, noise_floor
+from llve.models.guided import _box, _up, _up_hwc, affine_fit, noise_floor
 
 
 def guided_upsample(x_low, y_low, x_full, radius, eps):
@@ -91,11 +91,14 @@ def test_the_streams_opencv_assembly_equals_the_torch_one_the_training_uses():
             assert got.shape == want.shape and torch.allclose(got, want.detach(), atol=1e-5), size
 
 
-def test_the_opencv_assembly_clamps_as_the_torch_one_does():
+def test_the_opencv_interpolation_equals_torchs_and_the_assembly_clamps_alike_on_it():
     g = torch.Generator().manual_seed(3)
     x = torch.rand(1, 3, 40, 56, generator=g)
     coefficients = torch.randn(1, 12, 10, 14, generator=g)  # Y above S, below 0, S outside (0, 1]: every clamp bites
-    got = _assembled_hwc(x, coefficients)
+    planes = _up_hwc(coefficients, x.shape[-2:])
+    for a, b in zip(planes, _up(coefficients, x.shape[-2:]).chunk(4, 1)):
+        assert a.is_contiguous(memory_format=torch.channels_last) and torch.allclose(a, b, atol=1e-6)
+    got = GuidedSTCD._assembled(x.contiguous(memory_format=torch.channels_last), *planes)
     want = GuidedSTCD._assembled(x, *_up(coefficients, x.shape[-2:]).chunk(4, 1))
     assert (want.y == want.s).float().mean() > 0.1 and (want.y == 0).float().mean() > 0.1
     for a, b in zip(got, want):

@@ -32,7 +32,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from llve.core.image import tensor_to_hwc
 from llve.models.fast import FastFeatures, FastSTCD, FastSTCDConfig
 from llve.models.stcd import Decomposition, PairOutput
 
@@ -127,23 +126,15 @@ def noise_floor(local: torch.Tensor, share: float = 0.5) -> torch.Tensor:
     return (below + (position - low) * (above - below)).view(-1, 1, 1, 1)
 
 
-def _assembled_hwc(x: torch.Tensor, coefficients: torch.Tensor) -> Decomposition:
-    """:meth:`GuidedSTCD._assembled` of one CPU frame ``x`` (1, 3, H, W) with the low-resolution ``coefficients``
-    (1, 12, h, w) bilinearly upsampled first, in OpenCV on HxWx3 arrays: at 1920x1080 on 2 cores about 65 ms
-    against torch's 120 (its 12-plane interpolation alone takes 95). Equal to the torch path within float rounding
-    (tested); the results are channels-last tensors (HxWx3 in memory), what the stream's filters read without
-    copies."""
-    height, width = x.shape[-2:]
+def _up_hwc(coefficients: torch.Tensor, size) -> list[torch.Tensor]:
+    """:func:`_up` of one CPU frame's ``coefficients`` (1, 12, h, w) in OpenCV, as four (1, 3, H, W) channels-last
+    tensors (HxWx3 in memory, what the stream's filters read without copies): at 1920x1080 on 2 cores the whole
+    assembly takes about 60-75 ms this way against torch's 120 (its 12-plane interpolation alone takes 95). Equal
+    to :func:`_up` within float rounding (tested)."""
+    height, width = size
     low = coefficients[0].permute(1, 2, 0).numpy()
-    a, b, a_s, b_s = (cv2.resize(np.ascontiguousarray(low[..., 3 * i:3 * i + 3]), (width, height),
-                                 interpolation=cv2.INTER_LINEAR) for i in range(4))
-    pixels = tensor_to_hwc(x)
-    s = cv2.add(cv2.multiply(a_s, pixels), b_s)
-    np.clip(s, 1e-3, 1, out=s)
-    y = cv2.add(cv2.multiply(a, pixels), b)
-    np.maximum(y, 0, out=y)
-    np.minimum(y, s, out=y)
-    return Decomposition(*(torch.from_numpy(t).permute(2, 0, 1)[None] for t in (y, cv2.divide(y, s), s)))
+    return [torch.from_numpy(cv2.resize(np.ascontiguousarray(low[..., 3 * i:3 * i + 3]), (width, height),
+                                        interpolation=cv2.INTER_LINEAR)).permute(2, 0, 1)[None] for i in range(4)]
 
 
 class GuidedSTCD(FastSTCD):
@@ -187,8 +178,8 @@ class GuidedSTCD(FastSTCD):
 
         Everything that can be is computed at low resolution, as per-pixel affine coefficients of the input for Y
         and S, and upsampled in one interpolation; full resolution sees a handful of elementwise operations. On the
-        CPU in float32 without autograd (the stream) those run in OpenCV on HxWx3 arrays (:func:`_assembled_hwc`);
-        otherwise (training, GPU) in torch.
+        CPU in float32 without autograd (the stream) the coefficients are interpolated by OpenCV (:func:`_up_hwc`);
+        otherwise (training, GPU) by torch.
         """
         if f.full.shape[-2:] == f.low.shape[-2:]:
             return d
@@ -200,7 +191,8 @@ class GuidedSTCD(FastSTCD):
             y_fit = self._detail_fit(d.y, f.low, x)
         coefficients = torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
         if x.device.type == "cpu" and x.dtype == torch.float32 and x.shape[0] == 1 and not torch.is_grad_enabled():
-            return _assembled_hwc(x, coefficients)
+            x = x.contiguous(memory_format=torch.channels_last)  # the layout of _up_hwc's planes: no strided passes
+            return self._assembled(x, *_up_hwc(coefficients, x.shape[-2:]))
         return self._assembled(x.contiguous(), *_up(coefficients, x.shape[-2:]).chunk(4, 1))
 
     def _detail_fit(self, y_low: torch.Tensor, x_low: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
