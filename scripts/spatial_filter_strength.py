@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
+from make_validation_data import held_out  # scripts/: the recipe's held-out parts, read one way
 
 import llve.stream.spatial_filter as spatial
 from llve.core.image import mean_luma_255 as mean_luma
@@ -55,8 +55,7 @@ def davis_scores(**options) -> tuple[float, float]:
 def lol_training_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
     """Every 4th LOL pair of the training scenes (configs/default.yaml's held-out scenes left out): what settings
     are chosen on, so the held-out scenes stay a measurement."""
-    cfg = yaml.safe_load(Path("configs/default.yaml").read_text())
-    held = set(next(s["test"] for s in cfg["data"]["train"] if s.get("name") == "lol"))
+    held = set(held_out("lol"))
     names = sorted(p.stem for p in (LOL / "low").iterdir() if p.stem not in held)[::4]
     return [(read_frame(LOL / "low" / f"{n}.png"), read_frame(LOL / "high" / f"{n}.png")) for n in names]
 
