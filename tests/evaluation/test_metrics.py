@@ -113,7 +113,8 @@ def test_brightness_flicker():
 
 
 def test_streaming_and_protocol_conversions_agree():
-    # llve.run.enhancer.to_uint8 (torch, what `llve enhance` writes) must round exactly like the protocol's numpy one.
+    # tensor_to_uint8 (what `llve enhance` writes: OpenCV for CPU float32 frames in either layout, torch for the
+    # others) must round exactly like the protocol's numpy one.
     import torch
 
     from llve.core.image import tensor_to_uint8 as torch_to_uint8
@@ -122,7 +123,8 @@ def test_streaming_and_protocol_conversions_agree():
                              (np.arange(256) + 0.5) / 255.0]).astype(np.float32)  # half-way points included
     image = values[: 3 * 1085].reshape(31, 35, 3)
     tensor = torch.from_numpy(image).permute(2, 0, 1)[None]
-    assert np.array_equal(torch_to_uint8(tensor), float_to_uint8(image))
+    for frame in (tensor, tensor.contiguous(), tensor.double()):
+        assert np.array_equal(torch_to_uint8(frame), float_to_uint8(image))
 
 
 def _textured(seed: int = 0) -> np.ndarray:
