@@ -34,7 +34,7 @@ def tensor_mean_luma_unit(x: torch.Tensor) -> float:
     """Mean luma in [0, 1] of a (1, 3, H, W) frame, as the uint8 conversion will see it; a large frame's on a grid of
     ~270 rows (a 1080p frame's every 4th row and column), as the exposure meters its input."""
     step = max(1, min(x.shape[-2:]) // 270)
-    channel_means = x[0, :, ::step, ::step].float().clamp(0, 1).mean(dim=(1, 2))  # the mean is linear: weigh the channels' means
+    channel_means = x[0, :, ::step, ::step].float().clamp(0, 1).mean(dim=(1, 2))  # linear: weigh the channels' means
     return float(channel_means @ channel_means.new_tensor(LUMA))
 
 
