@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 LUMA = (0.299, 0.587, 0.114)  # BT.601 weights of R, G, B: every brightness in llve is this luma
+METERING_ROWS = 270           # large frames are metered on a grid of about this many rows: plenty for a mean
 
 
 def srgb_to_linear(x: np.ndarray) -> np.ndarray:
@@ -30,10 +31,16 @@ def mean_luma_255(img: np.ndarray) -> float:
     return float((img.astype(np.float64) @ np.array(LUMA)).mean())
 
 
+def metering_step(height: int, width: int) -> int:
+    """Stride of the metering grid of a frame: about METERING_ROWS rows (a 1080p frame's every 4th row and column);
+    1 for frames under twice that."""
+    return max(1, min(height, width) // METERING_ROWS)
+
+
 def tensor_mean_luma_unit(x: torch.Tensor) -> float:
-    """Mean luma in [0, 1] of a (1, 3, H, W) frame, as the uint8 conversion will see it; a large frame's on a grid of
-    ~270 rows (a 1080p frame's every 4th row and column), as the exposure meters its input."""
-    step = max(1, min(x.shape[-2:]) // 270)
+    """Mean luma in [0, 1] of a (1, 3, H, W) frame, as the uint8 conversion will see it, on the metering grid
+    (:func:`metering_step`), as the exposure meters its input."""
+    step = metering_step(*x.shape[-2:])
     channel_means = x[0, :, ::step, ::step].float().clamp(0, 1).mean(dim=(1, 2))  # linear: weigh the channels' means
     return float(channel_means @ channel_means.new_tensor(LUMA))
 
@@ -47,7 +54,7 @@ def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
     """(1, 3, H, W) in [0, 1] -> HxWx3 uint8 (clip, x255, round half to even: the evaluation protocol's conversion).
     A CPU float32 frame converts in OpenCV, two passes over it against torch's five (equal, tested)."""
     if x.device.type == "cpu" and x.dtype == torch.float32:
-        hwc = np.ascontiguousarray(x[0].permute(1, 2, 0).numpy())  # a view of a channels-last frame
+        hwc = np.ascontiguousarray(x[0].detach().permute(1, 2, 0).numpy())  # a view of a channels-last frame
         return cv2.convertScaleAbs(cv2.threshold(hwc, 0, 0, cv2.THRESH_TOZERO)[1], alpha=255.0)  # negatives to 0
     return x[0].float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from llve.core.image import LUMA, linear_to_srgb, mean_luma_unit, srgb_to_linear
+from llve.core.image import LUMA, linear_to_srgb, mean_luma_unit, metering_step, srgb_to_linear
 from llve.core.stageclock import stage
 from llve.models import Decomposition
 
@@ -70,8 +70,9 @@ def parse_exposure(value: str | float | None) -> str | float:
 
 
 def _metering_grid(rgb: np.ndarray) -> np.ndarray:
-    """Large frames on a grid of ~270 rows: plenty for a mean or a share, and cheap at 4K."""
-    step = max(1, min(rgb.shape[:2]) // 270)
+    """Large frames on the metering grid (:func:`llve.core.image.metering_step`): plenty for a mean or a share,
+    and cheap at 4K."""
+    step = metering_step(*rgb.shape[:2])
     return rgb[::step, ::step]
 
 
