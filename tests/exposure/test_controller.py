@@ -13,6 +13,7 @@ from llve.stream.exposure import (
     CALIBRATION_TOLERANCE,
     CUT_RATIO,
     LIT_GAIN,
+    LIT_LEVEL,
     LIT_SHARE,
     MAX_GAIN,
     RECENT_FRAMES,
@@ -51,6 +52,20 @@ def lit_night(lights: float, size: int = 100) -> np.ndarray:
     frame = np.full((size, size, 3), 30, np.uint8)
     frame[: round(lights * size)] = 250
     return frame
+
+
+def test_lit_share_counts_every_pixel_at_the_level_whatever_the_frame_brightest_value():
+    """The share equals the luma of every pixel compared with the level, on frames whose brightest value lies
+    below, at and above it: the shortcut for frames without lights changes no answer."""
+    rng = np.random.default_rng(5)
+    level = LIT_LEVEL * 255
+    for top in (200, 229, 230, 255):
+        frame = rng.integers(0, top + 1, (64, 96, 3), dtype=np.uint8)
+        frame[rng.random((64, 96)) < 0.1] = top  # some pixels at the frame's brightest value in every channel
+        expected = float(np.mean(frame.astype(np.float64) @ np.array([0.299, 0.587, 0.114]) >= level))
+        assert lit_share(frame) == pytest.approx(expected, abs=1e-12)
+        assert (lit_share(frame) > 0) == (top >= 230)
+    assert lit_share(np.zeros((0, 4, 3), np.uint8)) == 0.0
 
 
 def test_a_lit_night_is_lifted_at_most_lit_gain_and_the_cap_sets_in_smoothly():

@@ -33,6 +33,16 @@ def test_pairing_matches_pairwise_forward(model):
         assert np.array_equal(got[t].s, to_uint8(ref.s1))
 
 
+def test_to_tensor_divides_by_255_as_torch_does_in_any_memory_layout():
+    rgb = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    rgb[0, :3] = [0, 255, 128]
+    for frame in (rgb, rgb[:, ::2], np.asfortranarray(rgb)):
+        x = to_tensor(frame, torch.device("cpu"))
+        expected = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float() / 255
+        assert x.shape == expected.shape and x.dtype == torch.float32 and torch.equal(x, expected)
+        assert x.is_contiguous(memory_format=torch.channels_last)
+
+
 def test_each_frame_encoded_once(model, monkeypatch):
     calls = []
     original = model.encode
