@@ -105,6 +105,15 @@ def _shrink(x: torch.Tensor, size) -> torch.Tensor:
     return F.adaptive_avg_pool2d(x.contiguous(), size)
 
 
+def _shrunk_square(x: torch.Tensor, size) -> torch.Tensor:
+    """``_shrink(x * x, size)``. A channels-last frame without autograd (the stream's) is copied to the plain
+    layout that pooling needs and squared there: one full-resolution buffer instead of two (equal: tested)."""
+    if x.is_contiguous() or torch.is_grad_enabled():
+        return _shrink(x * x, size)
+    plain = x.contiguous()
+    return _shrink(plain.mul_(plain), size)
+
+
 def _up(x: torch.Tensor, size) -> torch.Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
@@ -192,7 +201,7 @@ class GuidedSTCD(FastSTCD):
         coefficients = torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
         if x.device.type == "cpu" and x.dtype == torch.float32 and x.shape[0] == 1 and not torch.is_grad_enabled():
             x = x.contiguous(memory_format=torch.channels_last)  # the layout of _up_hwc's planes: no strided passes
-            return self._assembled(x, *_up_hwc(coefficients, x.shape[-2:]))
+            return self._assembled_in_place(x, *_up_hwc(coefficients, x.shape[-2:]))
         return self._assembled(x.contiguous(), *_up(coefficients, x.shape[-2:]).chunk(4, 1))
 
     def _detail_fit(self, y_low: torch.Tensor, x_low: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -205,7 +214,7 @@ class GuidedSTCD(FastSTCD):
         """
         cfg = self.cfg
         gain = _box(y_low, cfg.radius) / _box(x_low, cfg.radius).clamp_min(1 / 255)
-        local = (_shrink(x * x, x_low.shape[-2:]) - x_low * x_low).clamp_(min=0)
+        local = (_shrunk_square(x, x_low.shape[-2:]) - x_low * x_low).clamp_(min=0)
         noise = noise_floor(local) * (x_low / x_low.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-4)).clamp_(0.25, 4)
         slope = gain * (1 - cfg.detail * noise / local.clamp_min(1e-10)).clamp_(0, 1)
         return torch.cat([slope, y_low - slope * x_low], 1)
@@ -218,6 +227,17 @@ class GuidedSTCD(FastSTCD):
         s = torch.addcmul(b_s, a_s, x).clamp_(1e-3, 1)
         y = torch.minimum(torch.addcmul(b, a, x).clamp_(min=0), s)
         return Decomposition(y, y / s, s)
+
+    @staticmethod
+    def _assembled_in_place(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, a_s: torch.Tensor, b_s: torch.Tensor
+                            ) -> Decomposition:
+        """:meth:`_assembled` written into the coefficient planes, which the caller gives up (the stream's CPU
+        path, no autograd): no new full-resolution buffers, which at 4K cost more in page faults than in arithmetic
+        (equal to :meth:`_assembled`: tested)."""
+        s = torch.addcmul(b_s, a_s, x, out=b_s).clamp_(1e-3, 1)
+        y = torch.addcmul(b, a, x, out=b).clamp_(min=0)
+        torch.minimum(y, s, out=y)
+        return Decomposition(y, torch.div(y, s, out=a), s)
 
     def decompose_first(self, f1: GuidedFeatures, f2: GuidedFeatures,
                         exposure: torch.Tensor | None = None) -> Decomposition:
