@@ -70,6 +70,12 @@ def tensor_to_hwc(x: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(x[0].float().permute(1, 2, 0).cpu().numpy())
 
 
+def hwc_to_tensor(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    """HxWx3 numpy -> (1, 3, H, W) on ``like``'s device and dtype: a channels-last view of ``array`` on the CPU in
+    float32 (the inverse of :func:`tensor_to_hwc`)."""
+    return torch.from_numpy(array).permute(2, 0, 1)[None].to(like.device, like.dtype)
+
+
 def haar_diagonal(image: np.ndarray) -> np.ndarray:
     """``|a - b - c + d| / 2`` of every 2x2 block ``[[a, b], [c, d]]`` of an image (HxW or HxWxC, float): the finest
     Haar diagonal detail, which is zero on flat areas and ramps and has deviation s on white noise of deviation s."""

@@ -45,9 +45,11 @@ def pixel_grid(height: int, width: int) -> np.ndarray:
 
 
 def warp_np(img: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR,
-            border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
-    """Numpy/OpenCV twin of :func:`warp`: ``img`` (H, W[, C]) sampled at ``p + flow(p)``, flow (H, W, 2)."""
-    target = pixel_grid(*flow.shape[:2]) + flow.astype(np.float32, copy=False)
+            border: int = cv2.BORDER_REPLICATE, in_place: bool = False) -> np.ndarray:
+    """Numpy/OpenCV twin of :func:`warp`: ``img`` (H, W[, C]) sampled at ``p + flow(p)``, flow (H, W, 2).
+    ``in_place``: a float32 ``flow`` the caller gives up becomes the sampling positions (no new buffer)."""
+    grid = pixel_grid(*flow.shape[:2])
+    target = np.add(grid, flow, out=flow) if in_place else grid + flow.astype(np.float32, copy=False)
     return cv2.remap(img, target, None, interpolation, borderMode=border)
 
 

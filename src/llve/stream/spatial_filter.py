@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
-from llve.core.image import channels_last, haar_diagonal, tensor_to_hwc
+from llve.core.image import channels_last, haar_diagonal, hwc_to_tensor, tensor_to_hwc
 from llve.models import Decomposition
 
 STRENGTH = 3.6        # variation within a window below STRENGTH noise deviations is smoothed away (docs/exposure.md)
@@ -40,7 +39,7 @@ def guided_filter(p: np.ndarray, guide: np.ndarray, guide_half: np.ndarray, eps:
     b = mean_p - a * mean_g
     a = cv2.resize(box(a), (w, h), interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(box(b), (w, h), interpolation=cv2.INTER_LINEAR)
-    return cv2.add(cv2.multiply(a, guide), b)
+    return cv2.add(cv2.multiply(a, guide, dst=a), b, dst=a)  # into a's buffer: at 4K a fresh one costs page faults
 
 
 def flat_noise(half: np.ndarray) -> np.ndarray:
@@ -74,5 +73,5 @@ class SpatialFilter:
         noise = flat_noise(half)
         self.noise = noise if self.noise is None else NOISE_MEMORY * self.noise + (1 - NOISE_MEMORY) * noise
         r = guided_filter(tensor_to_hwc(d.r), y, half, ((self.strength * self.noise) ** 2 + 1e-8).astype(np.float32))
-        r_t = torch.from_numpy(np.clip(r, 0.0, 1.0)).permute(2, 0, 1)[None].to(d.r.device, d.r.dtype)
-        return Decomposition(r_t * d.s, r_t, d.s)
+        np.clip(r, 0.0, 1.0, out=r)
+        return Decomposition(hwc_to_tensor(cv2.multiply(r, tensor_to_hwc(d.s)), d.r), hwc_to_tensor(r, d.r), d.s)

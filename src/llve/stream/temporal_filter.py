@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
-from llve.core.image import channels_last, tensor_to_hwc
+from llve.core.image import channels_last, hwc_to_tensor, tensor_to_hwc
 from llve.flow.warp import warp_np
 from llve.models import Decomposition
 
@@ -54,14 +53,20 @@ class TemporalFilter:
             self.r, self.gray = r, gray
             return d
         h, w = r.shape[:2]
+        s = tensor_to_hwc(d.s)
         flow = self.flow.calc(gray, self.gray, None)  # this frame -> the previous one
-        history = warp_np(self.r, cv2.resize(flow * FLOW_SCALE, (w, h), interpolation=cv2.INTER_LINEAR))
-        # the difference the history would make in the output, channel mean, over about 5x5 pixels at half size
-        disagreement = cv2.transform(cv2.multiply(cv2.absdiff(r, history), tensor_to_hwc(d.s)), THIRDS)
+        flow = cv2.resize(flow * FLOW_SCALE, (w, h), interpolation=cv2.INTER_LINEAR)
+        history = warp_np(self.r, flow, in_place=True)
+        # the difference the history would make in the output, channel mean, over about 5x5 pixels at half size.
+        # Each full-size step writes into a buffer of this frame's that is no longer needed: at 4K a fresh one costs
+        # more in page faults than the arithmetic.
+        difference = cv2.absdiff(r, history)
+        disagreement = cv2.transform(cv2.multiply(difference, s, dst=difference), THIRDS)
         disagreement = cv2.blur(cv2.resize(disagreement, gray.shape[::-1], interpolation=cv2.INTER_AREA), (3, 3))
         weight = self.strength * np.exp(-np.square(disagreement / self.tolerance))
         weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
-        self.r = cv2.add(r, cv2.multiply(cv2.subtract(history, r), cv2.merge([weight] * 3)))  # r + w (history - r)
+        blend = cv2.multiply(cv2.subtract(history, r, dst=history), cv2.merge([weight] * 3), dst=history)
+        self.r = cv2.add(r, blend, dst=history)  # r + w (history - r)
         self.gray = gray
-        r_t = torch.from_numpy(self.r).permute(2, 0, 1)[None].to(d.r.device, d.r.dtype)
-        return Decomposition(r_t * d.s, r_t, d.s)
+        y = cv2.multiply(self.r, s)  # as torch multiplies: both round the exact product
+        return Decomposition(hwc_to_tensor(y, d.r), hwc_to_tensor(self.r, d.r), d.s)
