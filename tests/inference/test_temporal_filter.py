@@ -97,3 +97,38 @@ def test_llve_enhance_passes_temporal_filter_to_the_stream(tmp_path):
         frames[setting] = decode(out)
     assert np.array_equal(frames["off"][0], frames["on"][0])
     assert not all(np.array_equal(a, b) for a, b in zip(frames["off"][1:], frames["on"][1:]))
+
+
+def test_the_filters_written_into_spent_buffers_equal_their_plain_formulas_bit_for_bit():
+    """Both filters reuse buffers of the frame's that are no longer needed (4K frames then skip 100 MB page-faulted
+    allocations); the values are those of the plain formulas, computed here with fresh arrays and torch's multiply."""
+    import cv2
+
+    from llve.core.image import tensor_to_hwc
+    from llve.flow.warp import pixel_grid, warp_np
+    from llve.stream import temporal_filter as tf
+    from llve.stream.spatial_filter import SpatialFilter
+
+    rng = np.random.default_rng(3)
+    frames = [decomposition(np.clip(textured(seed=1) + rng.normal(0, 0.03, (3, 96, 128)), 0, 1), s=0.4 + 0.1 * k)
+              for k in range(3)]
+    flt, spatial = TemporalFilter(), SpatialFilter()
+    got = [flt(d) for d in frames]
+    history, gray = tensor_to_hwc(frames[0].r), tf._gray(tensor_to_hwc(frames[0].y))
+    for d, out in zip(frames[1:], got[1:]):  # the plain formula of r + w (history - r)
+        r, s, g = tensor_to_hwc(d.r), tensor_to_hwc(d.s), tf._gray(tensor_to_hwc(d.y))
+        flow = cv2.resize(flt.flow.calc(g, gray, None) * tf.FLOW_SCALE, r.shape[1::-1])
+        warped = cv2.remap(history, pixel_grid(*r.shape[:2]) + flow, None, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        disagreement = cv2.transform(cv2.multiply(cv2.absdiff(r, warped), s), tf.THIRDS)
+        disagreement = cv2.blur(cv2.resize(disagreement, g.shape[::-1], interpolation=cv2.INTER_AREA), (3, 3))
+        weight = cv2.resize(tf.STRENGTH * np.exp(-np.square(disagreement / tf.TOLERANCE)), r.shape[1::-1])
+        history = cv2.add(r, cv2.multiply(cv2.subtract(warped, r), cv2.merge([weight] * 3)))
+        gray = g
+        r_t = torch.from_numpy(history).permute(2, 0, 1)[None]
+        assert torch.equal(out.r, r_t) and torch.equal(out.y, r_t * d.s)
+    flow = rng.normal(0, 2, (96, 128, 2)).astype(np.float32)
+    image = tensor_to_hwc(frames[0].r)
+    assert np.array_equal(warp_np(image, flow.copy(), in_place=True), warp_np(image, flow))
+    out = spatial(got[2])
+    assert torch.equal(out.y, out.r * got[2].s) and float(out.r.min()) >= 0 and float(out.r.max()) <= 1
