@@ -2,7 +2,7 @@
 import torch
 
 from llve.models import FastSTCD, FastSTCDConfig, GuidedSTCD, GuidedSTCDConfig
-from llve.models.guided import _box, _shrink, _shrunk_square, _up, _up_hwc, affine_fit, noise_floor
+from llve.models.guided import _box, _shrink, _shrunk_with_square, _up, _up_hwc, affine_fit, noise_floor
 
 
 def guided_upsample(x_low, y_low, x_full, radius, eps):
@@ -105,7 +105,7 @@ def test_the_opencv_interpolation_equals_torchs_and_the_assembly_clamps_alike_on
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-5)  # R = Y / S: S down to 1e-3 magnifies rounding
 
 
-def test_the_in_place_assembly_and_the_one_buffer_square_equal_their_plain_forms_bit_for_bit():
+def test_the_in_place_assembly_and_the_one_copy_shrinks_equal_their_plain_forms_bit_for_bit():
     g = torch.Generator().manual_seed(5)
     x = torch.rand(1, 3, 40, 56, generator=g).contiguous(memory_format=torch.channels_last)
     coefficients = torch.randn(1, 12, 10, 14, generator=g)  # every clamp bites (previous test)
@@ -116,8 +116,10 @@ def test_the_in_place_assembly_and_the_one_buffer_square_equal_their_plain_forms
     assert got.s.data_ptr() == planes[3].data_ptr() and got.r.data_ptr() == planes[0].data_ptr()  # no new buffers
     before = x.clone()
     with torch.inference_mode():
-        square = _shrunk_square(x, (10, 14))
-    assert torch.equal(square, _shrink(x * x, (10, 14))) and torch.equal(x, before)  # x itself is not squared
+        low, square = _shrunk_with_square(x, (10, 14), square=True)
+    assert torch.equal(low, _shrink(x, (10, 14))) and torch.equal(square, _shrink(x * x, (10, 14)))
+    assert torch.equal(x, before)  # x itself is not squared
+    assert _shrunk_with_square(x, (10, 14), square=False)[1] is None
 
 
 def test_the_window_mean_and_the_noise_floor_equal_their_plain_torch_definitions():

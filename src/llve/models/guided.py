@@ -74,6 +74,7 @@ class GuidedFeatures(NamedTuple):
     full: torch.Tensor  # (B, 3, H, W)
     low: torch.Tensor   # (B, 3, h, w) the input the network saw
     core: FastFeatures
+    low_square: torch.Tensor | None = None  # (B, 3, h, w) the input's square shrunk alike, where its detail is kept
 
     @property
     def pixels(self) -> torch.Tensor:
@@ -105,13 +106,17 @@ def _shrink(x: torch.Tensor, size) -> torch.Tensor:
     return F.adaptive_avg_pool2d(x.contiguous(), size)
 
 
-def _shrunk_square(x: torch.Tensor, size) -> torch.Tensor:
-    """``_shrink(x * x, size)``. A channels-last frame without autograd (the stream's) is copied to the plain
-    layout that pooling needs and squared there: one full-resolution buffer instead of two (equal: tested)."""
-    if x.is_contiguous() or torch.is_grad_enabled():
-        return _shrink(x * x, size)
+def _shrunk_with_square(x: torch.Tensor, size, square: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``_shrink(x, size)`` and, with ``square``, ``_shrink(x * x, size)``. A channels-last frame without autograd
+    (the stream's) is copied once to the plain layout that pooling needs, shrunk, then squared in that copy: one
+    full-resolution buffer for both instead of three (equal: tested)."""
     plain = x.contiguous()
-    return _shrink(plain.mul_(plain), size)
+    low = _shrink(plain, size)
+    if not square:
+        return low, None
+    if plain is x or torch.is_grad_enabled():
+        return low, _shrink(x * x, size)
+    return low, _shrink(plain.mul_(plain), size)
 
 
 def _up(x: torch.Tensor, size) -> torch.Tensor:
@@ -173,14 +178,22 @@ class GuidedSTCD(FastSTCD):
             return height, width
         return (max(8, 8 * round(height / factor / 8)), max(8, 8 * round(width / factor / 8)))
 
-    def shrunk(self, x: torch.Tensor) -> torch.Tensor:
-        """Frame ``x`` (B, 3, H, W) at the size the network sees it (:meth:`low_size`)."""
+    def keeps_detail(self, height: int, width: int) -> bool:
+        """Whether Y takes the input's own fine detail at this frame size (shrunk DETAIL_MIN_SHRINK times or more)."""
+        low = self.low_size(height, width)
+        return self.cfg.detail > 0 and min(height, width) >= DETAIL_MIN_SHRINK * min(low)
+
+    def shrunk(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Frame ``x`` (B, 3, H, W) at the size the network sees it (:meth:`low_size`), and its square shrunk
+        alike where the input's detail is kept (:meth:`keeps_detail`; else None)."""
         size = self.low_size(*x.shape[-2:])
-        return x if tuple(x.shape[-2:]) == size else _shrink(x, size)
+        if tuple(x.shape[-2:]) == size:
+            return x, None
+        return _shrunk_with_square(x, size, self.keeps_detail(*x.shape[-2:]))
 
     def encode(self, x: torch.Tensor) -> GuidedFeatures:
-        low = self.shrunk(x)
-        return GuidedFeatures(x, low, super().encode(low))
+        low, square = self.shrunk(x)
+        return GuidedFeatures(x, low, super().encode(low), square)
 
     def upsample(self, d: Decomposition, f: GuidedFeatures) -> Decomposition:
         """The low-resolution decomposition ``d`` at ``f``'s full resolution.
@@ -194,17 +207,17 @@ class GuidedSTCD(FastSTCD):
             return d
         cfg, x = self.cfg, f.full
         d = Decomposition(*(t.contiguous() for t in d))
-        if cfg.detail == 0 or min(x.shape[-2:]) < DETAIL_MIN_SHRINK * min(f.low.shape[-2:]):
+        if f.low_square is None:
             y_fit = affine_fit(f.low, d.y, cfg.radius, cfg.eps)
         else:
-            y_fit = self._detail_fit(d.y, f.low, x)
+            y_fit = self._detail_fit(d.y, f.low, f.low_square)
         coefficients = torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
         if x.device.type == "cpu" and x.dtype == torch.float32 and x.shape[0] == 1 and not torch.is_grad_enabled():
             x = x.contiguous(memory_format=torch.channels_last)  # the layout of _up_hwc's planes: no strided passes
             return self._assembled_in_place(x, *_up_hwc(coefficients, x.shape[-2:]))
         return self._assembled(x.contiguous(), *_up(coefficients, x.shape[-2:]).chunk(4, 1))
 
-    def _detail_fit(self, y_low: torch.Tensor, x_low: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def _detail_fit(self, y_low: torch.Tensor, x_low: torch.Tensor, square_low: torch.Tensor) -> torch.Tensor:
         """Coefficients ``(a, b)`` of Y as ``a * x + b`` that keep the input's own fine detail: (B, 6, h, w).
 
         At low resolution: the network's local gain over the input, and how far the input's fine detail stands out
@@ -214,7 +227,7 @@ class GuidedSTCD(FastSTCD):
         """
         cfg = self.cfg
         gain = _box(y_low, cfg.radius) / _box(x_low, cfg.radius).clamp_min(1 / 255)
-        local = (_shrunk_square(x, x_low.shape[-2:]) - x_low * x_low).clamp_(min=0)
+        local = (square_low - x_low * x_low).clamp_(min=0)
         noise = noise_floor(local) * (x_low / x_low.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-4)).clamp_(0.25, 4)
         slope = gain * (1 - cfg.detail * noise / local.clamp_min(1e-10)).clamp_(0, 1)
         return torch.cat([slope, y_low - slope * x_low], 1)
@@ -276,8 +289,8 @@ class GuidedAround:
 
     def encode(self, x: torch.Tensor) -> GuidedFeatures:
         x = x.detach().float().cpu()
-        low = self.guided.shrunk(x)
-        return GuidedFeatures(x, low, self.inner.encode(low))
+        low, square = self.guided.shrunk(x)
+        return GuidedFeatures(x, low, self.inner.encode(low), square)
 
     def decompose_first(self, f1: GuidedFeatures, f2: GuidedFeatures, exposure: torch.Tensor | None = None
                         ) -> Decomposition:
