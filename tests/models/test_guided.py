@@ -111,7 +111,7 @@ def test_the_in_place_assembly_and_the_one_copy_shrinks_equal_their_plain_forms_
     coefficients = torch.randn(1, 12, 10, 14, generator=g)  # every clamp bites (previous test)
     want = GuidedSTCD._assembled(x, *_up_hwc(coefficients, x.shape[-2:]))
     planes = _up_hwc(coefficients, x.shape[-2:])
-    got = GuidedSTCD._assembled_in_place(x, *planes)
+    got = GuidedSTCD._assembled(x, *planes, in_place=True)
     assert all(torch.equal(a, b) for a, b in zip(got, want))
     assert got.s.data_ptr() == planes[3].data_ptr() and got.r.data_ptr() == planes[0].data_ptr()  # no new buffers
     before = x.clone()

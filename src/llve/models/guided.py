@@ -178,18 +178,15 @@ class GuidedSTCD(FastSTCD):
             return height, width
         return (max(8, 8 * round(height / factor / 8)), max(8, 8 * round(width / factor / 8)))
 
-    def keeps_detail(self, height: int, width: int) -> bool:
-        """Whether Y takes the input's own fine detail at this frame size (shrunk DETAIL_MIN_SHRINK times or more)."""
-        low = self.low_size(height, width)
-        return self.cfg.detail > 0 and min(height, width) >= DETAIL_MIN_SHRINK * min(low)
-
     def shrunk(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Frame ``x`` (B, 3, H, W) at the size the network sees it (:meth:`low_size`), and its square shrunk
-        alike where the input's detail is kept (:meth:`keeps_detail`; else None)."""
+        alike where Y keeps the input's own fine detail (``detail`` > 0, shrunk DETAIL_MIN_SHRINK times or more;
+        else None)."""
         size = self.low_size(*x.shape[-2:])
         if tuple(x.shape[-2:]) == size:
             return x, None
-        return _shrunk_with_square(x, size, self.keeps_detail(*x.shape[-2:]))
+        keeps_detail = self.cfg.detail > 0 and min(x.shape[-2:]) >= DETAIL_MIN_SHRINK * min(size)
+        return _shrunk_with_square(x, size, keeps_detail)
 
     def encode(self, x: torch.Tensor) -> GuidedFeatures:
         low, square = self.shrunk(x)
@@ -214,7 +211,7 @@ class GuidedSTCD(FastSTCD):
         coefficients = torch.cat([y_fit, affine_fit(f.low, d.s, cfg.radius, cfg.eps)], 1)
         if x.device.type == "cpu" and x.dtype == torch.float32 and x.shape[0] == 1 and not torch.is_grad_enabled():
             x = x.contiguous(memory_format=torch.channels_last)  # the layout of _up_hwc's planes: no strided passes
-            return self._assembled_in_place(x, *_up_hwc(coefficients, x.shape[-2:]))
+            return self._assembled(x, *_up_hwc(coefficients, x.shape[-2:]), in_place=True)
         return self._assembled(x.contiguous(), *_up(coefficients, x.shape[-2:]).chunk(4, 1))
 
     def _detail_fit(self, y_low: torch.Tensor, x_low: torch.Tensor, square_low: torch.Tensor) -> torch.Tensor:
@@ -233,24 +230,17 @@ class GuidedSTCD(FastSTCD):
         return torch.cat([slope, y_low - slope * x_low], 1)
 
     @staticmethod
-    def _assembled(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, a_s: torch.Tensor, b_s: torch.Tensor
-                   ) -> Decomposition:
+    def _assembled(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, a_s: torch.Tensor, b_s: torch.Tensor,
+                   in_place: bool = False) -> Decomposition:
         """Y = a * x + b and S = a_s * x + b_s at full resolution, with R = Y / S in [0, 1] and Y = R * S: Y is
-        capped at S (what clamping R to 1 does), in as few full-frame passes as that takes."""
-        s = torch.addcmul(b_s, a_s, x).clamp_(1e-3, 1)
-        y = torch.minimum(torch.addcmul(b, a, x).clamp_(min=0), s)
-        return Decomposition(y, y / s, s)
-
-    @staticmethod
-    def _assembled_in_place(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, a_s: torch.Tensor, b_s: torch.Tensor
-                            ) -> Decomposition:
-        """:meth:`_assembled` written into the coefficient planes, which the caller gives up (the stream's CPU
-        path, no autograd): no new full-resolution buffers, which at 4K cost more in page faults than in arithmetic
-        (equal to :meth:`_assembled`: tested)."""
-        s = torch.addcmul(b_s, a_s, x, out=b_s).clamp_(1e-3, 1)
-        y = torch.addcmul(b, a, x, out=b).clamp_(min=0)
-        torch.minimum(y, s, out=y)
-        return Decomposition(y, torch.div(y, s, out=a), s)
+        capped at S (what clamping R to 1 does), in as few full-frame passes as that takes. ``in_place``: written
+        into the coefficient planes, which the caller gives up (the stream's CPU path, no autograd): no new
+        full-resolution buffers, which at 4K cost more in page faults than in arithmetic (same values: tested)."""
+        r_out, y_out, s_out = (a, b, b_s) if in_place else (None, None, None)
+        s = torch.addcmul(b_s, a_s, x, out=s_out).clamp_(1e-3, 1)
+        y = torch.addcmul(b, a, x, out=y_out).clamp_(min=0)
+        y = torch.minimum(y, s, out=y_out)
+        return Decomposition(y, torch.div(y, s, out=r_out), s)
 
     def decompose_first(self, f1: GuidedFeatures, f2: GuidedFeatures,
                         exposure: torch.Tensor | None = None) -> Decomposition:
