@@ -142,6 +142,29 @@ def test_detail_ratio_is_one_for_the_truth_below_for_blur_and_blind_to_brightnes
     assert metrics.detail_ratio(darker, gt) == pytest.approx(1.0, abs=0.03)
 
 
+def test_black_lift_is_zero_for_the_truth_positive_for_haze_and_blind_to_brightness():
+    gt = _textured()
+    gt[:20, :48] = 5  # a black patch beside the flat grey and the texture
+    assert metrics.black_lift(gt, gt) == pytest.approx(0.0)
+    hazy = (gt.astype(np.float32) * 0.8 + 0.2 * gt.mean()).round().astype(np.uint8)  # same mean, blacks lifted
+    assert metrics.black_lift(hazy, gt) > 10
+    crushed = np.clip(gt.astype(np.float32) * 1.2 - 0.2 * gt.mean(), 0, 255).round().astype(np.uint8)
+    assert metrics.black_lift(crushed, gt) < -3
+    darker = (gt.astype(np.float32) * 0.6).round().astype(np.uint8)  # the exposure alone is not a lift
+    assert abs(metrics.black_lift(darker, gt)) < 1.5
+
+
+def test_colourfulness_is_one_for_the_truth_below_for_pale_and_blind_to_brightness():
+    gt = _textured()
+    assert metrics.colourfulness(gt, gt) == pytest.approx(1.0)
+    grey = np.repeat((gt.astype(np.float32) @ np.float32(metrics.LUMA_WEIGHTS))[..., None], 3, axis=2)
+    pale = (0.5 * gt + 0.5 * grey).round().astype(np.uint8)
+    assert metrics.colourfulness(pale, gt) == pytest.approx(0.5, abs=0.03)
+    assert metrics.colourfulness(grey.round().astype(np.uint8), gt) < 0.05
+    darker = (gt.astype(np.float32) * 0.6).round().astype(np.uint8)
+    assert metrics.colourfulness(darker, gt) == pytest.approx(1.0, abs=0.03)
+
+
 def test_flat_noise_sees_noise_on_flat_areas_and_not_texture():
     gt = _textured()
     noisy = np.clip(gt + np.random.default_rng(1).normal(0, 6, gt.shape), 0, 255).astype(np.uint8)

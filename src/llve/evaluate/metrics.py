@@ -12,6 +12,9 @@ Scales, fixed here once and documented in ``docs/evaluation.md``:
 * Detail and flat-region noise compare band-pass luma (difference of Gaussians, sigma 1 and 3) of an output with
   its ground truth's, after scaling the output to the ground truth's mean brightness (:func:`detail_ratio`,
   :func:`flat_noise`): a noise figure always comes with a detail figure, so smoothing cannot pass for restoration.
+* Tone compares, at the same mean brightness, the output's darkest luma and its colour with the ground truth's
+  (:func:`black_lift`, 8-bit levels; :func:`colourfulness`, a ratio): PSNR rewards a grey, pale picture where the
+  truth is uncertain, and these say when it does.
 """
 from __future__ import annotations
 
@@ -193,13 +196,19 @@ def _band(luma: np.ndarray) -> np.ndarray:
     return fine - coarse
 
 
+def _at_gt_brightness(out: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``out`` and ``gt`` as float32 RGB, ``out`` scaled so that its mean luma equals ``gt``'s: what is compared
+    is then the picture, not the exposure."""
+    _check_pair(out, gt)
+    out_f, gt_f = out.astype(np.float32), gt.astype(np.float32)
+    scale = float((gt_f @ np.float32(LUMA)).mean()) / max(float((out_f @ np.float32(LUMA)).mean()), 1e-3)
+    return out_f * np.float32(scale), gt_f
+
+
 def _band_pair(out: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Band-pass luma of ``out`` (scaled to ``gt``'s mean brightness) and of ``gt``, and ``gt``'s local energy."""
-    _check_pair(out, gt)
-    y_gt = (gt.astype(np.float32) @ np.float32(LUMA))
-    y_out = (out.astype(np.float32) @ np.float32(LUMA))
-    y_out *= float(y_gt.mean()) / max(float(y_out.mean()), 1e-3)
-    b_out, b_gt = _band(y_out), _band(y_gt)
+    out_f, gt_f = _at_gt_brightness(out, gt)
+    b_out, b_gt = _band(out_f @ np.float32(LUMA)), _band(gt_f @ np.float32(LUMA))
     return b_out, b_gt, cv2.blur(b_gt * b_gt, (ENERGY_WINDOW, ENERGY_WINDOW))
 
 
@@ -217,3 +226,27 @@ def flat_noise(out: np.ndarray, gt: np.ndarray) -> float:
     b_out, _, energy = _band_pair(out, gt)
     flat = energy <= np.quantile(energy, FLAT_SHARE)
     return float(np.sqrt(np.mean(b_out[flat] ** 2)))
+
+
+BLACK_SHARE = 5  # percent: the darkest part of a picture, whose level says whether blacks stay black
+
+
+def black_lift(out: np.ndarray, gt: np.ndarray) -> float:
+    """How far ``out``'s darkest BLACK_SHARE percent of luma stand above ``gt``'s, in 8-bit levels, with ``out``
+    scaled to ``gt``'s mean brightness: 0 keeps the reference's blacks, above 0 lifts them towards grey (haze),
+    below 0 crushes them. uint8 RGB images."""
+    out_f, gt_f = _at_gt_brightness(out, gt)
+    return float(np.percentile(out_f @ np.float32(LUMA), BLACK_SHARE) - np.percentile(gt_f @ np.float32(LUMA),
+                                                                                       BLACK_SHARE))
+
+
+def _chroma(rgb: np.ndarray) -> float:
+    """Mean distance of a pixel's colour from the grey of its luma (8-bit levels, RMS over the channels)."""
+    return float(np.sqrt(((rgb - (rgb @ np.float32(LUMA))[..., None]) ** 2).mean(axis=-1)).mean())
+
+
+def colourfulness(out: np.ndarray, gt: np.ndarray) -> float:
+    """Chroma of ``out`` over ``gt``'s at the same mean brightness: 1 as colourful as the reference, below 1 paler,
+    above 1 more saturated (or colour noise). uint8 RGB images; a grey reference counts as 1 level of chroma."""
+    out_f, gt_f = _at_gt_brightness(out, gt)
+    return _chroma(out_f) / max(_chroma(gt_f), 1.0)

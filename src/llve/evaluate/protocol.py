@@ -140,17 +140,19 @@ class _Reader:
 
 
 def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: float) -> FrameRecord:
-    psnr = ssim = luma_gt = detail = flat = None
+    psnr = ssim = luma_gt = detail = flat = lift = colour = None
     if pair.gt is not None:
         if pair.gt.shape != out.shape:
             raise UserInputError(f"sequence {name}, frame {t} ({pair.file}): output is {out.shape[1]}x{out.shape[0]} "
                                  f"but ground truth is {pair.gt.shape[1]}x{pair.gt.shape[0]}")
         psnr, ssim, luma_gt = metrics.psnr(out, pair.gt), metrics.ssim(out, pair.gt), mean_luma_255(pair.gt)
         detail, flat = metrics.detail_ratio(out, pair.gt), metrics.flat_noise(out, pair.gt)
+        lift, colour = metrics.black_lift(out, pair.gt), metrics.colourfulness(out, pair.gt)
     # The no-reference measures of real footage (docs/evaluation.md) need only the input and the output.
     return FrameRecord(name, t, pair.file, psnr, ssim, mean_luma_255(out), luma_gt, None, seconds,
                        luma_input=mean_luma_255(pair.low), clipped_new=metrics.newly_clipped(pair.low, out),
-                       noise=metrics.noise_sigma(out), detail=detail, flat_noise=flat)
+                       noise=metrics.noise_sigma(out), detail=detail, flat_noise=flat, black_lift=lift,
+                       colourfulness=colour)
 
 
 def _gt_brightness(src: ClipSource) -> float:
@@ -211,7 +213,8 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
         flicker_gt=metrics.brightness_flicker([r.luma_gt for r in records]) if per_frame_gt else None,
         runtime_per_frame_s=mean(times), exposure=mean(lumas), clipped_new=mean(r.clipped_new for r in records),
         noise=mean(r.noise for r in records), detail=mean(r.detail for r in records),
-        flat_noise=mean(r.flat_noise for r in records),
+        flat_noise=mean(r.flat_noise for r in records), black_lift=mean(r.black_lift for r in records),
+        colourfulness=mean(r.colourfulness for r in records),
         relative_flicker=metrics.relative_flicker([r.luma_input for r in records], lumas, floor), flicker_floor=floor))
     return times
 

@@ -14,8 +14,9 @@ import numpy as np
 
 from llve.evaluate.config import EvalConfig
 
-SCHEMA_VERSION = 4  # 2: no-reference measures (luma_input, clipped_new, noise, ...); 3: detail, flat_noise;
-# 4: relative flicker against the input's noise (noise_change per frame, flicker_floor per sequence)
+SCHEMA_VERSION = 5  # 2: no-reference measures (luma_input, clipped_new, noise, ...); 3: detail, flat_noise;
+# 4: relative flicker against the input's noise (noise_change per frame, flicker_floor per sequence);
+# 5: tone against the ground truth (black_lift, colourfulness)
 
 
 def _of_present(reduce):
@@ -48,6 +49,8 @@ class FrameRecord:
     detail: float | None = None      # band-pass energy kept where the ground truth is textured (1: all)
     flat_noise: float | None = None  # band-pass RMS where the ground truth is flat (8-bit levels)
     noise_change: float | None = None  # of the input from the previous frame (metrics.noise_change)
+    black_lift: float | None = None  # darkest 5% of luma above the ground truth's (8-bit levels, same mean)
+    colourfulness: float | None = None  # chroma over the ground truth's at the same mean (1: as colourful)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class SequenceRecord:
     detail: float | None = None
     flat_noise: float | None = None
     flicker_floor: float | None = None  # metrics.flicker_floor of the input
+    black_lift: float | None = None
+    colourfulness: float | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,8 @@ class Summary:
     runtime_first_frame_s: float | None
     detail: float | None = None
     flat_noise: float | None = None
+    black_lift: float | None = None
+    colourfulness: float | None = None
 
     @classmethod
     def of(cls, seqs: list[SequenceRecord], frames: list[FrameRecord], times: list[float]) -> Summary:
@@ -114,6 +121,7 @@ class Summary:
             relative_flicker=mean(s.relative_flicker for s in seqs),
             relative_flicker_max=most(s.relative_flicker for s in seqs),
             detail=mean(s.detail for s in seqs), flat_noise=mean(s.flat_noise for s in seqs),
+            black_lift=mean(s.black_lift for s in seqs), colourfulness=mean(s.colourfulness for s in seqs),
             # The first frame carries one-off costs (allocation, cuDNN autotuning); it is reported on its own.
             runtime_per_frame_s=mean(times[1:] if len(times) > 1 else times),
             runtime_first_frame_s=times[0] if times else None)
