@@ -9,10 +9,7 @@ R and S are never supervised directly. Three terms shape them:
 
 Two optional terms value structure, which a per-pixel loss alone lets smoothing buy cheaply (off by default, as in
 the paper): ``structure`` is ``1 - SSIM`` of Y against the ground truth, ``gradient`` the Charbonnier distance of
-their horizontal and vertical differences (texture and edges). A third, ``tone``, values the dark end: the
-Charbonnier distance of the log of blurred luma, so lifting a black from 0.03 to 0.05 costs about two thirds of
-lifting a grey from 0.3 to 0.5, ten times more (a linear loss charges a tenth, and lets a network lift uncertain
-shadows towards grey almost for free).
+their horizontal and vertical differences (texture and edges).
 
 Each term function returns **per-sample sums** of shape ``(B,)``; :func:`stcd_loss` reduces them.
 
@@ -100,28 +97,6 @@ def structure(y: torch.Tensor, gt: torch.Tensor, sigma: float = 1.5) -> torch.Te
     return (1 - ssim).flatten(1).sum(1)
 
 
-TONE_FLOOR = 0.02   # log(luma + floor): below about 5/255 differences are noise, not tone
-TONE_SIGMA = 2.0    # pixels: the blur that leaves tone and takes noise and texture out of the log
-
-
-def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    radius = int(3 * sigma)
-    grid = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    g = torch.exp(-grid ** 2 / (2 * sigma ** 2))
-    g = (g / g.sum()).expand(x.shape[1], 1, -1)
-    x = F.conv2d(F.pad(x, [radius, radius, 0, 0], mode="replicate"), g[..., None, :], groups=x.shape[1])
-    return F.conv2d(F.pad(x, [0, 0, radius, radius], mode="replicate"), g[..., :, None], groups=x.shape[1])
-
-
-def tone(y: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
-    """Charbonnier distance of ``log(blur(luma) + TONE_FLOOR)`` of Y and the ground truth, per-sample sums ``(B,)``
-    over pixels, times 3 (the channels of the other terms, so that weights compare)."""
-    def log_tone(x: torch.Tensor) -> torch.Tensor:
-        return torch.log(_gaussian_blur(luma(x), TONE_SIGMA).clamp_min(0) + TONE_FLOOR)
-
-    return 3 * charbonnier(log_tone(y), log_tone(gt))
-
-
 def gradient(y: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     """Charbonnier distance of horizontal and vertical neighbour differences, per-sample sums ``(B,)``."""
     dx = charbonnier(y[..., :, 1:] - y[..., :, :-1], gt[..., :, 1:] - gt[..., :, :-1])
@@ -131,15 +106,14 @@ def gradient(y: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class LossConfig:
-    """Args: pixel/smooth/consistency: term weights (official 1.0, 0.1, 0.1); structure/gradient/tone: weights of
-    the structure and tone terms (0: off, the official loss); reduction: see the module doc."""
+    """Args: pixel/smooth/consistency: term weights (official 1.0, 0.1, 0.1); structure/gradient: weights of the
+    structure terms (0: off, the official loss); reduction: see the module doc."""
 
     pixel: float = 1.0
     smooth: float = 0.1
     consistency: float = 0.1
     structure: float = 0.0
     gradient: float = 0.0
-    tone: float = 0.0
     reduction: Literal["mean", "sum"] = "mean"
 
 
@@ -152,7 +126,6 @@ class LossTerms(NamedTuple):
     consistency: torch.Tensor
     structure: torch.Tensor
     gradient: torch.Tensor
-    tone: torch.Tensor
 
 
 def stcd_loss(out, batch: TrainBatch, cfg: LossConfig = LossConfig()) -> LossTerms:
@@ -166,14 +139,11 @@ def stcd_loss(out, batch: TrainBatch, cfg: LossConfig = LossConfig()) -> LossTer
     zero = pixel.new_zeros(pixel.shape)
     struct = (structure(out.y1, batch.gt1) + structure(out.y2, batch.gt2)) / 2 if cfg.structure else zero
     grad = (gradient(out.y1, batch.gt1) + gradient(out.y2, batch.gt2)) / 2 if cfg.gradient else zero
-    tones = (tone(out.y1, batch.gt1) + tone(out.y2, batch.gt2)) / 2 if cfg.tone else zero
     if cfg.reduction == "sum":  # official: batch sums, except the consistency term which upstream averages
-        pixel, smooth, cons, struct, grad, tones = (pixel.sum(), smooth.sum(), cons.mean(), struct.sum(), grad.sum(),
-                                                    tones.sum())
+        pixel, smooth, cons, struct, grad = pixel.sum(), smooth.sum(), cons.mean(), struct.sum(), grad.sum()
     else:
         values = out.y1[0].numel()  # 3 * H * W
-        pixel, smooth, cons, struct, grad, tones = (v.mean() / values
-                                                    for v in (pixel, smooth, cons, struct, grad, tones))
+        pixel, smooth, cons, struct, grad = (v.mean() / values for v in (pixel, smooth, cons, struct, grad))
     pixel, smooth, cons = cfg.pixel * pixel, cfg.smooth * smooth, cfg.consistency * cons
-    struct, grad, tones = cfg.structure * struct, cfg.gradient * grad, cfg.tone * tones
-    return LossTerms(pixel + smooth + cons + struct + grad + tones, pixel, smooth, cons, struct, grad, tones)
+    struct, grad = cfg.structure * struct, cfg.gradient * grad
+    return LossTerms(pixel + smooth + cons + struct + grad, pixel, smooth, cons, struct, grad)
