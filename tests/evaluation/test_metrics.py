@@ -154,6 +154,16 @@ def test_black_lift_is_zero_for_the_truth_positive_for_haze_and_blind_to_brightn
     assert abs(metrics.black_lift(darker, gt)) < 1.5
 
 
+def test_black_level_reads_the_darkest_twentieth_of_luma():
+    img = np.full((20, 20, 3), 200, np.uint8)
+    img[:2] = 10                                          # 10% of the frame at luma 10
+    assert metrics.black_level(img) == pytest.approx(10.0)
+    img[:2] = (30, 0, 0)                                  # pure red of luma 0.299 * 30
+    assert metrics.black_level(img) == pytest.approx(0.299 * 30, abs=0.01)
+    img[:1] = 200                                         # only 5% dark: the 5th percentile sits between
+    assert 0.299 * 30 < metrics.black_level(img) < 200
+
+
 def test_colourfulness_is_one_for_the_truth_below_for_pale_and_blind_to_brightness():
     gt = _textured()
     assert metrics.colourfulness(gt, gt) == pytest.approx(1.0)

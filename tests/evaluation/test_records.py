@@ -8,15 +8,16 @@ from llve.evaluate.report import results_dict
 from llve.media.frames import write_frame
 
 FRAME_KEYS = ["sequence", "index", "file", "psnr", "ssim", "luma", "luma_gt", "warp_error", "runtime_s", "luma_input",
-              "clipped_new", "noise", "detail", "flat_noise", "noise_change", "black_lift", "colourfulness"]
+              "clipped_new", "noise", "black_level", "detail", "flat_noise", "noise_change", "black_lift",
+              "colourfulness"]
 SEQUENCE_KEYS = ["name", "frames", "psnr", "ssim", "flow_source", "warp_error", "warp_error_gt", "flicker",
-                 "flicker_gt", "runtime_per_frame_s", "exposure", "clipped_new", "noise", "relative_flicker", "detail",
-                 "flat_noise", "flicker_floor", "black_lift", "colourfulness"]
+                 "flicker_gt", "runtime_per_frame_s", "exposure", "clipped_new", "noise", "relative_flicker",
+                 "black_level", "detail", "flat_noise", "flicker_floor", "black_lift", "colourfulness"]
 SUMMARY_KEYS = ["sequences", "frames", "psnr_mean_of_sequences", "ssim_mean_of_sequences", "psnr_mean_of_frames",
                 "ssim_mean_of_frames", "warp_error", "warp_error_gt", "flicker", "flicker_gt", "exposure",
                 "exposure_min", "exposure_max", "clipped_new", "clipped_new_max", "noise", "relative_flicker",
-                "relative_flicker_max", "runtime_per_frame_s", "runtime_first_frame_s", "detail", "flat_noise",
-                "black_lift", "colourfulness"]
+                "relative_flicker_max", "runtime_per_frame_s", "runtime_first_frame_s", "black_level",
+                "black_level_max", "detail", "flat_noise", "black_lift", "colourfulness"]
 TOP_KEYS = ["schema_version", "method", "arch", "weights", "device", "torch", "config", "protocol", "summary",
             "sequences", "frames", "warnings"]
 

@@ -231,13 +231,18 @@ def flat_noise(out: np.ndarray, gt: np.ndarray) -> float:
 BLACK_SHARE = 5  # percent: the darkest part of a picture, whose level says whether blacks stay black
 
 
+def black_level(img: np.ndarray) -> float:
+    """The darkest BLACK_SHARE percent of an RGB uint8 frame's luma: its level (0-255), where a night's sky or a
+    dark background sits; no reference needed."""
+    return float(np.percentile(img.astype(np.float32) @ np.float32(LUMA), BLACK_SHARE))
+
+
 def black_lift(out: np.ndarray, gt: np.ndarray) -> float:
     """How far ``out``'s darkest BLACK_SHARE percent of luma stand above ``gt``'s, in 8-bit levels, with ``out``
     scaled to ``gt``'s mean brightness: 0 keeps the reference's blacks, above 0 lifts them towards grey (haze),
     below 0 crushes them. uint8 RGB images."""
     out_f, gt_f = _at_gt_brightness(out, gt)
-    return float(np.percentile(out_f @ np.float32(LUMA), BLACK_SHARE) - np.percentile(gt_f @ np.float32(LUMA),
-                                                                                       BLACK_SHARE))
+    return black_level(out_f) - black_level(gt_f)
 
 
 def _chroma(rgb: np.ndarray) -> float:

@@ -16,7 +16,7 @@ from llve.evaluate.config import EvalConfig
 
 SCHEMA_VERSION = 5  # 2: no-reference measures (luma_input, clipped_new, noise, ...); 3: detail, flat_noise;
 # 4: relative flicker against the input's noise (noise_change per frame, flicker_floor per sequence);
-# 5: tone against the ground truth (black_lift, colourfulness)
+# 5: tone (black_level of the output; black_lift, colourfulness against the ground truth)
 
 
 def _of_present(reduce):
@@ -46,6 +46,7 @@ class FrameRecord:
     luma_input: float
     clipped_new: float
     noise: float
+    black_level: float | None = None  # darkest 5% of the output's luma (0-255)
     detail: float | None = None      # band-pass energy kept where the ground truth is textured (1: all)
     flat_noise: float | None = None  # band-pass RMS where the ground truth is flat (8-bit levels)
     noise_change: float | None = None  # of the input from the previous frame (metrics.noise_change)
@@ -71,6 +72,7 @@ class SequenceRecord:
     clipped_new: float | None
     noise: float | None
     relative_flicker: float | None
+    black_level: float | None = None
     detail: float | None = None
     flat_noise: float | None = None
     flicker_floor: float | None = None  # metrics.flicker_floor of the input
@@ -102,6 +104,8 @@ class Summary:
     relative_flicker_max: float | None
     runtime_per_frame_s: float | None
     runtime_first_frame_s: float | None
+    black_level: float | None = None
+    black_level_max: float | None = None
     detail: float | None = None
     flat_noise: float | None = None
     black_lift: float | None = None
@@ -120,6 +124,7 @@ class Summary:
             clipped_new_max=most(s.clipped_new for s in seqs), noise=mean(s.noise for s in seqs),
             relative_flicker=mean(s.relative_flicker for s in seqs),
             relative_flicker_max=most(s.relative_flicker for s in seqs),
+            black_level=mean(s.black_level for s in seqs), black_level_max=most(s.black_level for s in seqs),
             detail=mean(s.detail for s in seqs), flat_noise=mean(s.flat_noise for s in seqs),
             black_lift=mean(s.black_lift for s in seqs), colourfulness=mean(s.colourfulness for s in seqs),
             # The first frame carries one-off costs (allocation, cuDNN autotuning); it is reported on its own.

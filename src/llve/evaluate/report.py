@@ -127,8 +127,8 @@ def render_html(results: Results) -> str:
     meta = results.meta
     summary_rows = [SimpleNamespace(metric=k, value=v) for k, v in asdict(results.summary).items()]
     seq_cols = ["name", "frames", "psnr", "ssim", "warp_error", "warp_error_gt", "flicker", "flicker_gt",
-                "exposure", "clipped_new", "noise", "detail", "flat_noise", "black_lift", "colourfulness",
-                "relative_flicker", "runtime_per_frame_s"]
+                "exposure", "clipped_new", "noise", "black_level", "detail", "flat_noise", "black_lift",
+                "colourfulness", "relative_flicker", "runtime_per_frame_s"]
     plots = "".join(f'<img src="{uri}" alt="{html.escape(t)}"><br>' for t, uri in _plots(results))
     warns = "".join(f"<li class='warn'>{html.escape(w)}</li>" for w in results.warnings)
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>llve test: {html.escape(meta.method)}</title>
