@@ -143,3 +143,29 @@ def test_structure_terms_are_off_by_default_and_weighted_when_on():
     from llve.train.losses import LossConfig
 
     assert LossConfig().structure == 0 and LossConfig().gradient == 0
+
+
+def test_histogram_term_sees_a_grey_picture_that_squared_error_rates_safe():
+    from llve.train.losses import charbonnier, histogram
+
+    g = torch.Generator().manual_seed(2)
+    gt = (torch.rand(1, 1, 16, 16, generator=g) > 0.5).float().expand(1, 3, 16, 16) * 0.8 + 0.1  # black or white
+    grey = torch.full_like(gt, float(gt.mean()))                  # every pixel the safe guess: the mean
+    shuffled = gt.flatten(2)[..., torch.randperm(256, generator=g)].view_as(gt)  # right values, wrong places
+    assert histogram(gt, gt).item() == 0
+    assert histogram(shuffled, gt).item() == pytest.approx(0, abs=1e-4)  # where the pixels are does not count
+    assert histogram(grey, gt).item() > 0.9 * charbonnier(grey, gt).item()  # a grey picture costs its full range
+    assert ((grey - gt) ** 2).mean() < 0.6 * ((shuffled - gt) ** 2).mean()  # which squared error (PSNR) prefers
+
+
+def test_histogram_term_is_off_by_default_and_weighted_when_on():
+    out, batch = _fake_out(h=16, w=16), _batch(h=16, w=16)
+    assert LossConfig().histogram == 0
+    off, once, twice = (stcd_loss(out, batch, LossConfig(histogram=w)) for w in (0.0, 1.0, 2.0))
+    assert off.histogram.item() == 0 and once.histogram.item() > 0
+    assert twice.histogram.item() == pytest.approx(2 * once.histogram.item(), rel=1e-6)
+    assert twice.total.item() == pytest.approx(off.total.item() + twice.histogram.item(), rel=1e-5)
+    for reduction in ("sum", "mean"):  # the other terms are as before
+        a, b = stcd_loss(out, batch, LossConfig(reduction=reduction)), stcd_loss(out, batch, LossConfig(
+            histogram=1.0, reduction=reduction))
+        assert a.pixel.item() == b.pixel.item() and a.consistency.item() == b.consistency.item()

@@ -300,7 +300,8 @@ def _report(run: Run, iteration: int, terms: LossTerms, t0: float) -> None:
         run.log(f"iter {iteration}/{cfg.train.iterations} loss {terms.total.item():.5f} "
                 f"(pixel {terms.pixel.item():.5f} smooth {terms.smooth.item():.5f} "
                 f"consistency {terms.consistency.item():.5f} structure {terms.structure.item():.5f} "
-                f"gradient {terms.gradient.item():.5f}) lr {lr:.2e} {speed:.2f} it/s")
+                f"gradient {terms.gradient.item():.5f} histogram {terms.histogram.item():.5f}) lr {lr:.2e} "
+                f"{speed:.2f} it/s")
 
 
 def _finish(run: Run, iteration: int, seconds: float) -> None:

@@ -9,7 +9,9 @@ R and S are never supervised directly. Three terms shape them:
 
 Two optional terms value structure, which a per-pixel loss alone lets smoothing buy cheaply (off by default, as in
 the paper): ``structure`` is ``1 - SSIM`` of Y against the ground truth, ``gradient`` the Charbonnier distance of
-their horizontal and vertical differences (texture and edges).
+their horizontal and vertical differences (texture and edges). A third, ``histogram``, values the picture's range:
+the L1 distance between the sorted luma of Y and of the ground truth (their brightness distributions, wherever the
+pixels are), which a grey, low-contrast picture misses even where each of its pixels is a safe guess.
 
 Each term function returns **per-sample sums** of shape ``(B,)``; :func:`stcd_loss` reduces them.
 
@@ -97,6 +99,15 @@ def structure(y: torch.Tensor, gt: torch.Tensor, sigma: float = 1.5) -> torch.Te
     return (1 - ssim).flatten(1).sum(1)
 
 
+def histogram(y: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """L1 distance of the sorted luma values of Y and the ground truth (the 1-D Wasserstein distance of their
+    brightness distributions), per-sample sums ``(B,)`` over pixels, times 3 (the channels of the other terms)."""
+    def ranked(x: torch.Tensor) -> torch.Tensor:
+        return luma(x).flatten(1).sort(dim=1).values
+
+    return 3 * (ranked(y) - ranked(gt)).abs().sum(1)
+
+
 def gradient(y: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     """Charbonnier distance of horizontal and vertical neighbour differences, per-sample sums ``(B,)``."""
     dx = charbonnier(y[..., :, 1:] - y[..., :, :-1], gt[..., :, 1:] - gt[..., :, :-1])
@@ -106,14 +117,15 @@ def gradient(y: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class LossConfig:
-    """Args: pixel/smooth/consistency: term weights (official 1.0, 0.1, 0.1); structure/gradient: weights of the
-    structure terms (0: off, the official loss); reduction: see the module doc."""
+    """Args: pixel/smooth/consistency: term weights (official 1.0, 0.1, 0.1); structure/gradient/histogram:
+    weights of the structure and range terms (0: off, the official loss); reduction: see the module doc."""
 
     pixel: float = 1.0
     smooth: float = 0.1
     consistency: float = 0.1
     structure: float = 0.0
     gradient: float = 0.0
+    histogram: float = 0.0
     reduction: Literal["mean", "sum"] = "mean"
 
 
@@ -126,6 +138,7 @@ class LossTerms(NamedTuple):
     consistency: torch.Tensor
     structure: torch.Tensor
     gradient: torch.Tensor
+    histogram: torch.Tensor
 
 
 def stcd_loss(out, batch: TrainBatch, cfg: LossConfig = LossConfig()) -> LossTerms:
@@ -139,11 +152,13 @@ def stcd_loss(out, batch: TrainBatch, cfg: LossConfig = LossConfig()) -> LossTer
     zero = pixel.new_zeros(pixel.shape)
     struct = (structure(out.y1, batch.gt1) + structure(out.y2, batch.gt2)) / 2 if cfg.structure else zero
     grad = (gradient(out.y1, batch.gt1) + gradient(out.y2, batch.gt2)) / 2 if cfg.gradient else zero
+    hist = (histogram(out.y1, batch.gt1) + histogram(out.y2, batch.gt2)) / 2 if cfg.histogram else zero
+    terms = (pixel, smooth, cons, struct, grad, hist)
     if cfg.reduction == "sum":  # official: batch sums, except the consistency term which upstream averages
-        pixel, smooth, cons, struct, grad = pixel.sum(), smooth.sum(), cons.mean(), struct.sum(), grad.sum()
+        terms = tuple(t.mean() if t is cons else t.sum() for t in terms)
     else:
         values = out.y1[0].numel()  # 3 * H * W
-        pixel, smooth, cons, struct, grad = (v.mean() / values for v in (pixel, smooth, cons, struct, grad))
-    pixel, smooth, cons = cfg.pixel * pixel, cfg.smooth * smooth, cfg.consistency * cons
-    struct, grad = cfg.structure * struct, cfg.gradient * grad
-    return LossTerms(pixel + smooth + cons + struct + grad, pixel, smooth, cons, struct, grad)
+        terms = tuple(t.mean() / values for t in terms)
+    weights = (cfg.pixel, cfg.smooth, cfg.consistency, cfg.structure, cfg.gradient, cfg.histogram)
+    terms = tuple(w * t for w, t in zip(weights, terms))
+    return LossTerms(sum(terms), *terms)
