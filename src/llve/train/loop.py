@@ -297,10 +297,8 @@ def _report(run: Run, iteration: int, terms: LossTerms, t0: float) -> None:
         run.writer.add_scalar("lr", lr, iteration)
     if _due(cfg.log.print_every, iteration):
         speed = (iteration - run.start) / max(time.perf_counter() - t0, 1e-9)
-        run.log(f"iter {iteration}/{cfg.train.iterations} loss {terms.total.item():.5f} "
-                f"(pixel {terms.pixel.item():.5f} smooth {terms.smooth.item():.5f} "
-                f"consistency {terms.consistency.item():.5f} structure {terms.structure.item():.5f} "
-                f"gradient {terms.gradient.item():.5f} histogram {terms.histogram.item():.5f}) lr {lr:.2e} "
+        parts = " ".join(f"{name} {value.item():.5f}" for name, value in terms._asdict().items() if name != "total")
+        run.log(f"iter {iteration}/{cfg.train.iterations} loss {terms.total.item():.5f} ({parts}) lr {lr:.2e} "
                 f"{speed:.2f} it/s")
 
 
