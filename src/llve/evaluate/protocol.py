@@ -152,8 +152,7 @@ def _frame_record(name: str, t: int, pair: FramePair, out: np.ndarray, seconds: 
     return FrameRecord(name, t, pair.file, psnr, ssim, mean_luma_255(out), luma_gt, None, seconds,
                        luma_input=mean_luma_255(pair.low), clipped_new=metrics.newly_clipped(pair.low, out),
                        noise=metrics.noise_sigma(out), black_level=metrics.black_level(out), detail=detail,
-                       flat_noise=flat, black_lift=lift,
-                       colourfulness=colour)
+                       flat_noise=flat, black_lift=lift, colourfulness=colour)
 
 
 def _gt_brightness(src: ClipSource) -> float:
@@ -214,9 +213,8 @@ def _score_clip(src: ClipSource, runner: Runner, cfg: EvalConfig, panel_frames: 
         flicker_gt=metrics.brightness_flicker([r.luma_gt for r in records]) if per_frame_gt else None,
         runtime_per_frame_s=mean(times), exposure=mean(lumas), clipped_new=mean(r.clipped_new for r in records),
         noise=mean(r.noise for r in records), black_level=mean(r.black_level for r in records),
-        detail=mean(r.detail for r in records),
-        flat_noise=mean(r.flat_noise for r in records), black_lift=mean(r.black_lift for r in records),
-        colourfulness=mean(r.colourfulness for r in records),
+        detail=mean(r.detail for r in records), flat_noise=mean(r.flat_noise for r in records),
+        black_lift=mean(r.black_lift for r in records), colourfulness=mean(r.colourfulness for r in records),
         relative_flicker=metrics.relative_flicker([r.luma_input for r in records], lumas, floor), flicker_floor=floor))
     return times
 
