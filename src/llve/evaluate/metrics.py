@@ -234,7 +234,7 @@ BLACK_SHARE = 5  # percent: the darkest part of a picture, whose level says whet
 def black_level(img: np.ndarray) -> float:
     """The darkest BLACK_SHARE percent of an RGB uint8 frame's luma: its level (0-255), where a night's sky or a
     dark background sits; no reference needed."""
-    return float(np.percentile(img.astype(np.float32) @ np.float32(LUMA), BLACK_SHARE))
+    return float(np.percentile(np.asarray(img, np.float32) @ np.float32(LUMA), BLACK_SHARE))  # no copy of a float frame
 
 
 def black_lift(out: np.ndarray, gt: np.ndarray) -> float:
